@@ -1,0 +1,1 @@
+"""ducha application shell: settings, clock, database, CLI."""

@@ -1,0 +1,31 @@
+"""Plain JSON for ``--json``: lists under ``data``, ids and plain values, money in fen."""
+
+import dataclasses
+import json
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import typer
+from sqlmodel import SQLModel
+
+
+def plain(value: Any) -> Any:
+    """Turn dataclasses, tables, dates and enums into JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, SQLModel):
+        return {key: plain(val) for key, val in value.model_dump().items()}
+    if isinstance(value, dict):
+        return {str(key): plain(val) for key, val in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def emit_json(payload: Any) -> None:
+    typer.echo(json.dumps(plain(payload), ensure_ascii=False, indent=2))

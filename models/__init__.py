@@ -1,0 +1,34 @@
+"""ducha's tables and value types, shared by every package."""
+
+from models.money import format_yuan, parse_yuan
+from models.people import SINGLE_HOLDER_ROLES, OrgUnit, Person, Role, RoleAssignment
+from models.places import Place, PlaceKind
+from models.programmes import (
+    FundingSource,
+    Programme,
+    ProgrammeMilestone,
+    Project,
+    ProjectDocument,
+    ProjectFunding,
+)
+from models.workflow import WorkflowDefinitionRecord, WorkflowEvent
+
+__all__ = [
+    "SINGLE_HOLDER_ROLES",
+    "FundingSource",
+    "OrgUnit",
+    "Person",
+    "Place",
+    "PlaceKind",
+    "Programme",
+    "ProgrammeMilestone",
+    "Project",
+    "ProjectDocument",
+    "ProjectFunding",
+    "Role",
+    "RoleAssignment",
+    "WorkflowDefinitionRecord",
+    "WorkflowEvent",
+    "format_yuan",
+    "parse_yuan",
+]

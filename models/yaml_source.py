@@ -1,0 +1,105 @@
+"""Load YAML and remember the line of every value, so errors name file, line and field."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """One thing wrong with a source file, located as precisely as it can be."""
+
+    line: int | None
+    field: str
+    message: str
+
+
+class SourceError(ValueError):
+    """A YAML source file is invalid; carries every problem found."""
+
+    def __init__(self, source: str, problems: Sequence[SourceProblem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        out = []
+        for problem in self.problems:
+            where = f"{self.source}:{problem.line}" if problem.line else self.source
+            field = f" {problem.field}:" if problem.field else ""
+            out.append(f"{where}:{field} {problem.message}")
+        return out
+
+
+def field_path(loc: Loc) -> str:
+    """Render a location as ``stages[2].key``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+class YamlDocument:
+    """Parsed YAML plus the 1-based line of each mapping key and sequence item."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise SourceError(source, [SourceProblem(line, "", f"not valid YAML: {problem}")]) from None
+        self.data: Any = yaml.safe_load(text) if node is not None else None
+        self._lines: dict[Loc, int] = {}
+        if node is not None:
+            self._index(node, ())
+
+    @classmethod
+    def from_path(cls, path: Path) -> "YamlDocument":
+        return cls(path.read_text(encoding="utf-8"), str(path))
+
+    def _index(self, node: yaml.Node, loc: Loc) -> None:
+        self._lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value
+                self._index(value_node, (*loc, key))
+                self._lines[(*loc, key)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._index(item, (*loc, index))
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of the deepest part of ``loc`` that exists in the file."""
+        for end in range(len(loc), -1, -1):
+            line = self._lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, loc: Loc, message: str) -> SourceProblem:
+        return SourceProblem(self.line_of(loc), field_path(loc), message)
+
+    def validate(self, model: type[M]) -> M:
+        """Validate the document as ``model``; pydantic errors become located problems."""
+        try:
+            return model.model_validate(self.data if self.data is not None else {})
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
+                # Pydantic puts tagged-union and validator names in loc; keep the file's own keys.
+                problems.append(self.problem(loc, error["msg"]))
+            raise SourceError(self.source, problems) from None

@@ -1,0 +1,297 @@
+"""Workflow definitions: the YAML format, its validation, and where definitions are kept.
+
+Every error names the file, the line and the field.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlmodel import Session, col, select
+
+from models import Role, WorkflowDefinitionRecord
+from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
+from workflows.guards import GUARDS, GuardParams
+
+BUILTIN_DIR = Path(__file__).parent / "definitions"
+KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
+
+
+class Phase(StrEnum):
+    BEFORE = "before"  # 事前
+    DURING = "during"  # 事中
+    AFTER = "after"  # 事后
+    ENDED = "ended"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeLimit(_Strict):
+    """How long a project may stay in a stage, in working or calendar days."""
+
+    working_days: int | None = Field(default=None, gt=0)
+    calendar_days: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "TimeLimit":
+        if (self.working_days is None) == (self.calendar_days is None):
+            raise ValueError("give exactly one of working_days or calendar_days")
+        return self
+
+    def describe(self) -> str:
+        if self.working_days is not None:
+            return f"{self.working_days} working days"
+        return f"{self.calendar_days} calendar days"
+
+
+class Stage(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    label: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    phase: Phase
+    terminal: bool = False
+    time_limit: TimeLimit | None = None
+
+
+class GuardUse(BaseModel):
+    """A guard named in a transition, with its parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    guard: str
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Transition(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+    roles: list[Role] = Field(min_length=1)
+    guards: list[GuardUse] = Field(default_factory=list)
+    reason_required: bool = False
+    # A project date the transition records: entering construction sets actual_start.
+    sets: Literal["actual_start", "actual_finish"] | None = None
+
+
+class Suspension(_Strict):
+    """暂停: leave any listed stage for ``stage``; resuming returns to the stage left."""
+
+    stage: str = Field(pattern=KEY_PATTERN)
+    label: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    from_: list[str] = Field(alias="from", min_length=1)
+    roles: list[Role] = Field(min_length=1)
+
+
+class Milestone(_Strict):
+    """A programme milestone, met when a project enters ``stage``; programmes give the date."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    title: str = Field(min_length=1)
+    title_en: str = Field(min_length=1)
+    stage: str
+
+
+class WorkflowDefinition(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    initial: str
+    stages: list[Stage] = Field(min_length=2)
+    suspension: Suspension | None = None
+    transitions: list[Transition] = Field(min_length=1)
+    milestones: list[Milestone] = Field(default_factory=list)
+
+    def stage(self, key: str) -> Stage | None:
+        return next((stage for stage in self.stages if stage.key == key), None)
+
+    def stage_label(self, key: str) -> str:
+        """Chinese label first, English after: 在建 in construction."""
+        if self.suspension and key == self.suspension.stage:
+            return f"{self.suspension.label} {self.suspension.label_en}"
+        stage = self.stage(key)
+        return f"{stage.label} {stage.label_en}" if stage else key
+
+    def stage_keys(self) -> list[str]:
+        keys = [stage.key for stage in self.stages]
+        return keys + ([self.suspension.stage] if self.suspension else [])
+
+    def transitions_from(self, stage: str) -> Iterator[Transition]:
+        return (transition for transition in self.transitions if transition.from_ == stage)
+
+    def milestone(self, key: str) -> Milestone | None:
+        return next((milestone for milestone in self.milestones if milestone.key == key), None)
+
+
+def parse_definition(text: str, source: str) -> WorkflowDefinition:
+    """Parse and validate a definition; raise SourceError listing every problem."""
+    document = YamlDocument(text, source)
+    definition = document.validate(WorkflowDefinition)
+    problems = list(_semantic_problems(definition, document))
+    if problems:
+        raise SourceError(source, problems)
+    return definition
+
+
+def _semantic_problems(definition: WorkflowDefinition, doc: YamlDocument) -> Iterator[SourceProblem]:
+    seen: set[str] = set()
+    for index, stage in enumerate(definition.stages):
+        if stage.key in seen:
+            yield doc.problem(("stages", index, "key"), f"duplicate stage {stage.key!r}")
+        seen.add(stage.key)
+    stages = {stage.key: stage for stage in definition.stages}
+
+    def unknown(loc: Loc, key: str) -> SourceProblem:
+        return doc.problem(loc, f"unknown stage {key!r} (stages: {', '.join(stages)})")
+
+    if definition.initial not in stages:
+        yield unknown(("initial",), definition.initial)
+    suspension = definition.suspension
+    if suspension is not None:
+        if suspension.stage in stages:
+            yield doc.problem(
+                ("suspension", "stage"), f"{suspension.stage!r} is already a stage; name it apart"
+            )
+        for index, key in enumerate(suspension.from_):
+            if key not in stages:
+                yield unknown(("suspension", "from", index), key)
+            elif stages[key].terminal:
+                yield doc.problem(("suspension", "from", index), f"{key!r} is terminal")
+
+    pairs: set[tuple[str, str]] = set()
+    for index, transition in enumerate(definition.transitions):
+        loc: Loc = ("transitions", index)
+        if transition.from_ not in stages:
+            yield unknown((*loc, "from"), transition.from_)
+        elif stages[transition.from_].terminal:
+            yield doc.problem((*loc, "from"), f"{transition.from_!r} is terminal: nothing leaves it")
+        if transition.to not in stages:
+            yield unknown((*loc, "to"), transition.to)
+        if transition.from_ == transition.to:
+            yield doc.problem((*loc, "to"), "a transition must change the stage")
+        pair = (transition.from_, transition.to)
+        if pair in pairs:
+            yield doc.problem(loc, f"duplicate transition {transition.from_} → {transition.to}")
+        pairs.add(pair)
+        for guard_index, use in enumerate(transition.guards):
+            yield from _guard_problems(use, (*loc, "guards", guard_index), doc)
+
+    for index, milestone in enumerate(definition.milestones):
+        if milestone.stage not in stages:
+            yield unknown(("milestones", index, "stage"), milestone.stage)
+
+    if definition.initial in stages:
+        reachable = _reachable(definition)
+        for index, stage in enumerate(definition.stages):
+            if stage.key not in reachable:
+                yield doc.problem(
+                    ("stages", index, "key"), f"stage {stage.key!r} cannot be reached from {definition.initial!r}"
+                )
+
+
+def _guard_problems(use: GuardUse, loc: Loc, doc: YamlDocument) -> Iterator[SourceProblem]:
+    guard = GUARDS.get(use.guard)
+    if guard is None:
+        yield doc.problem((*loc, "guard"), f"unknown guard {use.guard!r} (known: {', '.join(sorted(GUARDS))})")
+        return
+    try:
+        guard.params.model_validate(use.params())
+    except ValidationError as exc:
+        for error in exc.errors():
+            sub = tuple(p for p in error["loc"] if isinstance(p, str | int))
+            yield doc.problem((*loc, *sub), error["msg"])
+
+
+def _reachable(definition: WorkflowDefinition) -> set[str]:
+    reached = {definition.initial}
+    frontier = [definition.initial]
+    while frontier:
+        current = frontier.pop()
+        for transition in definition.transitions_from(current):
+            if transition.to not in reached:
+                reached.add(transition.to)
+                frontier.append(transition.to)
+    return reached
+
+
+def guard_params(use: GuardUse) -> GuardParams:
+    """The validated parameters of a guard use (validated once at load time)."""
+    return GUARDS[use.guard].params.model_validate(use.params())
+
+
+def builtin_definition_files() -> list[Path]:
+    return sorted(BUILTIN_DIR.glob("*.yaml"))
+
+
+class DefinitionConflict(ValueError):
+    """The same key and version is already loaded with different content."""
+
+
+def load_definition(*, session: Session, text: str, source: str, now: datetime) -> WorkflowDefinitionRecord:
+    """Validate a definition and keep it; loading the same text again changes nothing.
+
+    A changed definition needs a new version: projects keep the version they started with.
+    """
+    definition = parse_definition(text, source)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    existing = session.exec(
+        select(WorkflowDefinitionRecord).where(
+            col(WorkflowDefinitionRecord.key) == definition.key,
+            col(WorkflowDefinitionRecord.version) == definition.version,
+        )
+    ).first()
+    if existing is not None:
+        if existing.sha256 != digest:
+            raise DefinitionConflict(
+                f"{source}: {definition.key} version {definition.version} is already loaded with different "
+                f"content (from {existing.source_name}); give the changed definition a new version"
+            )
+        return existing
+    record = WorkflowDefinitionRecord(
+        key=definition.key,
+        version=definition.version,
+        title=definition.title,
+        source_name=source,
+        source_text=text,
+        sha256=digest,
+        loaded_at=now,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def load_builtin_definitions(*, session: Session, now: datetime) -> list[WorkflowDefinitionRecord]:
+    return [
+        load_definition(session=session, text=path.read_text(encoding="utf-8"), source=path.name, now=now)
+        for path in builtin_definition_files()
+    ]
+
+
+class UnknownDefinition(LookupError):
+    pass
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(text: str, source: str) -> WorkflowDefinition:
+    return parse_definition(text, source)
+
+
+def get_definition(*, session: Session, key: str, version: int | None = None) -> WorkflowDefinition:
+    """A loaded definition: the given version, or the newest one."""
+    query = select(WorkflowDefinitionRecord).where(col(WorkflowDefinitionRecord.key) == key)
+    if version is not None:
+        query = query.where(col(WorkflowDefinitionRecord.version) == version)
+    record = session.exec(query.order_by(col(WorkflowDefinitionRecord.version).desc())).first()
+    if record is None:
+        wanted = f"{key} version {version}" if version is not None else key
+        raise UnknownDefinition(f"workflow definition {wanted} is not loaded (run `ducha init`)")
+    return _parse_cached(record.source_text, record.source_name)

@@ -1,0 +1,200 @@
+"""Apply lifecycle transitions: guards, roles, optimistic locking and the append-only history."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, or_, select
+
+from models import Person, Project, Role, RoleAssignment, WorkflowEvent
+from models.localtime import local_date
+from workflows.definition import Transition, WorkflowDefinition, get_definition, guard_params
+from workflows.guards import GUARDS, GuardContext
+
+RESUME = "resume"
+
+
+class TransitionRefused(Exception):
+    """A transition was refused; ``reasons`` says every unmet condition in words."""
+
+    def __init__(self, project: Project, to: str, reasons: list[str]) -> None:
+        self.project_code = project.code
+        self.from_stage = project.stage
+        self.to_stage = to
+        self.reasons = reasons
+        super().__init__(f"{project.code}: {project.stage} → {to} refused: " + "; ".join(reasons))
+
+
+class VersionConflict(Exception):
+    """Someone else changed the project since it was read; nothing was written."""
+
+    def __init__(self, project: Project) -> None:
+        self.project_code = project.code
+        super().__init__(
+            f"{project.code} was changed by someone else since it was read (version {project.version}); "
+            "nothing was written: read it again and retry"
+        )
+
+
+@dataclass(frozen=True)
+class TransitionOption:
+    """A stage the project could move to now, and what stands in the way."""
+
+    to: str
+    label: str
+    roles: list[Role]
+    reason_required: bool
+    unmet: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.unmet
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A resolved move: an ordinary transition, a suspension or a resume."""
+
+    to: str
+    roles: list[Role]
+    reason_required: bool
+    transition: Transition | None
+
+
+def definition_for(session: Session, project: Project) -> WorkflowDefinition:
+    """The definition version the project started with."""
+    return get_definition(session=session, key=project.definition_key, version=project.definition_version)
+
+
+def _steps(definition: WorkflowDefinition, project: Project) -> list[_Step]:
+    steps = [
+        _Step(t.to, t.roles, t.reason_required, t) for t in definition.transitions_from(project.stage)
+    ]
+    suspension = definition.suspension
+    if suspension is not None:
+        if project.stage in suspension.from_:
+            steps.append(_Step(suspension.stage, suspension.roles, True, None))
+        elif project.stage == suspension.stage and project.resume_stage:
+            steps.append(_Step(project.resume_stage, suspension.roles, False, None))
+    return steps
+
+
+def actor_roles(session: Session, project: Project, actor: Person) -> set[Role]:
+    """Roles the actor holds on this project or on any unit (office, auditor…)."""
+    rows = session.exec(
+        select(RoleAssignment.role).where(
+            col(RoleAssignment.person_id) == actor.id,
+            or_(col(RoleAssignment.project_id) == project.id, col(RoleAssignment.unit_id).is_not(None)),
+        )
+    ).all()
+    return {Role(role) for role in rows}
+
+
+def _unmet(
+    session: Session, project: Project, step: _Step, now: datetime, actor: Person | None, reason: str
+) -> list[str]:
+    unmet: list[str] = []
+    if actor is not None:
+        held = actor_roles(session, project, actor)
+        if not held.intersection(step.roles):
+            allowed = " or ".join(role.value for role in step.roles)
+            unmet.append(f"{actor.name} is not {allowed} for {project.code}")
+    if step.reason_required and actor is not None and not reason.strip():
+        unmet.append("a reason is required")
+    if step.transition is not None:
+        context = GuardContext(session=session, project=project, now=now)
+        for use in step.transition.guards:
+            unmet.extend(GUARDS[use.guard].check(context, guard_params(use)))
+    return unmet
+
+
+def available_transitions(
+    *, session: Session, project: Project, now: datetime, actor: Person | None = None
+) -> list[TransitionOption]:
+    """Every stage the project may move to next, each with its unmet conditions listed."""
+    definition = definition_for(session, project)
+    return [
+        TransitionOption(
+            to=step.to,
+            label=definition.stage_label(step.to),
+            roles=step.roles,
+            reason_required=step.reason_required,
+            unmet=_unmet(session, project, step, now, actor, reason="x"),
+        )
+        for step in _steps(definition, project)
+    ]
+
+
+def apply_transition(
+    *, session: Session, project: Project, to: str, actor: Person, now: datetime, reason: str = ""
+) -> WorkflowEvent:
+    """Move the project to ``to`` and append the event, in the caller's transaction.
+
+    Raises TransitionRefused (listing every unmet condition) or VersionConflict; either way the
+    caller rolls back and nothing is written. ``to`` may be ``resume`` for a suspended project.
+    """
+    definition = definition_for(session, project)
+    steps = _steps(definition, project)
+    if to == RESUME:
+        if not (definition.suspension and project.stage == definition.suspension.stage):
+            raise TransitionRefused(project, to, [f"{project.code} is not suspended"])
+        to = project.resume_stage or ""
+    step = next((s for s in steps if s.to == to), None)
+    if step is None:
+        if to not in definition.stage_keys():
+            known = ", ".join(definition.stage_keys())
+            raise TransitionRefused(project, to, [f"unknown stage {to!r} (stages: {known})"])
+        nexts = ", ".join(s.to for s in steps) or "none: the stage is terminal"
+        raise TransitionRefused(
+            project, to, [f"no transition from {project.stage} to {to} (allowed next: {nexts})"]
+        )
+    unmet = _unmet(session, project, step, now, actor, reason)
+    last = _last_event_time(session, project)
+    if last is not None and now < last:
+        unmet.append(f"the time given ({now.isoformat()}) is before the last recorded event ({last.isoformat()})")
+    if unmet:
+        raise TransitionRefused(project, to, unmet)
+
+    values: dict[str, object] = {"stage": to, "stage_entered_at": now, "version": project.version + 1}
+    suspension = definition.suspension
+    if suspension is not None and to == suspension.stage:
+        values["resume_stage"] = project.stage
+    elif suspension is not None and project.stage == suspension.stage:
+        values["resume_stage"] = None
+    if step.transition is not None and step.transition.sets is not None:
+        values[step.transition.sets] = local_date(now)
+
+    result = session.execute(
+        update(Project)
+        .where(col(Project.id) == project.id, col(Project.version) == project.version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise VersionConflict(project)
+    event = WorkflowEvent(
+        project_id=project.id,  # type: ignore[arg-type]
+        occurred_at=now,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        from_stage=project.stage,
+        to_stage=to,
+        reason=reason.strip(),
+        definition_version=project.definition_version,
+    )
+    session.add(event)
+    session.flush()
+    # The row was written by the UPDATE above; bring the loaded object in step without a second write.
+    for name, value in values.items():
+        set_committed_value(project, name, value)
+    return event
+
+
+def _last_event_time(session: Session, project: Project) -> datetime | None:
+    return session.exec(
+        select(WorkflowEvent.occurred_at)
+        .where(col(WorkflowEvent.project_id) == project.id)
+        .order_by(col(WorkflowEvent.occurred_at).desc())
+        .limit(1)
+    ).first()

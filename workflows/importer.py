@@ -1,0 +1,286 @@
+"""Import projects from a CSV or XLSX register (台账), all or nothing.
+
+Every bad row gets one line naming the file, the row and the field; if there is any, nothing is
+written.
+"""
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from models import Person, Place, Programme, Project, parse_yuan
+from workflows.service import create_project, ensure_person, funding_sources
+
+PEOPLE_COLUMNS = [
+    "leader",
+    "leader_phone",
+    "leader_email",
+    "specialist",
+    "specialist_phone",
+    "specialist_email",
+]
+BUDGET_PREFIX = "budget_"
+# Headers an office's own register is likely to use.
+ALIASES = {
+    "乡镇": "town",
+    "村": "village",
+    "行政村": "village",
+    "责任领导": "leader",
+    "领导电话": "leader_phone",
+    "领导邮箱": "leader_email",
+    "专干": "specialist",
+    "专干电话": "specialist_phone",
+    "专干邮箱": "specialist_email",
+    "计划开工": "planned_start",
+    "计划完工": "planned_finish",
+}
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ImportRejected(ValueError):
+    """The file has problems; ``lines`` names each one. Nothing was written."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class ProjectLine:
+    row: int
+    town: str
+    village: str
+    leader: str
+    leader_phone: str
+    leader_email: str | None
+    specialist: str
+    specialist_phone: str
+    specialist_email: str | None
+    budget_fen: dict[str, int]
+    planned_start: date
+    planned_finish: date
+
+
+def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    """Header cells and (spreadsheet row number, cells) for a CSV or XLSX file."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = list(enumerate(csv.reader(_decode(path).splitlines()), start=1))
+    elif suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise ImportRejected([f"{path}: not a readable XLSX workbook ({exc})"]) from None
+        sheet = workbook.worksheets[0]
+        rows = [(n, list(cells)) for n, cells in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        workbook.close()
+    else:
+        raise ImportRejected([f"{path}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx"])
+    rows = [(n, cells) for n, cells in rows if any(_text(c) for c in cells)]
+    if not rows:
+        raise ImportRejected([f"{path}: the file is empty"])
+    header = [_text(c) for c in rows[0][1]]
+    return header, iter(rows[1:])
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Registers saved from Excel on Chinese Windows are GB18030 (GBK).
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ImportRejected([f"{path}: not UTF-8 or GB18030 text"]) from None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_register(
+    *, session: Session, path: Path, programme: Programme
+) -> list[ProjectLine]:
+    """Read and check every row; raise ImportRejected listing all problems."""
+    assert programme.id is not None
+    sources = [s.code for s in funding_sources(session=session, programme_id=programme.id)]
+    budget_columns = [BUDGET_PREFIX + code for code in sources]
+    required = ["town", "village", *PEOPLE_COLUMNS, *budget_columns, "planned_start", "planned_finish"]
+    header, rows = read_table(path)
+    problems: list[str] = []
+    columns: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        name = ALIASES.get(raw, raw.lower())
+        if name not in required:
+            problems.append(
+                f"{path}: row 1, column {raw or f'#{index + 1}'!r}: unknown column (expected: {', '.join(required)})"
+            )
+        elif name in columns:
+            problems.append(f"{path}: row 1, column {raw!r}: appears twice")
+        else:
+            columns[name] = index
+    for name in required:
+        if name not in columns:
+            problems.append(f"{path}: row 1, column {name!r}: missing column")
+    if problems:
+        raise ImportRejected(problems)
+
+    lines: list[ProjectLine] = []
+    seen_villages: dict[tuple[str, str], int] = {}
+    phones: dict[str, tuple[str, int]] = {}
+    for number, cells in rows:
+        def cell(name: str, cells: list[Any] = cells) -> Any:
+            index = columns[name]
+            return cells[index] if index < len(cells) else None
+
+        def bad(field: str, message: str, number: int = number) -> None:
+            problems.append(f"{path}: row {number}, field {field}: {message}")
+
+        before = len(problems)
+        values = {name: _text(cell(name)) for name in ("town", "village", *PEOPLE_COLUMNS)}
+        for name in ("town", "village", "leader", "leader_phone", "specialist", "specialist_phone"):
+            if not values[name]:
+                bad(name, "is empty")
+        for role in ("leader", "specialist"):
+            phone, email = values[f"{role}_phone"], values[f"{role}_email"]
+            if phone and not PHONE.match(phone):
+                bad(f"{role}_phone", f"not a phone number: {phone!r}")
+            elif phone:
+                owner = phones.setdefault(phone, (values[role], number))
+                if owner[0] != values[role]:
+                    bad(f"{role}_phone", f"{phone} is {owner[0]}'s phone on row {owner[1]}")
+            if email and not EMAIL.match(email):
+                bad(f"{role}_email", f"not an e-mail address: {email!r}")
+        budget: dict[str, int] = {}
+        for code, column in zip(sources, budget_columns, strict=True):
+            try:
+                budget[code] = parse_yuan(cell(column))
+            except ValueError as exc:
+                bad(column, str(exc))
+        start = _date(cell("planned_start"), "planned_start", bad)
+        finish = _date(cell("planned_finish"), "planned_finish", bad)
+        if start and finish and finish < start:
+            bad("planned_finish", f"{finish} is before planned_start {start}")
+        key = (values["town"], values["village"])
+        if values["village"]:
+            if key in seen_villages:
+                bad("village", f"duplicate village {values['village']} (also on row {seen_villages[key]})")
+            else:
+                seen_villages[key] = number
+        if len(problems) == before and start and finish:
+            lines.append(
+                ProjectLine(
+                    row=number,
+                    town=values["town"],
+                    village=values["village"],
+                    leader=values["leader"],
+                    leader_phone=values["leader_phone"],
+                    leader_email=values["leader_email"] or None,
+                    specialist=values["specialist"],
+                    specialist_phone=values["specialist_phone"],
+                    specialist_email=values["specialist_email"] or None,
+                    budget_fen=budget,
+                    planned_start=start,
+                    planned_finish=finish,
+                )
+            )
+    if not problems and not lines:
+        problems.append(f"{path}: no project rows below the header")
+    problems.extend(_conflicts_with_database(session, path, programme, lines))
+    if problems:
+        raise ImportRejected(problems)
+    return lines
+
+
+def _date(value: Any, field: str, bad: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    if not text:
+        bad(field, "is empty")
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        bad(field, f"not a date (YYYY-MM-DD): {text!r}")
+        return None
+
+
+def _conflicts_with_database(
+    session: Session, path: Path, programme: Programme, lines: list[ProjectLine]
+) -> Iterator[str]:
+    village, town = aliased(Place), aliased(Place)
+    existing = {
+        (town_name, village_name): code
+        for code, village_name, town_name in session.exec(
+            select(Project.code, village.name, town.name)
+            .join(village, col(village.id) == col(Project.village_id))
+            .join(town, col(town.id) == col(village.parent_id))
+            .where(col(Project.programme_id) == programme.id)
+        ).all()
+    }
+    phones = {
+        phone: name
+        for phone, name in session.exec(
+            select(Person.phone, Person.name).where(col(Person.phone).is_not(None))
+        ).all()
+    }
+    for line in lines:
+        code = existing.get((line.town, line.village))
+        if code is not None:
+            yield f"{path}: row {line.row}, field village: duplicate village {line.village}: already project {code}"
+        for role, name, phone in (
+            ("leader", line.leader, line.leader_phone),
+            ("specialist", line.specialist, line.specialist_phone),
+        ):
+            owner = phones.get(phone)
+            if owner is not None and owner != name:
+                yield f"{path}: row {line.row}, field {role}_phone: {phone} already belongs to {owner}"
+
+
+def import_projects(
+    *, session: Session, path: Path, programme: Programme, now: datetime
+) -> list[Project]:
+    """Check the whole register, then create every project in the caller's transaction."""
+    lines = parse_register(session=session, path=path, programme=programme)
+    created = []
+    for line in lines:
+        leader = ensure_person(
+            session=session, name=line.leader, phone=line.leader_phone, email=line.leader_email
+        )
+        specialist = ensure_person(
+            session=session, name=line.specialist, phone=line.specialist_phone, email=line.specialist_email
+        )
+        created.append(
+            create_project(
+                session=session,
+                programme=programme,
+                town=line.town,
+                village=line.village,
+                leader=leader,
+                specialist=specialist,
+                budget_fen=line.budget_fen,
+                planned_start=line.planned_start,
+                planned_finish=line.planned_finish,
+                now=now,
+                created_by=f"import {path.name}",
+            )
+        )
+    return created
