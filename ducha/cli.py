@@ -22,11 +22,16 @@ from ducha.db import SchemaBehind, make_engine, require_current_schema, session_
 from ducha.demo import DEFAULT_DEMO_AT, load_demo
 from ducha.output import emit_json
 from ducha.render import as_of_line, print_board, projects_table
-from models import Programme, WorkflowDefinitionRecord, format_yuan, parse_yuan
+from models import WorkflowDefinitionRecord, format_yuan, parse_yuan
 from models.localtime import local
 from models.yaml_source import SourceError
-from workflows.board import list_projects, programme_board
-from workflows.definition import DefinitionConflict, UnknownDefinition, load_builtin_definitions, load_definition
+from workflows.board import list_programmes, list_projects, programme_board
+from workflows.definition import (
+    DefinitionConflict,
+    UnknownDefinition,
+    load_builtin_definitions,
+    load_definition,
+)
 from workflows.engine import TransitionRefused, VersionConflict, apply_transition, available_transitions
 from workflows.importer import ImportRejected, import_projects
 from workflows.service import (
@@ -38,9 +43,7 @@ from workflows.service import (
     find_person,
     find_programme,
     find_project,
-    funding_sources,
     history,
-    milestones,
     record_document,
 )
 
@@ -213,24 +216,7 @@ def programmes(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     with open_session(ctx) as session:
-        rows = []
-        for programme in session.exec(select(Programme).order_by(col(Programme.id))).all():
-            assert programme.id is not None
-            sources = funding_sources(session=session, programme_id=programme.id)
-            project_count = len(list_projects(session=session, programme_id=programme.id))
-            rows.append(
-                {
-                    "id": programme.id,
-                    "name": programme.name,
-                    "definition_key": programme.definition_key,
-                    "earmark": programme.earmark,
-                    "illustrative": programme.illustrative,
-                    "projects": project_count,
-                    "budget_fen": {source.code: source.amount_fen for source in sources},
-                    "budget_total_fen": sum(source.amount_fen for source in sources),
-                    "milestones": {m.key: m.due_date for m in milestones(session=session, programme_id=programme.id)},
-                }
-            )
+        rows = list_programmes(session=session)
     if as_json:
         emit_json({"data": rows})
         return
@@ -238,8 +224,8 @@ def programmes(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for name in ("id", "name", "projects", "budget (yuan)", "milestones"):
         table.add_column(name, justify="right" if name in ("id", "projects", "budget (yuan)") else "left")
     for row in rows:
-        due = ", ".join(f"{key} {day}" for key, day in row["milestones"].items())
-        table.add_row(str(row["id"]), row["name"], str(row["projects"]), format_yuan(row["budget_total_fen"]), due)
+        due = ", ".join(f"{key} {day}" for key, day in row.milestones.items())
+        table.add_row(str(row.id), row.name, str(row.projects), format_yuan(row.budget_total_fen), due)
     console.print(table)
 
 
@@ -253,7 +239,8 @@ def programmes_create(
         list[str], typer.Option(help="Funding source as CODE=YUAN or CODE=YUAN=NAME; repeat per source.")
     ],
     milestone: Annotated[
-        list[str] | None, typer.Option(help="Milestone date as KEY=YYYY-MM-DD, e.g. start_construction=2026-12-31.")
+        list[str] | None,
+        typer.Option(help="Milestone date as KEY=YYYY-MM-DD, e.g. start_construction=2026-12-31."),
     ] = None,
     workflow: Annotated[str, typer.Option(help="Workflow definition key.")] = "village-venue",
     earmark: Annotated[str, typer.Option(help="What the money may be spent on (专款专用).")] = "",
@@ -280,8 +267,14 @@ def programmes_create(
             raise BadInput(f"--milestone {spec!r}: give KEY=YYYY-MM-DD") from None
     with open_session(ctx) as session:
         programme = create_programme(
-            session=session, name=name, district=district, definition_key=workflow, sources=sources,
-            milestones=dates, earmark=earmark, now=state(ctx).clock(at).now(),
+            session=session,
+            name=name,
+            district=district,
+            definition_key=workflow,
+            sources=sources,
+            milestones=dates,
+            earmark=earmark,
+            now=state(ctx).clock(at).now(),
         )
         session.commit()
     console.print(f"programme {programme.id} created: {programme.name}")
@@ -313,12 +306,15 @@ def projects(
 
 @app.command()
 @reports_errors
-def board(ctx: typer.Context, programme: ProgrammeOption = None, at: AtOption = None,
-          as_json: JsonOption = False) -> None:
+def board(
+    ctx: typer.Context, programme: ProgrammeOption = None, at: AtOption = None, as_json: JsonOption = False
+) -> None:
     """The programme board (挂图作战): every project, counts, budget, milestones and laggards."""
     now = state(ctx).clock(at).now()
     with open_session(ctx) as session:
-        result = programme_board(session=session, programme=find_programme(session=session, ref=programme), now=now)
+        result = programme_board(
+            session=session, programme=find_programme(session=session, ref=programme), now=now
+        )
     if as_json:
         emit_json(result)
     else:
@@ -346,33 +342,55 @@ def show(
         docs = documents(session=session, project_id=found.id)
         options = available_transitions(session=session, project=found, now=now)
     if as_json:
-        emit_json({
-            "project": summary,
-            "history": [
-                {"id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id, "actor_name": e.actor_name,
-                 "from_stage": e.from_stage, "to_stage": e.to_stage, "reason": e.reason}
-                for e in events
-            ],
-            "documents": [{"id": d.id, "kind": d.kind, "title": d.title, "recorded_at": d.recorded_at} for d in docs],
-            "next": [{"to": o.to, "roles": o.roles, "ready": o.ready, "unmet": o.unmet} for o in options],
-            "as_of": now,
-        })
+        emit_json(
+            {
+                "project": summary,
+                "history": [
+                    {
+                        "id": e.id,
+                        "occurred_at": e.occurred_at,
+                        "actor_id": e.actor_id,
+                        "actor_name": e.actor_name,
+                        "from_stage": e.from_stage,
+                        "to_stage": e.to_stage,
+                        "reason": e.reason,
+                    }
+                    for e in events
+                ],
+                "documents": [
+                    {"id": d.id, "kind": d.kind, "title": d.title, "recorded_at": d.recorded_at} for d in docs
+                ],
+                "next": [{"to": o.to, "roles": o.roles, "ready": o.ready, "unmet": o.unmet} for o in options],
+                "as_of": now,
+            }
+        )
         return
-    console.print(f"[bold]{summary.code} {summary.town} {summary.village}[/bold] — {summary.stage_label}"
-                  f" — {as_of_line(now)}")
-    console.print(f"leader: {summary.leader_name} {summary.leader_phone or ''}   "
-                  f"specialist: {summary.specialist_name} {summary.specialist_phone or ''}")
+    console.print(
+        f"[bold]{summary.code} {summary.town} {summary.village}[/bold] — {summary.stage_label}"
+        f" — {as_of_line(now)}"
+    )
+    console.print(
+        f"leader: {summary.leader_name} {summary.leader_phone or ''}   "
+        f"specialist: {summary.specialist_name} {summary.specialist_phone or ''}"
+    )
     budget = ", ".join(f"{code} {format_yuan(fen)}" for code, fen in summary.budget_fen.items())
     console.print(f"budget: {budget} = {format_yuan(summary.budget_total_fen)} yuan")
-    console.print(f"planned {summary.planned_start} → {summary.planned_finish}; started "
-                  f"{summary.actual_start or '—'}; finished {summary.actual_finish or '—'}; "
-                  f"workflow {summary.definition_key} v{summary.definition_version}")
+    console.print(
+        f"planned {summary.planned_start} → {summary.planned_finish}; started "
+        f"{summary.actual_start or '—'}; finished {summary.actual_finish or '—'}; "
+        f"workflow {summary.definition_key} v{summary.definition_version}"
+    )
     table = Table(title="history", title_justify="left")
     for name in ("when", "who", "from", "to", "reason"):
         table.add_column(name)
     for event in events:
-        table.add_row(f"{local(event.occurred_at):%Y-%m-%d %H:%M}", event.actor_name, event.from_stage or "—",
-                      event.to_stage, event.reason)
+        table.add_row(
+            f"{local(event.occurred_at):%Y-%m-%d %H:%M}",
+            event.actor_name,
+            event.from_stage or "—",
+            event.to_stage,
+            event.reason,
+        )
     console.print(table)
     if docs:
         console.print("documents: " + ", ".join(f"{d.kind} ({d.title})" for d in docs))
@@ -389,7 +407,9 @@ def advance(
     project: Annotated[str, typer.Argument(help="Project code (P007), village name or id.")],
     stage: Annotated[str, typer.Argument(help="Stage to move to, or 'resume' for a suspended project.")],
     actor: Annotated[str, typer.Option("--as", help="Who does it: name, phone or id.")],
-    reason: Annotated[str, typer.Option(help="Why (required for rejection, suspension, failed acceptance).")] = "",
+    reason: Annotated[
+        str, typer.Option(help="Why (required for rejection, suspension, failed acceptance).")
+    ] = "",
     programme: ProgrammeOption = None,
     at: AtOption = None,
 ) -> None:
@@ -401,11 +421,15 @@ def advance(
         person = find_person(session=session, ref=actor)
         before = found.stage
         try:
-            event = apply_transition(session=session, project=found, to=stage, actor=person, now=now, reason=reason)
+            event = apply_transition(
+                session=session, project=found, to=stage, actor=person, now=now, reason=reason
+            )
             session.commit()
         except IntegrityError:
             raise VersionConflict(found) from None
-    console.print(f"{found.code}: {before} → {event.to_stage} by {person.name} at {local(now):%Y-%m-%d %H:%M}")
+    console.print(
+        f"{found.code}: {before} → {event.to_stage} by {person.name} at {local(now):%Y-%m-%d %H:%M}"
+    )
 
 
 @document_app.command("add")
@@ -438,7 +462,7 @@ def import_projects_command(
     programme: ProgrammeOption = None,
     at: AtOption = None,
 ) -> None:
-    """Import projects (town, village, leader, specialist, budget per source, planned dates); all or nothing."""
+    """Import projects (town, village, leader, specialist, budget per source, dates), all or nothing."""
     if not file.is_file():
         raise BadInput(f"{file}: no such file")
     now = state(ctx).clock(at).now()
@@ -460,38 +484,47 @@ def workflows(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     with open_session(ctx) as session:
-        records = session.exec(
-            select(WorkflowDefinitionRecord).order_by(col(WorkflowDefinitionRecord.key),
-                                                      col(WorkflowDefinitionRecord.version))
-        ).all()
-        rows = [
-            {"id": r.id, "key": r.key, "version": r.version, "title": r.title, "source": r.source_name,
-             "sha256": r.sha256, "loaded_at": r.loaded_at}
-            for r in records
-        ]
+        records = list(
+            session.exec(
+                select(WorkflowDefinitionRecord).order_by(
+                    col(WorkflowDefinitionRecord.key), col(WorkflowDefinitionRecord.version)
+                )
+            ).all()
+        )
     if as_json:
-        emit_json({"data": rows})
+        emit_json({"data": [record.model_dump(exclude={"source_text"}) for record in records]})
         return
     table = Table(title="workflow definitions", title_justify="left")
     for name in ("key", "version", "title", "source", "loaded"):
         table.add_column(name)
-    for row in rows:
-        table.add_row(row["key"], str(row["version"]), row["title"], row["source"],
-                      f"{local(row['loaded_at']):%Y-%m-%d %H:%M}")
+    for record in records:
+        table.add_row(
+            record.key,
+            str(record.version),
+            record.title,
+            record.source_name,
+            f"{local(record.loaded_at):%Y-%m-%d %H:%M}",
+        )
     console.print(table)
 
 
 @workflows_app.command("load")
 @reports_errors
 def workflows_load(
-    ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Workflow definition YAML.")], at: AtOption = None
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Workflow definition YAML.")],
+    at: AtOption = None,
 ) -> None:
     """Validate and load a workflow definition; new projects use the newest version."""
     if not file.is_file():
         raise BadInput(f"{file}: no such file")
     with open_session(ctx) as session:
-        record = load_definition(session=session, text=file.read_text(encoding="utf-8"), source=str(file),
-                                 now=state(ctx).clock(at).now())
+        record = load_definition(
+            session=session,
+            text=file.read_text(encoding="utf-8"),
+            source=str(file),
+            now=state(ctx).clock(at).now(),
+        )
         session.commit()
     console.print(f"{file}: workflow {record.key} version {record.version} loaded")
 

@@ -28,7 +28,9 @@ PROGRAMME_NAME = "村级组织活动场所建设(第一批)"
 DISTRICT = "示范区"
 DEFAULT_DEMO_AT = "2026-12-10"
 EARMARK = "专款专用: 仅用于村级组织活动场所建设和办公用品配置 (construction and office furnishing only)"
-UPPER = FundingSourceSpec("upper", "中央、自治区、市级资金及党费 (central, region and city funds, party dues)", 168_460_000)
+UPPER = FundingSourceSpec(
+    "upper", "中央、自治区、市级资金及党费 (central, region and city funds, party dues)", 168_460_000
+)
 DISTRICT_FUNDS = FundingSourceSpec("district", "区级资金及党费 (district funds and party dues)", 16_240_000)
 PER_PROJECT_FEN = {"upper": 3_369_200, "district": 324_800}  # 33,692.00 + 3,248.00 = 36,940.00 yuan
 START_BY = date(2026, 12, 31)
@@ -60,7 +62,7 @@ def _at(day: date, hour: int = 10) -> datetime:
 
 
 def _names(rng: random.Random, count: int, taken: set[str]) -> list[str]:
-    names = []
+    names: list[str] = []
     while len(names) < count:
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         if name not in taken:
@@ -94,19 +96,26 @@ def load_demo(*, session: Session, now: datetime) -> DemoResult:
     office = ensure_unit(session=session, name="区委督查室", kind="office", place_id=programme.district_id)
     taken: set[str] = set()
     head_name, *inspector_names = _names(rng, 3, taken)
-    head = ensure_person(session=session, name=head_name, phone="13900000001", email="ducha@example.gov.cn",
-                         unit_id=office.id)
+    head = ensure_person(
+        session=session, name=head_name, phone="13900000001", email="ducha@example.gov.cn", unit_id=office.id
+    )
     assign_role(session=session, person=head, role=Role.OFFICE, unit=office)
     for n, name in enumerate(inspector_names, start=2):
-        inspector = ensure_person(session=session, name=name, phone=f"1390000000{n}", email=None, unit_id=office.id)
+        inspector = ensure_person(
+            session=session, name=name, phone=f"1390000000{n}", email=None, unit_id=office.id
+        )
         assign_role(session=session, person=inspector, role=Role.INSPECTOR, unit=office)
 
     leaders = [
-        ensure_person(session=session, name=name, phone=f"1391000{n:04d}", email=f"leader{n:02d}@example.gov.cn")
+        ensure_person(
+            session=session, name=name, phone=f"1391000{n:04d}", email=f"leader{n:02d}@example.gov.cn"
+        )
         for n, name in enumerate(_names(rng, 10, taken), start=1)
     ]
     specialists = [
-        ensure_person(session=session, name=name, phone=f"1392000{n:04d}", email=f"zhuangan{n:02d}@example.gov.cn")
+        ensure_person(
+            session=session, name=name, phone=f"1392000{n:04d}", email=f"zhuangan{n:02d}@example.gov.cn"
+        )
         for n, name in enumerate(_names(rng, 50, taken), start=1)
     ]
     stages = [stage for stage, count in SPREAD.items() for _ in range(count)]
@@ -144,26 +153,58 @@ def _advance_to(
         return
     submitted = day(-31 + rng.randrange(0, 5))
     for kind, title in (("site_plan", "选址红线图"), ("land_approval", "用地审批")):
-        record_document(session=session, project=project, kind=kind, title=title, actor=specialist,
-                        now=_at(submitted, 9))
-    apply_transition(session=session, project=project, to="pre_review", actor=specialist,
-                     now=_at(submitted), reason="提交事前审查")
+        record_document(
+            session=session, project=project, kind=kind, title=title, actor=specialist, now=_at(submitted, 9)
+        )
+    apply_transition(
+        session=session,
+        project=project,
+        to="pre_review",
+        actor=specialist,
+        now=_at(submitted),
+        reason="提交事前审查",
+    )
     if target == "pre_review":
         return
     approved = day(-20 + rng.randrange(0, 10))
     for kind, title in (("design", "施工设计图"), ("budget", "工程预算书")):
-        record_document(session=session, project=project, kind=kind, title=title, actor=specialist,
-                        now=_at(approved, 9))
-    apply_transition(session=session, project=project, to="approved", actor=office_head,
-                     now=_at(approved, 15), reason="事前审查通过")
+        record_document(
+            session=session, project=project, kind=kind, title=title, actor=specialist, now=_at(approved, 9)
+        )
+    apply_transition(
+        session=session,
+        project=project,
+        to="approved",
+        actor=office_head,
+        now=_at(approved, 15),
+        reason="事前审查通过",
+    )
     if target == "suspended":
-        apply_transition(session=session, project=project, to="suspended", actor=office_head,
-                         now=_at(day(-3)), reason="选址存在土地纠纷, 暂停待协调 (land dispute under mediation)")
+        apply_transition(
+            session=session,
+            project=project,
+            to="suspended",
+            actor=office_head,
+            now=_at(day(-3)),
+            reason="选址存在土地纠纷, 暂停待协调 (land dispute under mediation)",
+        )
         return
     if target == "approved":
         return
     started = day(-9 + rng.randrange(0, 9))
-    record_document(session=session, project=project, kind="construction_contract", title="施工合同",
-                    actor=specialist, now=_at(started, 9))
-    apply_transition(session=session, project=project, to="in_construction", actor=specialist,
-                     now=_at(started), reason="开工")
+    record_document(
+        session=session,
+        project=project,
+        kind="construction_contract",
+        title="施工合同",
+        actor=specialist,
+        now=_at(started, 9),
+    )
+    apply_transition(
+        session=session,
+        project=project,
+        to="in_construction",
+        actor=specialist,
+        now=_at(started),
+        reason="开工",
+    )

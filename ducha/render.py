@@ -65,11 +65,18 @@ def print_board(console: Console, board: Board) -> None:
     for name in ("source", "programme", "allocated to projects", "unallocated"):
         budget.add_column(name, justify="left" if name == "source" else "right")
     for line in board.budget:
-        budget.add_row(line.name, format_yuan(line.programme_fen), format_yuan(line.allocated_fen),
-                       format_yuan(line.unallocated_fen))
-    budget.add_row("[bold]total[/bold]", f"[bold]{format_yuan(board.budget_total_fen)}[/bold]",
-                   f"[bold]{format_yuan(board.allocated_total_fen)}[/bold]",
-                   format_yuan(board.budget_total_fen - board.allocated_total_fen))
+        budget.add_row(
+            line.name,
+            format_yuan(line.programme_fen),
+            format_yuan(line.allocated_fen),
+            format_yuan(line.unallocated_fen),
+        )
+    budget.add_row(
+        "[bold]total[/bold]",
+        f"[bold]{format_yuan(board.budget_total_fen)}[/bold]",
+        f"[bold]{format_yuan(board.allocated_total_fen)}[/bold]",
+        format_yuan(board.budget_total_fen - board.allocated_total_fen),
+    )
     console.print(budget)
 
     for milestone in board.milestones:
@@ -80,7 +87,10 @@ def print_board(console: Console, board: Board) -> None:
             f"{milestone.reached} reached, {milestone.not_reached} not yet — {when}"
         )
     if board.not_started:
-        console.print(projects_table(board.not_started,
-                                     f"{len(board.not_started)} projects have not started construction"))
+        console.print(
+            projects_table(
+                board.not_started, f"{len(board.not_started)} projects have not started construction"
+            )
+        )
     else:
         console.print("every project has started construction")

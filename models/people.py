@@ -54,9 +54,7 @@ class RoleAssignment(SQLModel, table=True):
 
     __tablename__ = "role_assignment"
     __table_args__ = (
-        CheckConstraint(
-            "(project_id IS NULL) <> (unit_id IS NULL)", name="ck_role_assignment_one_scope"
-        ),
+        CheckConstraint("(project_id IS NULL) <> (unit_id IS NULL)", name="ck_role_assignment_one_scope"),
         Index(
             "uq_role_assignment_single_holder",
             "project_id",

@@ -19,9 +19,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValueError(f"timestamps must be aware datetimes, got {value!r}")
-        value = value.astimezone(UTC)
+        moment: datetime = value.astimezone(UTC)
         # SQLite has no time zone type: store UTC wall time.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

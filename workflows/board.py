@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -74,8 +75,9 @@ def list_projects(
     village, town_place = aliased(Place), aliased(Place)
     leader_role, specialist_role = aliased(RoleAssignment), aliased(RoleAssignment)
     leader, specialist = aliased(Person), aliased(Person)
+    # Five selected entities is past sqlmodel's typed overloads: use SQLAlchemy's select directly.
     query = (
-        select(Project, village.name, town_place.name, leader, specialist)
+        sa_select(Project, col(village.name), col(town_place.name), leader, specialist)
         .join(village, col(village.id) == col(Project.village_id))
         .join(town_place, col(town_place.id) == col(village.parent_id))
         .outerjoin(
@@ -99,8 +101,8 @@ def list_projects(
         query = query.where(col(Project.stage) == stage)
     if town is not None:
         query = query.where(col(town_place.name) == town)
-    rows = session.exec(query).all()
-    budgets = _budgets(session=session, project_ids=[row[0].id for row in rows])  # type: ignore[misc]
+    rows = session.execute(query).tuples().all()
+    budgets = _budgets(session=session, project_ids=[row[0].id for row in rows if row[0].id is not None])
     definitions = _Definitions(session)
     out = []
     for project, village_name, town_name, lead, spec in rows:
@@ -148,6 +150,46 @@ def _budgets(*, session: Session, project_ids: list[int]) -> dict[int, dict[str,
     for project_id, code, amount in rows:
         budgets[project_id][code] = amount
     return budgets
+
+
+@dataclass(frozen=True)
+class ProgrammeRow:
+    id: int
+    name: str
+    definition_key: str
+    earmark: str
+    illustrative: bool
+    projects: int
+    budget_fen: dict[str, int]
+    budget_total_fen: int
+    milestones: dict[str, date]
+
+
+def list_programmes(*, session: Session) -> list[ProgrammeRow]:
+    """Every programme with its budget per source, project count and milestone dates."""
+    counts = dict(
+        session.exec(select(Project.programme_id, func.count()).group_by(col(Project.programme_id))).all()
+    )
+    rows = []
+    for programme in session.exec(select(Programme).order_by(col(Programme.id))).all():
+        assert programme.id is not None
+        budget = {s.code: s.amount_fen for s in funding_sources(session=session, programme_id=programme.id)}
+        rows.append(
+            ProgrammeRow(
+                id=programme.id,
+                name=programme.name,
+                definition_key=programme.definition_key,
+                earmark=programme.earmark,
+                illustrative=programme.illustrative,
+                projects=counts.get(programme.id, 0),
+                budget_fen=budget,
+                budget_total_fen=sum(budget.values()),
+                milestones={
+                    m.key: m.due_date for m in milestones(session=session, programme_id=programme.id)
+                },
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -226,7 +268,9 @@ def programme_board(*, session: Session, programme: Programme, now: datetime) ->
         declared = definition.milestone(milestone.key)
         if declared is None:
             continue
-        reached = len(entered.setdefault(declared.stage, _projects_entered(session, programme.id, declared.stage)))
+        reached = len(
+            entered.setdefault(declared.stage, _projects_entered(session, programme.id, declared.stage))
+        )
         milestone_lines.append(
             MilestoneLine(
                 key=milestone.key,

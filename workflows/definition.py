@@ -193,14 +193,17 @@ def _semantic_problems(definition: WorkflowDefinition, doc: YamlDocument) -> Ite
         for index, stage in enumerate(definition.stages):
             if stage.key not in reachable:
                 yield doc.problem(
-                    ("stages", index, "key"), f"stage {stage.key!r} cannot be reached from {definition.initial!r}"
+                    ("stages", index, "key"),
+                    f"stage {stage.key!r} cannot be reached from {definition.initial!r}",
                 )
 
 
 def _guard_problems(use: GuardUse, loc: Loc, doc: YamlDocument) -> Iterator[SourceProblem]:
     guard = GUARDS.get(use.guard)
     if guard is None:
-        yield doc.problem((*loc, "guard"), f"unknown guard {use.guard!r} (known: {', '.join(sorted(GUARDS))})")
+        yield doc.problem(
+            (*loc, "guard"), f"unknown guard {use.guard!r} (known: {', '.join(sorted(GUARDS))})"
+        )
         return
     try:
         guard.params.model_validate(use.params())

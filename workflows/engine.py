@@ -68,9 +68,7 @@ def definition_for(session: Session, project: Project) -> WorkflowDefinition:
 
 
 def _steps(definition: WorkflowDefinition, project: Project) -> list[_Step]:
-    steps = [
-        _Step(t.to, t.roles, t.reason_required, t) for t in definition.transitions_from(project.stage)
-    ]
+    steps = [_Step(t.to, t.roles, t.reason_required, t) for t in definition.transitions_from(project.stage)]
     suspension = definition.suspension
     if suspension is not None:
         if project.stage in suspension.from_:
@@ -152,7 +150,9 @@ def apply_transition(
     unmet = _unmet(session, project, step, now, actor, reason)
     last = _last_event_time(session, project)
     if last is not None and now < last:
-        unmet.append(f"the time given ({now.isoformat()}) is before the last recorded event ({last.isoformat()})")
+        unmet.append(
+            f"the time given ({now.isoformat()}) is before the last recorded event ({last.isoformat()})"
+        )
     if unmet:
         raise TransitionRefused(project, to, unmet)
 

@@ -113,9 +113,7 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def parse_register(
-    *, session: Session, path: Path, programme: Programme
-) -> list[ProjectLine]:
+def parse_register(*, session: Session, path: Path, programme: Programme) -> list[ProjectLine]:
     """Read and check every row; raise ImportRejected listing all problems."""
     assert programme.id is not None
     sources = [s.code for s in funding_sources(session=session, programme_id=programme.id)]
@@ -127,8 +125,9 @@ def parse_register(
     for index, raw in enumerate(header):
         name = ALIASES.get(raw, raw.lower())
         if name not in required:
+            label = raw or f"#{index + 1}"
             problems.append(
-                f"{path}: row 1, column {raw or f'#{index + 1}'!r}: unknown column (expected: {', '.join(required)})"
+                f"{path}: row 1, column {label!r}: unknown column (expected: {', '.join(required)})"
             )
         elif name in columns:
             problems.append(f"{path}: row 1, column {raw!r}: appears twice")
@@ -144,6 +143,7 @@ def parse_register(
     seen_villages: dict[tuple[str, str], int] = {}
     phones: dict[str, tuple[str, int]] = {}
     for number, cells in rows:
+
         def cell(name: str, cells: list[Any] = cells) -> Any:
             index = columns[name]
             return cells[index] if index < len(cells) else None
@@ -245,7 +245,10 @@ def _conflicts_with_database(
     for line in lines:
         code = existing.get((line.town, line.village))
         if code is not None:
-            yield f"{path}: row {line.row}, field village: duplicate village {line.village}: already project {code}"
+            yield (
+                f"{path}: row {line.row}, field village: "
+                f"duplicate village {line.village}: already project {code}"
+            )
         for role, name, phone in (
             ("leader", line.leader, line.leader_phone),
             ("specialist", line.specialist, line.specialist_phone),
@@ -255,9 +258,7 @@ def _conflicts_with_database(
                 yield f"{path}: row {line.row}, field {role}_phone: {phone} already belongs to {owner}"
 
 
-def import_projects(
-    *, session: Session, path: Path, programme: Programme, now: datetime
-) -> list[Project]:
+def import_projects(*, session: Session, path: Path, programme: Programme, now: datetime) -> list[Project]:
     """Check the whole register, then create every project in the caller's transaction."""
     lines = parse_register(session=session, path=path, programme=programme)
     created = []

@@ -95,7 +95,12 @@ def ensure_person(
 
 
 def assign_role(
-    *, session: Session, person: Person, role: Role, project: Project | None = None, unit: OrgUnit | None = None
+    *,
+    session: Session,
+    person: Person,
+    role: Role,
+    project: Project | None = None,
+    unit: OrgUnit | None = None,
 ) -> RoleAssignment:
     assignment = RoleAssignment(
         person_id=person.id,  # type: ignore[arg-type]
@@ -249,7 +254,9 @@ def create_project(
     if planned_finish < planned_start:
         raise Conflict(f"planned finish {planned_finish} is before planned start {planned_start}")
     definition = get_definition(session=session, key=programme.definition_key)
-    town_place = ensure_place(session=session, kind=PlaceKind.TOWN, name=town, parent_id=programme.district_id)
+    town_place = ensure_place(
+        session=session, kind=PlaceKind.TOWN, name=town, parent_id=programme.district_id
+    )
     village_place = ensure_place(
         session=session, kind=PlaceKind.VILLAGE, name=village, parent_id=town_place.id
     )
