@@ -360,7 +360,16 @@ def show(
                 "documents": [
                     {"id": d.id, "kind": d.kind, "title": d.title, "recorded_at": d.recorded_at} for d in docs
                 ],
-                "next": [{"to": o.to, "roles": o.roles, "ready": o.ready, "unmet": o.unmet} for o in options],
+                "next": [
+                    {
+                        "to": o.to,
+                        "roles": o.roles,
+                        "ready": o.ready,
+                        "unmet": o.unmet,
+                        "reason_required": o.reason_required,
+                    }
+                    for o in options
+                ],
                 "as_of": now,
             }
         )
@@ -396,6 +405,8 @@ def show(
         console.print("documents: " + ", ".join(f"{d.kind} ({d.title})" for d in docs))
     for option in options:
         status = "ready" if option.ready else "blocked: " + "; ".join(option.unmet)
+        if option.reason_required:
+            status += " (needs --reason)"
         roles = "/".join(role.value for role in option.roles)
         console.print(f"next → {option.label} (by {roles}): {status}")
 

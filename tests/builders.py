@@ -18,7 +18,9 @@ from workflows.service import (
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 
-def programme(session: Session, name: str = "测试项目批次", *, start_by: date = date(2026, 12, 31)) -> Programme:
+def programme(
+    session: Session, name: str = "测试项目批次", *, start_by: date = date(2026, 12, 31)
+) -> Programme:
     return create_programme(
         session=session,
         name=name,

@@ -101,7 +101,7 @@ def list_projects(
         query = query.where(col(Project.stage) == stage)
     if town is not None:
         query = query.where(col(town_place.name) == town)
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     budgets = _budgets(session=session, project_ids=[row[0].id for row in rows if row[0].id is not None])
     definitions = _Definitions(session)
     out = []

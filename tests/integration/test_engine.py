@@ -1,5 +1,6 @@
 """Lifecycle transitions: legal, illegal, guards, roles, suspend/resume, conflicts, pinned versions."""
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,12 +70,16 @@ def test_full_lifecycle_records_every_event_and_dates(session: Session) -> None:
     assert (last.actor_name, last.reason, last.occurred_at) == (office.name, "to closed", at)
 
 
-def test_refusal_lists_every_unmet_guard_in_words_and_writes_nothing(session: Session, engine: Engine) -> None:
+def test_refusal_lists_every_unmet_guard_in_words_and_writes_nothing(
+    session: Session, engine: Engine
+) -> None:
     proj, specialist, office = _setup(session)
     outsider = builders.person(session, "路人")
     session.commit()
     with pytest.raises(TransitionRefused) as refused:
-        apply_transition(session=session, project=proj, to="pre_review", actor=outsider, now=T0 + timedelta(days=1))
+        apply_transition(
+            session=session, project=proj, to="pre_review", actor=outsider, now=T0 + timedelta(days=1)
+        )
     session.rollback()
     assert refused.value.reasons == [
         "路人 is not specialist or leader or office for P001",
@@ -83,7 +88,9 @@ def test_refusal_lists_every_unmet_guard_in_words_and_writes_nothing(session: Se
     builders.documents(session, proj, "site_plan")
     session.commit()
     with pytest.raises(TransitionRefused) as refused:
-        apply_transition(session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=1))
+        apply_transition(
+            session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=1)
+        )
     session.rollback()
     assert refused.value.reasons == ["required document not recorded: land_approval"]
     with Session(engine) as fresh:
@@ -94,7 +101,10 @@ def test_refusal_lists_every_unmet_guard_in_words_and_writes_nothing(session: Se
 
 def test_illegal_and_unknown_targets_say_what_is_allowed(session: Session) -> None:
     proj, specialist, _ = _setup(session)
-    with pytest.raises(TransitionRefused, match=r"no transition from proposed to accepted \(allowed next: pre_review, suspended\)"):
+    with pytest.raises(
+        TransitionRefused,
+        match=r"no transition from proposed to accepted \(allowed next: pre_review, suspended\)",
+    ):
         apply_transition(session=session, project=proj, to="accepted", actor=specialist, now=T0)
     with pytest.raises(TransitionRefused, match=r"unknown stage 'built'"):
         apply_transition(session=session, project=proj, to="built", actor=specialist, now=T0)
@@ -103,35 +113,63 @@ def test_illegal_and_unknown_targets_say_what_is_allowed(session: Session) -> No
 def test_reason_required_and_time_cannot_run_backwards(session: Session) -> None:
     proj, specialist, office = _setup(session)
     builders.documents(session, proj, "site_plan", "land_approval")
-    apply_transition(session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=2))
+    apply_transition(
+        session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=2)
+    )
     session.commit()
     with pytest.raises(TransitionRefused) as refused:
-        apply_transition(session=session, project=proj, to="rejected", actor=office, now=T0 + timedelta(days=1))
+        apply_transition(
+            session=session, project=proj, to="rejected", actor=office, now=T0 + timedelta(days=1)
+        )
     assert refused.value.reasons[0] == "a reason is required"
     assert "is before the last recorded event" in refused.value.reasons[1]
     session.rollback()
-    apply_transition(session=session, project=proj, to="rejected", actor=office, now=T0 + timedelta(days=3),
-                     reason="选址不符合规划")
+    apply_transition(
+        session=session,
+        project=proj,
+        to="rejected",
+        actor=office,
+        now=T0 + timedelta(days=3),
+        reason="选址不符合规划",
+    )
     session.commit()
     with pytest.raises(TransitionRefused, match="allowed next: none: the stage is terminal"):
-        apply_transition(session=session, project=proj, to="proposed", actor=office, now=T0 + timedelta(days=4))
+        apply_transition(
+            session=session, project=proj, to="proposed", actor=office, now=T0 + timedelta(days=4)
+        )
 
 
 def test_suspend_and_resume_to_the_stage_left(session: Session) -> None:
     proj, specialist, office = _setup(session)
     builders.documents(session, proj, "site_plan", "land_approval", "design", "budget")
-    apply_transition(session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=1))
+    apply_transition(
+        session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=1)
+    )
     apply_transition(session=session, project=proj, to="approved", actor=office, now=T0 + timedelta(days=2))
     session.commit()
     with pytest.raises(TransitionRefused, match="a reason is required"):
-        apply_transition(session=session, project=proj, to="suspended", actor=office, now=T0 + timedelta(days=3))
+        apply_transition(
+            session=session, project=proj, to="suspended", actor=office, now=T0 + timedelta(days=3)
+        )
     session.rollback()
     with pytest.raises(TransitionRefused, match="专干甲 is not office or leader"):
-        apply_transition(session=session, project=proj, to="suspended", actor=specialist,
-                         now=T0 + timedelta(days=3), reason="x")
+        apply_transition(
+            session=session,
+            project=proj,
+            to="suspended",
+            actor=specialist,
+            now=T0 + timedelta(days=3),
+            reason="x",
+        )
     session.rollback()
-    apply_transition(session=session, project=proj, to="suspended", actor=office, now=T0 + timedelta(days=3),
-                     reason="土地纠纷")
+    apply_transition(
+        session=session,
+        project=proj,
+        to="suspended",
+        actor=office,
+        now=T0 + timedelta(days=3),
+        reason="土地纠纷",
+    )
     session.commit()
     assert (proj.stage, proj.resume_stage) == ("suspended", "approved")
     options = available_transitions(session=session, project=proj, now=T0 + timedelta(days=4), actor=office)
@@ -146,14 +184,35 @@ def test_suspend_and_resume_to_the_stage_left(session: Session) -> None:
 
 def test_failed_acceptance_returns_to_construction(session: Session) -> None:
     proj, specialist, office = _setup(session)
-    builders.documents(session, proj, "site_plan", "land_approval", "design", "budget", "construction_contract",
-                       "completion_report")
+    builders.documents(
+        session,
+        proj,
+        "site_plan",
+        "land_approval",
+        "design",
+        "budget",
+        "construction_contract",
+        "completion_report",
+    )
     for day, (stage, actor) in enumerate(
-        [("pre_review", specialist), ("approved", office), ("in_construction", specialist),
-         ("completed", specialist), ("acceptance", specialist)], start=1):
+        [
+            ("pre_review", specialist),
+            ("approved", office),
+            ("in_construction", specialist),
+            ("completed", specialist),
+            ("acceptance", specialist),
+        ],
+        start=1,
+    ):
         apply_transition(session=session, project=proj, to=stage, actor=actor, now=T0 + timedelta(days=day))
-    apply_transition(session=session, project=proj, to="in_construction", actor=office,
-                     now=T0 + timedelta(days=9), reason="验收不合格: 标识标牌未按五统一标准")
+    apply_transition(
+        session=session,
+        project=proj,
+        to="in_construction",
+        actor=office,
+        now=T0 + timedelta(days=9),
+        reason="验收不合格: 标识标牌未按五统一标准",
+    )
     session.commit()
     assert proj.stage == "in_construction"
     assert _stages(session, proj.id)[-1] == ("acceptance", "in_construction")
@@ -168,12 +227,23 @@ def test_second_of_two_concurrent_transitions_fails_cleanly(engine: Engine, sess
         theirs = second.get(Project, proj.id)
         second.commit()  # end the read; the stale object is what a slow user holds
         assert mine is not None and theirs is not None
-        apply_transition(session=first, project=mine, to="pre_review", actor=first.merge(specialist),
-                         now=T0 + timedelta(days=1))
+        apply_transition(
+            session=first,
+            project=mine,
+            to="pre_review",
+            actor=first.merge(specialist),
+            now=T0 + timedelta(days=1),
+        )
         first.commit()
         with pytest.raises(VersionConflict, match="changed by someone else"):
-            apply_transition(session=second, project=theirs, to="suspended", actor=second.merge(office),
-                             now=T0 + timedelta(days=1), reason="冲突")
+            apply_transition(
+                session=second,
+                project=theirs,
+                to="suspended",
+                actor=second.merge(office),
+                now=T0 + timedelta(days=1),
+                reason="冲突",
+            )
         second.rollback()
     with Session(engine) as check:
         stored = check.get(Project, proj.id)
@@ -208,9 +278,13 @@ def test_project_keeps_the_definition_version_it_started_with(session: Session, 
     builders.documents(session, proj, "site_plan", "land_approval")
     builders.documents(session, newer, "site_plan", "land_approval")
     session.commit()
-    apply_transition(session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=1))
+    apply_transition(
+        session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=1)
+    )
     with pytest.raises(TransitionRefused, match="required document not recorded: geo_survey"):
-        apply_transition(session=session, project=newer, to="pre_review", actor=office, now=T0 + timedelta(days=1))
+        apply_transition(
+            session=session, project=newer, to="pre_review", actor=office, now=T0 + timedelta(days=1)
+        )
     session.rollback()
     assert find_project(session=session, ref="P001").definition_version == 1
 
@@ -220,3 +294,47 @@ def test_changed_definition_under_the_same_version_is_refused(session: Session) 
     assert load_definition(session=session, text=v1, source="again.yaml", now=T0).version == 1
     with pytest.raises(DefinitionConflict, match="already loaded with different content"):
         load_definition(session=session, text=v1 + "\n# edited\n", source="edited.yaml", now=T0)
+
+
+def test_two_simultaneous_transitions_one_wins_one_conflicts(engine: Engine, session: Session) -> None:
+    proj, specialist, office = _setup(session)
+    builders.documents(session, proj, "site_plan", "land_approval")
+    session.commit()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def attempt(name: str, to: str, actor: Person, reason: str) -> None:
+        with Session(engine, expire_on_commit=False) as own:
+            mine = own.get(Project, proj.id)
+            assert mine is not None
+            barrier.wait()
+            try:
+                apply_transition(
+                    session=own,
+                    project=mine,
+                    to=to,
+                    actor=own.merge(actor),
+                    now=T0 + timedelta(days=1),
+                    reason=reason,
+                )
+                own.commit()
+                outcomes[name] = "applied"
+            except VersionConflict:
+                own.rollback()
+                outcomes[name] = "conflict"
+
+    threads = [
+        threading.Thread(target=attempt, args=("submit", "pre_review", specialist, "")),
+        threading.Thread(target=attempt, args=("suspend", "suspended", office, "暂停")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == ["applied", "conflict"]
+    with Session(engine) as check:
+        stored = check.get(Project, proj.id)
+        assert stored is not None and stored.version == 2
+        winner = "pre_review" if outcomes["submit"] == "applied" else "suspended"
+        assert stored.stage == winner
+        assert _stages(check, proj.id) == [(None, "proposed"), ("proposed", winner)]

@@ -5,8 +5,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-from ducha.db import SchemaBehind, current_revision, head_revision, make_engine, require_current_schema, upgrade_to_head
 import models  # noqa: F401
+from ducha.db import (
+    SchemaBehind,
+    current_revision,
+    head_revision,
+    make_engine,
+    require_current_schema,
+    upgrade_to_head,
+)
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:

@@ -9,4 +9,6 @@ def test_builders_make_a_listed_project(session: Session) -> None:
     builders.project(session, prog)
     session.commit()
     rows = list_projects(session=session)
-    assert [(r.town, r.village, r.stage, r.budget_total_fen) for r in rows] == [("城关镇", "和平村", "proposed", 3_694_000)]
+    assert [(r.town, r.village, r.stage, r.budget_total_fen) for r in rows] == [
+        ("城关镇", "和平村", "proposed", 3_694_000)
+    ]
