@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from ducha.clock import Clock, clock_from
@@ -431,13 +431,10 @@ def advance(
         found = find_project(session=session, ref=project, programme_id=programme_id)
         person = find_person(session=session, ref=actor)
         before = found.stage
-        try:
-            event = apply_transition(
-                session=session, project=found, to=stage, actor=person, now=now, reason=reason
-            )
-            session.commit()
-        except IntegrityError:
-            raise VersionConflict(found) from None
+        event = apply_transition(
+            session=session, project=found, to=stage, actor=person, now=now, reason=reason
+        )
+        session.commit()
     console.print(
         f"{found.code}: {before} → {event.to_stage} by {person.name} at {local(now):%Y-%m-%d %H:%M}"
     )

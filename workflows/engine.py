@@ -90,15 +90,16 @@ def actor_roles(session: Session, project: Project, actor: Person) -> set[Role]:
 
 
 def _unmet(
-    session: Session, project: Project, step: _Step, now: datetime, actor: Person | None, reason: str
+    session: Session, project: Project, step: _Step, now: datetime, actor: Person | None, reason: str | None
 ) -> list[str]:
+    """Every condition in the way; ``actor`` or ``reason`` None means "not known yet": not checked."""
     unmet: list[str] = []
     if actor is not None:
         held = actor_roles(session, project, actor)
         if not held.intersection(step.roles):
             allowed = " or ".join(role.value for role in step.roles)
             unmet.append(f"{actor.name} is not {allowed} for {project.code}")
-    if step.reason_required and actor is not None and not reason.strip():
+    if step.reason_required and reason is not None and not reason.strip():
         unmet.append("a reason is required")
     if step.transition is not None:
         context = GuardContext(session=session, project=project, now=now)
@@ -118,7 +119,7 @@ def available_transitions(
             label=definition.stage_label(step.to),
             roles=step.roles,
             reason_required=step.reason_required,
-            unmet=_unmet(session, project, step, now, actor, reason="x"),
+            unmet=_unmet(session, project, step, now, actor, reason=None),
         )
         for step in _steps(definition, project)
     ]
