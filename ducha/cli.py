@@ -1,43 +1,40 @@
 """The ``ducha`` command line. Exit codes: 0 ok, 1 a finding, 2 bad input (with a message)."""
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from ducha.clock import Clock, clock_from
-from ducha.config import Settings, get_settings
-from ducha.db import SchemaBehind, make_engine, require_current_schema, session_scope, upgrade_to_head
+from ducha.calendar_cli import calendar_app
+from ducha.cli_base import (
+    AppState,
+    AtOption,
+    BadInput,
+    JsonOption,
+    ProgrammeOption,
+    console,
+    open_session,
+    reports_errors,
+    state,
+)
+from ducha.config import get_settings
+from ducha.db import session_scope, upgrade_to_head
 from ducha.demo import DEFAULT_DEMO_AT, load_demo
+from ducha.inspect_cli import inspect_app, inspections, orders_app, spotcheck_app
 from ducha.output import emit_json
 from ducha.render import as_of_line, print_board, projects_table
 from models import WorkflowDefinitionRecord, format_yuan, parse_yuan
 from models.localtime import local
-from models.yaml_source import SourceError
 from workflows.board import list_programmes, list_projects, programme_board
-from workflows.definition import (
-    DefinitionConflict,
-    UnknownDefinition,
-    load_builtin_definitions,
-    load_definition,
-)
-from workflows.engine import TransitionRefused, VersionConflict, apply_transition, available_transitions
-from workflows.importer import ImportRejected, import_projects
+from workflows.definition import load_definition
+from workflows.engine import apply_transition, available_transitions
+from workflows.importer import import_projects
 from workflows.service import (
-    Conflict,
     FundingSourceSpec,
-    NotFound,
     create_programme,
     documents,
     find_person,
@@ -46,8 +43,7 @@ from workflows.service import (
     history,
     record_document,
 )
-
-EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
+from workflows.setup import load_builtins
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="督查 ducha: supervise and inspect.")
 programmes_app = typer.Typer(help="Programmes: list them, or create one.")
@@ -58,93 +54,11 @@ app.add_typer(programmes_app, name="programmes")
 app.add_typer(import_app, name="import")
 app.add_typer(document_app, name="document")
 app.add_typer(workflows_app, name="workflows")
-
-# Piped output (CI logs, `| less`) gets a wide page instead of rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-AtOption = Annotated[
-    str | None,
-    typer.Option("--at", help="Freeze 'now' (ISO 8601; a bare date means 09:00 Asia/Shanghai)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-ProgrammeOption = Annotated[str | None, typer.Option("--programme", help="Programme name or id.")]
-
-
-@dataclass
-class AppState:
-    """What every command shares: settings, the global --at, and one engine built on demand."""
-
-    settings: Settings
-    at: str | None
-    _engine: Engine | None = field(default=None, repr=False)
-
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-        return self._engine
-
-    def clock(self, at: str | None = None, default: str | None = None) -> Clock:
-        return clock_from(at or self.at or self.settings.now or default)
-
-
-def state(ctx: typer.Context) -> AppState:
-    root = ctx.find_root()
-    if not isinstance(root.obj, AppState):
-        root.obj = AppState(settings=get_settings(), at=None)
-    return root.obj
-
-
-class BadInput(Exception):
-    """A user error with a message ready to print (exit 2)."""
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-BAD_INPUT_ERRORS = (
-    BadInput,
-    NotFound,
-    Conflict,
-    SchemaBehind,
-    TransitionRefused,
-    VersionConflict,
-    UnknownDefinition,
-    DefinitionConflict,
-)
-
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn domain errors into one clear message and exit code 2; nothing is half-written."""
-
-    @wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except ImportRejected as exc:
-            for line in exc.lines:
-                errors.print(line, markup=False, highlight=False)
-            errors.print(f"nothing imported ({len(exc.lines)} problem(s))", markup=False)
-        except SourceError as exc:
-            for line in exc.lines():
-                errors.print(line, markup=False, highlight=False)
-        except BAD_INPUT_ERRORS as exc:
-            errors.print(f"error: {exc}", markup=False, highlight=False)
-        except ValueError as exc:  # bad --at and other malformed values
-            errors.print(f"error: {exc}", markup=False, highlight=False)
-        except OperationalError as exc:
-            errors.print(f"error: database unavailable: {exc.orig}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
-
-    return wrapper
-
-
-@contextmanager
-def open_session(ctx: typer.Context) -> Iterator[Session]:
-    """A session on a database whose schema is current (else a clear refusal)."""
-    engine = state(ctx).engine()
-    require_current_schema(engine)
-    with session_scope(engine) as session:
-        yield session
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(inspect_app, name="inspect")
+app.add_typer(orders_app, name="orders")
+app.add_typer(spotcheck_app, name="spotcheck")
+app.command("inspections")(reports_errors(inspections))
 
 
 @app.callback()
@@ -166,9 +80,9 @@ def _initialise(ctx: typer.Context, now: datetime) -> tuple[str | None, str | No
     engine = state(ctx).engine()
     before, after = upgrade_to_head(engine)
     with session_scope(engine) as session:
-        loaded = load_builtin_definitions(session=session, now=now)
+        loaded = load_builtins(session=session, now=now)
         session.commit()
-    return before, after, [f"{record.key} v{record.version}" for record in loaded]
+    return before, after, loaded
 
 
 @app.command()
@@ -189,7 +103,9 @@ def demo(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -
     now = state(ctx).clock(at, default=DEFAULT_DEMO_AT).now()
     _initialise(ctx, now)
     with open_session(ctx) as session:
-        result = load_demo(session=session, now=now)
+        result = load_demo(
+            session=session, now=now, store=state(ctx).evidence_store(), calendar=state(ctx).calendar()
+        )
         session.commit()
         board = programme_board(session=session, programme=result.programme, now=now)
     if as_json:

@@ -11,6 +11,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
+from ducha.demo_inspections import inspect
+from inspections.evidence import EvidenceStore
+from models.calendar import WorkingCalendar
+
 from models import Person, Programme, Project, Role
 from models.localtime import LOCAL_TZ, local_date
 from workflows.engine import apply_transition
@@ -71,7 +75,29 @@ def _names(rng: random.Random, count: int, taken: set[str]) -> list[str]:
     return names
 
 
-def load_demo(*, session: Session, now: datetime) -> DemoResult:
+# In-progress checks (事中检查) of the earliest starters: one critical finding (fund use outside the
+# earmark, due in 5 working days and already late at the demo date), a few lesser ones, and clean passes.
+IN_PROGRESS_FINDINGS: list[tuple[str, ...]] = [
+    ("earmark",),
+    ("safety_protection",),
+    ("site_log", "warning_signs"),
+    ("wall_verticality",),
+    (),
+    (),
+]
+
+
+@dataclass(frozen=True)
+class _Office:
+    head: Person
+    inspectors: list[Person]
+    store: EvidenceStore
+    calendar: WorkingCalendar
+
+
+def load_demo(
+    *, session: Session, now: datetime, store: EvidenceStore, calendar: WorkingCalendar
+) -> DemoResult:
     """Create the demo programme as of ``now`` (its date); if it exists, change nothing."""
     existing = session.exec(select(Programme).where(col(Programme.name) == PROGRAMME_NAME)).first()
     if existing is not None:
@@ -96,6 +122,7 @@ def load_demo(*, session: Session, now: datetime) -> DemoResult:
     office = ensure_unit(session=session, name="区委督查室", kind="office", place_id=programme.district_id)
     taken: set[str] = set()
     head_name, *inspector_names = _names(rng, 3, taken)
+    inspectors = []
     head = ensure_person(
         session=session, name=head_name, phone="13900000001", email="ducha@example.gov.cn", unit_id=office.id
     )
@@ -105,6 +132,8 @@ def load_demo(*, session: Session, now: datetime) -> DemoResult:
             session=session, name=name, phone=f"1390000000{n}", email=None, unit_id=office.id
         )
         assign_role(session=session, person=inspector, role=Role.INSPECTOR, unit=office)
+        inspectors.append(inspector)
+    staff = _Office(head, inspectors, store, calendar)
 
     leaders = [
         ensure_person(
@@ -120,6 +149,7 @@ def load_demo(*, session: Session, now: datetime) -> DemoResult:
     ]
     stages = [stage for stage, count in SPREAD.items() for _ in range(count)]
     rng.shuffle(stages)
+    building = []
     for index, village in enumerate(VILLAGES):
         town = TOWNS[index * len(TOWNS) // len(VILLAGES)]
         project = create_project(
@@ -135,7 +165,22 @@ def load_demo(*, session: Session, now: datetime) -> DemoResult:
             now=_at(day(-38), 9),
             created_by=DEMO_ACTOR,
         )
-        _advance_to(session, project, stages[index], specialists[index], head, rng, day)
+        _advance_to(session, project, stages[index], specialists[index], staff, rng, day)
+        if project.stage == "in_construction":
+            building.append(project)
+    earliest = sorted(building, key=lambda p: (p.actual_start, p.code))
+    for project, failing in zip(earliest, IN_PROGRESS_FINDINGS, strict=False):
+        assert project.actual_start is not None
+        inspect(
+            session=session,
+            project=project,
+            template_key="in-progress",
+            inspectors=inspectors[:1],
+            at=_at(project.actual_start + timedelta(days=1), 14),
+            failing=failing,
+            store=store,
+            calendar=calendar,
+        )
     return DemoResult(programme, created=True)
 
 
@@ -144,7 +189,7 @@ def _advance_to(
     project: Project,
     target: str,
     specialist: Person,
-    office_head: Person,
+    office: _Office,
     rng: random.Random,
     day: Callable[[int], date],
 ) -> None:
@@ -167,6 +212,16 @@ def _advance_to(
     if target == "pre_review":
         return
     approved = day(-20 + rng.randrange(0, 10))
+    inspect(
+        session=session,
+        project=project,
+        template_key="pre-review",
+        inspectors=office.inspectors,
+        at=_at(approved, 10),
+        failing=(),
+        store=office.store,
+        calendar=office.calendar,
+    )
     for kind, title in (("design", "施工设计图"), ("budget", "工程预算书")):
         record_document(
             session=session, project=project, kind=kind, title=title, actor=specialist, now=_at(approved, 9)
@@ -175,7 +230,7 @@ def _advance_to(
         session=session,
         project=project,
         to="approved",
-        actor=office_head,
+        actor=office.head,
         now=_at(approved, 15),
         reason="事前审查通过",
     )
@@ -184,7 +239,7 @@ def _advance_to(
             session=session,
             project=project,
             to="suspended",
-            actor=office_head,
+            actor=office.head,
             now=_at(day(-3)),
             reason="选址存在土地纠纷, 暂停待协调 (land dispute under mediation)",
         )

@@ -1,5 +1,21 @@
 """ducha's tables and value types, shared by every package."""
 
+from models.inspections import (
+    EvidenceAttachment,
+    EvidenceFile,
+    Inspection,
+    InspectionInspector,
+    InspectionItemResult,
+    InspectionKind,
+    InspectionTemplateRecord,
+    OrderAction,
+    OrderEvent,
+    OrderStatus,
+    Outcome,
+    RectificationOrder,
+    SpotCheckDraw,
+    Verdict,
+)
 from models.money import format_yuan, parse_yuan
 from models.people import SINGLE_HOLDER_ROLES, OrgUnit, Person, Role, RoleAssignment
 from models.places import Place, PlaceKind
@@ -15,6 +31,20 @@ from models.workflow import WorkflowDefinitionRecord, WorkflowEvent
 
 __all__ = [
     "SINGLE_HOLDER_ROLES",
+    "EvidenceAttachment",
+    "EvidenceFile",
+    "Inspection",
+    "InspectionInspector",
+    "InspectionItemResult",
+    "InspectionKind",
+    "InspectionTemplateRecord",
+    "OrderAction",
+    "OrderEvent",
+    "OrderStatus",
+    "Outcome",
+    "RectificationOrder",
+    "SpotCheckDraw",
+    "Verdict",
     "FundingSource",
     "OrgUnit",
     "Person",

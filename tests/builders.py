@@ -4,6 +4,10 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
+from ducha.demo_inspections import inspect
+from inspections.evidence import EvidenceStore
+from models.calendar import WorkingCalendar
+
 from models import OrgUnit, Person, Programme, Project, Role
 from workflows.service import (
     FundingSourceSpec,
@@ -77,3 +81,36 @@ def project(
 def documents(session: Session, proj: Project, *kinds: str, at: datetime = T0) -> None:
     for kind in kinds:
         record_document(session=session, project=proj, kind=kind, title=kind, actor=None, now=at)
+
+
+def inspectors(session: Session, count: int = 2) -> list[Person]:
+    unit = ensure_unit(session=session, name="督查室", kind="office")
+    people = []
+    for n in range(count):
+        inspector = person(session, f"督查员{n + 1}")
+        assign_role(session=session, person=inspector, role=Role.INSPECTOR, unit=unit)
+        people.append(inspector)
+    return people
+
+
+def signed_inspection(
+    session: Session,
+    proj: Project,
+    template_key: str,
+    by: list[Person],
+    *,
+    at: datetime,
+    store: EvidenceStore,
+    failing: tuple[str, ...] = (),
+) -> None:
+    """Record and sign an inspection through the real services; every item passes but ``failing``."""
+    inspect(
+        session=session,
+        project=proj,
+        template_key=template_key,
+        inspectors=by,
+        at=at,
+        failing=failing,
+        store=store,
+        calendar=WorkingCalendar.load(),
+    )

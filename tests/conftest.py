@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from ducha.db import make_engine, upgrade_to_head
-from workflows.definition import load_builtin_definitions
+from workflows.setup import load_builtins
 
 INIT_AT = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 POSTGRES_URL = os.environ.get("DUCHA_TEST_POSTGRES_URL")
@@ -30,7 +30,7 @@ def _initialise(url: str) -> None:
     engine = make_engine(url)
     upgrade_to_head(engine)
     with Session(engine) as session:
-        load_builtin_definitions(session=session, now=INIT_AT)
+        load_builtins(session=session, now=INIT_AT)
         session.commit()
     engine.dispose()
 

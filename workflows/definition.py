@@ -3,7 +3,6 @@
 Every error names the file, the line and the field.
 """
 
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
@@ -12,9 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from models import Role, WorkflowDefinitionRecord
+from models.versioned import SourceVersionConflict, keep_source, newest_source
 from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
 from workflows.guards import GUARDS, GuardParams
 
@@ -234,8 +234,7 @@ def builtin_definition_files() -> list[Path]:
     return sorted(BUILTIN_DIR.glob("*.yaml"))
 
 
-class DefinitionConflict(ValueError):
-    """The same key and version is already loaded with different content."""
+DefinitionConflict = SourceVersionConflict
 
 
 def load_definition(*, session: Session, text: str, source: str, now: datetime) -> WorkflowDefinitionRecord:
@@ -244,32 +243,16 @@ def load_definition(*, session: Session, text: str, source: str, now: datetime) 
     A changed definition needs a new version: projects keep the version they started with.
     """
     definition = parse_definition(text, source)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    existing = session.exec(
-        select(WorkflowDefinitionRecord).where(
-            col(WorkflowDefinitionRecord.key) == definition.key,
-            col(WorkflowDefinitionRecord.version) == definition.version,
-        )
-    ).first()
-    if existing is not None:
-        if existing.sha256 != digest:
-            raise DefinitionConflict(
-                f"{source}: {definition.key} version {definition.version} is already loaded with different "
-                f"content (from {existing.source_name}); give the changed definition a new version"
-            )
-        return existing
-    record = WorkflowDefinitionRecord(
+    return keep_source(
+        session=session,
+        record_type=WorkflowDefinitionRecord,
         key=definition.key,
         version=definition.version,
+        text=text,
+        source=source,
+        now=now,
         title=definition.title,
-        source_name=source,
-        source_text=text,
-        sha256=digest,
-        loaded_at=now,
     )
-    session.add(record)
-    session.flush()
-    return record
 
 
 def load_builtin_definitions(*, session: Session, now: datetime) -> list[WorkflowDefinitionRecord]:
@@ -290,10 +273,7 @@ def _parse_cached(text: str, source: str) -> WorkflowDefinition:
 
 def get_definition(*, session: Session, key: str, version: int | None = None) -> WorkflowDefinition:
     """A loaded definition: the given version, or the newest one."""
-    query = select(WorkflowDefinitionRecord).where(col(WorkflowDefinitionRecord.key) == key)
-    if version is not None:
-        query = query.where(col(WorkflowDefinitionRecord.version) == version)
-    record = session.exec(query.order_by(col(WorkflowDefinitionRecord.version).desc())).first()
+    record = newest_source(session=session, record_type=WorkflowDefinitionRecord, key=key, version=version)
     if record is None:
         wanted = f"{key} version {version}" if version is not None else key
         raise UnknownDefinition(f"workflow definition {wanted} is not loaded (run `ducha init`)")

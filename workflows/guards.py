@@ -11,7 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from models import Project, ProjectDocument
+from inspections.orders import open_orders
+from inspections.queries import current_signed, passed
+from models import InspectionKind, Project, ProjectDocument
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,34 @@ def _documents_recorded(context: GuardContext, params: DocumentsRecorded) -> lis
     return [f"required document not recorded: {', '.join(missing)}"]
 
 
+class InspectionPassed(GuardParams):
+    kind: InspectionKind
+
+
+def _inspection_passed(context: GuardContext, params: InspectionPassed) -> list[str]:
+    assert context.project.id is not None
+    latest = current_signed(session=context.session, project_id=context.project.id, kind=params.kind)
+    if passed(latest):
+        return []
+    label = params.kind.value.replace("_", "-")
+    if latest is None:
+        return [f"no signed {label} inspection"]
+    return [f"the latest {label} inspection (#{latest.id}) did not pass: {latest.outcome}"]
+
+
+class NoParams(GuardParams):
+    pass
+
+
+def _no_open_orders(context: GuardContext, params: NoParams) -> list[str]:
+    assert context.project.id is not None
+    orders = open_orders(session=context.session, project_id=context.project.id)
+    if not orders:
+        return []
+    ids = ", ".join(f"#{order.id}" for order in orders)
+    return [f"{len(orders)} rectification order(s) still open: {ids}"]
+
+
 GUARDS: dict[str, Guard] = {
     guard.name: guard
     for guard in [
@@ -59,6 +89,18 @@ GUARDS: dict[str, Guard] = {
             description="every listed document kind has been recorded for the project",
             params=DocumentsRecorded,
             check=_documents_recorded,
+        ),
+        Guard(
+            name="inspection_passed",
+            description="the current signed inspection of the given kind passed",
+            params=InspectionPassed,
+            check=_inspection_passed,
+        ),
+        Guard(
+            name="no_open_orders",
+            description="the project has no open rectification orders",
+            params=NoParams,
+            check=_no_open_orders,
         ),
     ]
 }

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from models import Person, Programme, Project, WorkflowEvent
 from tests import builders
 from tests.builders import T0
+from inspections.evidence import EvidenceStore
 from workflows.definition import BUILTIN_DIR, DefinitionConflict, load_definition
 from workflows.engine import (
     TransitionRefused,
@@ -35,8 +36,10 @@ def _stages(session: Session, project_id: int) -> list[tuple[str | None, str]]:
     return [(e.from_stage, e.to_stage) for e in history(session=session, project_id=project_id)]
 
 
-def test_full_lifecycle_records_every_event_and_dates(session: Session) -> None:
+def test_full_lifecycle_records_every_event_and_dates(session: Session, tmp_path: Path) -> None:
     proj, specialist, office = _setup(session)
+    team = builders.inspectors(session)
+    store = EvidenceStore(tmp_path / "evidence")
     at = T0
     steps = [
         (("site_plan", "land_approval"), "pre_review", specialist),
@@ -50,6 +53,9 @@ def test_full_lifecycle_records_every_event_and_dates(session: Session) -> None:
     for kinds, stage, actor in steps:
         at += timedelta(days=3)
         builders.documents(session, proj, *kinds, at=at)
+        checklist = {"approved": "pre-review", "accepted": "acceptance"}.get(stage)
+        if checklist:
+            builders.signed_inspection(session, proj, checklist, team, at=at, store=store)
         apply_transition(session=session, project=proj, to=stage, actor=actor, now=at, reason=f"to {stage}")
         session.commit()
     assert proj.stage == "closed"
@@ -139,9 +145,12 @@ def test_reason_required_and_time_cannot_run_backwards(session: Session) -> None
         )
 
 
-def test_suspend_and_resume_to_the_stage_left(session: Session) -> None:
+def test_suspend_and_resume_to_the_stage_left(session: Session, tmp_path: Path) -> None:
     proj, specialist, office = _setup(session)
     builders.documents(session, proj, "site_plan", "land_approval", "design", "budget")
+    builders.signed_inspection(
+        session, proj, "pre-review", builders.inspectors(session), at=T0, store=EvidenceStore(tmp_path)
+    )
     apply_transition(
         session=session, project=proj, to="pre_review", actor=specialist, now=T0 + timedelta(days=1)
     )
@@ -182,8 +191,11 @@ def test_suspend_and_resume_to_the_stage_left(session: Session) -> None:
         apply_transition(session=session, project=proj, to="resume", actor=office, now=T0 + timedelta(days=6))
 
 
-def test_failed_acceptance_returns_to_construction(session: Session) -> None:
+def test_failed_acceptance_returns_to_construction(session: Session, tmp_path: Path) -> None:
     proj, specialist, office = _setup(session)
+    builders.signed_inspection(
+        session, proj, "pre-review", builders.inspectors(session), at=T0, store=EvidenceStore(tmp_path)
+    )
     builders.documents(
         session,
         proj,

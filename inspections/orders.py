@@ -1,0 +1,270 @@
+"""Rectification orders (整改通知): issued → responded → closed, or rejected back to issued."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
+
+from inspections.attachments import EvidenceItem, attach_evidence
+from models import (
+    OrderAction,
+    OrderEvent,
+    OrderStatus,
+    Person,
+    Place,
+    Project,
+    RectificationOrder,
+    Role,
+    RoleAssignment,
+)
+
+# Working days to fix a finding, by severity (configurable per installation).
+DEFAULT_DEADLINE_DAYS: Mapping[str, int] = {"critical": 5, "major": 10, "minor": 20}
+VERIFIER_ROLES = (Role.OFFICE, Role.INSPECTOR)
+
+
+class OrderRefused(ValueError):
+    """The order cannot take this step; the message says why. Nothing was written."""
+
+
+def issue_order(
+    *,
+    session: Session,
+    project_id: int,
+    inspection_id: int,
+    item_key: str,
+    severity: str,
+    description: str,
+    responsible_person_id: int,
+    due_at: datetime,
+    now: datetime,
+    actor_id: int | None,
+) -> RectificationOrder:
+    order = RectificationOrder(
+        project_id=project_id,
+        inspection_id=inspection_id,
+        item_key=item_key,
+        severity=severity,
+        description=description,
+        responsible_person_id=responsible_person_id,
+        issued_at=now,
+        due_at=due_at,
+        status=OrderStatus.ISSUED,
+    )
+    session.add(order)
+    session.flush()
+    _event(session, order, OrderAction.ISSUED, actor_id, now, reason="", inspection_id=inspection_id)
+    return order
+
+
+def respond(
+    *,
+    session: Session,
+    order: RectificationOrder,
+    actor: Person,
+    now: datetime,
+    note: str,
+    evidence: list[EvidenceItem],
+) -> OrderEvent:
+    """The responsible person reports the fix, with evidence."""
+    if order.status != OrderStatus.ISSUED:
+        raise OrderRefused(f"order {order.id} is {order.status}: only an issued order takes a response")
+    if actor.id != order.responsible_person_id and not _holds(session, actor, VERIFIER_ROLES):
+        raise OrderRefused(f"{actor.name} is not responsible for order {order.id}")
+    if not evidence:
+        raise OrderRefused(f"order {order.id}: a response needs at least one evidence file")
+    _move(session, order, status=OrderStatus.RESPONDED)
+    event = _event(session, order, OrderAction.RESPONDED, actor.id, now, reason=note.strip())
+    attach_evidence(session=session, items=evidence, now=now, order_event_id=event.id)
+    return event
+
+
+def verify(
+    *, session: Session, order: RectificationOrder, actor: Person, now: datetime, accept: bool, reason: str
+) -> OrderEvent:
+    """The office accepts the fix (closing the order) or rejects it back to issued, with a reason."""
+    if order.status != OrderStatus.RESPONDED:
+        raise OrderRefused(f"order {order.id} is {order.status}: only a responded order can be verified")
+    if not _holds(session, actor, VERIFIER_ROLES):
+        raise OrderRefused(f"{actor.name} is not office or inspector: cannot verify order {order.id}")
+    if not accept and not reason.strip():
+        raise OrderRefused(f"order {order.id}: a rejection needs a reason")
+    if accept:
+        _move(session, order, status=OrderStatus.CLOSED, closed_at=now)
+        return _event(session, order, OrderAction.VERIFIED, actor.id, now, reason=reason.strip())
+    _move(session, order, status=OrderStatus.ISSUED)
+    return _event(session, order, OrderAction.REJECTED, actor.id, now, reason=reason.strip())
+
+
+def close_by_reinspection(
+    *, session: Session, order: RectificationOrder, inspection_id: int, actor_id: int | None, now: datetime
+) -> OrderEvent:
+    """A passing re-inspection item closes the order it covers."""
+    if order.status == OrderStatus.CLOSED:
+        raise OrderRefused(f"order {order.id} is already closed")
+    _move(session, order, status=OrderStatus.CLOSED, closed_at=now)
+    return _event(
+        session,
+        order,
+        OrderAction.CLOSED_BY_REINSPECTION,
+        actor_id,
+        now,
+        reason="",
+        inspection_id=inspection_id,
+    )
+
+
+def withdraw(
+    *, session: Session, order: RectificationOrder, inspection_id: int, actor_id: int | None, now: datetime
+) -> OrderEvent:
+    """A signed correction found the item passing after all: the order is withdrawn."""
+    _move(session, order, status=OrderStatus.CLOSED, closed_at=now)
+    return _event(
+        session,
+        order,
+        OrderAction.WITHDRAWN,
+        actor_id,
+        now,
+        reason="corrected inspection",
+        inspection_id=inspection_id,
+    )
+
+
+def _holds(session: Session, person: Person, roles: tuple[Role, ...]) -> bool:
+    return (
+        session.exec(
+            select(RoleAssignment.id).where(
+                col(RoleAssignment.person_id) == person.id,
+                col(RoleAssignment.role).in_(roles),
+                col(RoleAssignment.unit_id).is_not(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _move(session: Session, order: RectificationOrder, **values: object) -> None:
+    values["version"] = order.version + 1
+    result = session.execute(
+        update(RectificationOrder)
+        .where(col(RectificationOrder.id) == order.id, col(RectificationOrder.version) == order.version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise OrderRefused(f"order {order.id} was changed by someone else since it was read: retry")
+    for name, value in values.items():
+        set_committed_value(order, name, value)
+
+
+def _event(
+    session: Session,
+    order: RectificationOrder,
+    action: OrderAction,
+    actor_id: int | None,
+    now: datetime,
+    reason: str,
+    inspection_id: int | None = None,
+) -> OrderEvent:
+    event = OrderEvent(
+        order_id=order.id,  # type: ignore[arg-type]
+        occurred_at=now,
+        actor_id=actor_id,
+        action=action,
+        reason=reason,
+        inspection_id=inspection_id,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def get_order(*, session: Session, order_id: int) -> RectificationOrder:
+    order = session.get(RectificationOrder, order_id)
+    if order is None:
+        raise OrderRefused(f"no rectification order {order_id}")
+    return order
+
+
+def open_orders(*, session: Session, project_id: int) -> list[RectificationOrder]:
+    return list(
+        session.exec(
+            select(RectificationOrder)
+            .where(
+                col(RectificationOrder.project_id) == project_id,
+                col(RectificationOrder.status) != OrderStatus.CLOSED,
+            )
+            .order_by(col(RectificationOrder.due_at))
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    project_id: int
+    project_code: str
+    village: str
+    inspection_id: int
+    item_key: str
+    severity: str
+    description: str
+    responsible_person_id: int
+    responsible_name: str
+    status: str
+    issued_at: datetime
+    due_at: datetime
+    closed_at: datetime | None
+    overdue: bool
+
+
+def list_orders(
+    *,
+    session: Session,
+    now: datetime,
+    project_id: int | None = None,
+    open_only: bool = False,
+    overdue_only: bool = False,
+) -> list[OrderRow]:
+    """Orders with their project and responsible person; overdue means open past its due time."""
+    village = aliased(Place)
+    query = (
+        select(RectificationOrder, Project.code, village.name, Person.name)
+        .join(Project, col(Project.id) == col(RectificationOrder.project_id))
+        .join(village, col(village.id) == col(Project.village_id))
+        .join(Person, col(Person.id) == col(RectificationOrder.responsible_person_id))
+        .order_by(col(RectificationOrder.due_at), col(RectificationOrder.id))
+    )
+    if project_id is not None:
+        query = query.where(col(RectificationOrder.project_id) == project_id)
+    if open_only or overdue_only:
+        query = query.where(col(RectificationOrder.status) != OrderStatus.CLOSED)
+    if overdue_only:
+        query = query.where(col(RectificationOrder.due_at) < now)
+    rows = []
+    for order, code, village_name, person_name in session.exec(query).all():
+        assert order.id is not None
+        rows.append(
+            OrderRow(
+                id=order.id,
+                project_id=order.project_id,
+                project_code=code,
+                village=village_name,
+                inspection_id=order.inspection_id,
+                item_key=order.item_key,
+                severity=order.severity,
+                description=order.description,
+                responsible_person_id=order.responsible_person_id,
+                responsible_name=person_name,
+                status=order.status,
+                issued_at=order.issued_at,
+                due_at=order.due_at,
+                closed_at=order.closed_at,
+                overdue=order.status != OrderStatus.CLOSED and order.due_at < now,
+            )
+        )
+    return rows

@@ -1,0 +1,78 @@
+"""Questions the lifecycle engine asks about a project's inspections and orders."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from models import Inspection, InspectionKind, Outcome, Project
+
+
+def current_signed(*, session: Session, project_id: int, kind: InspectionKind) -> Inspection | None:
+    """The latest signed inspection of this kind that no signed correction has superseded."""
+    correction = aliased(Inspection)
+    superseded = (
+        select(correction.id)
+        .where(col(correction.supersedes_id) == col(Inspection.id), col(correction.signed_at).is_not(None))
+        .exists()
+    )
+    return session.exec(
+        select(Inspection)
+        .where(
+            col(Inspection.project_id) == project_id,
+            col(Inspection.kind) == kind,
+            col(Inspection.signed_at).is_not(None),
+            ~superseded,
+        )
+        .order_by(col(Inspection.inspected_at).desc(), col(Inspection.id).desc())
+        .limit(1)
+    ).first()
+
+
+def passed(inspection: Inspection | None) -> bool:
+    """Passing counts with or without rectification; the orders are a separate guard."""
+    return inspection is not None and inspection.outcome in (Outcome.PASS, Outcome.PASS_WITH_RECTIFICATION)
+
+
+@dataclass(frozen=True)
+class InspectionRow:
+    id: int
+    project_id: int
+    project_code: str
+    kind: str
+    announced: bool
+    inspected_at: datetime
+    score: Decimal
+    outcome: str
+    signed_at: datetime | None
+    supersedes_id: int | None
+    follow_up_of_id: int | None
+
+
+def list_inspections(*, session: Session, project_id: int | None = None) -> list[InspectionRow]:
+    """Inspections in the order they took place, with their project code."""
+    query = (
+        select(Inspection, Project.code)
+        .join(Project, col(Project.id) == col(Inspection.project_id))
+        .order_by(col(Inspection.inspected_at), col(Inspection.id))
+    )
+    if project_id is not None:
+        query = query.where(col(Inspection.project_id) == project_id)
+    return [
+        InspectionRow(
+            id=inspection.id,  # type: ignore[arg-type]
+            project_id=inspection.project_id,
+            project_code=code,
+            kind=inspection.kind,
+            announced=inspection.announced,
+            inspected_at=inspection.inspected_at,
+            score=Decimal(inspection.score_tenths) / 10,
+            outcome=inspection.outcome,
+            signed_at=inspection.signed_at,
+            supersedes_id=inspection.supersedes_id,
+            follow_up_of_id=inspection.follow_up_of_id,
+        )
+        for inspection, code in session.exec(query).all()
+    ]
