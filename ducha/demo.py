@@ -13,9 +13,8 @@ from sqlmodel import Session, col, select
 
 from ducha.demo_inspections import inspect
 from inspections.evidence import EvidenceStore
-from models.calendar import WorkingCalendar
-
 from models import Person, Programme, Project, Role
+from models.calendar import WorkingCalendar
 from models.localtime import LOCAL_TZ, local_date
 from workflows.engine import apply_transition
 from workflows.service import (

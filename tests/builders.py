@@ -6,9 +6,8 @@ from sqlmodel import Session
 
 from ducha.demo_inspections import inspect
 from inspections.evidence import EvidenceStore
-from models.calendar import WorkingCalendar
-
 from models import OrgUnit, Person, Programme, Project, Role
+from models.calendar import WorkingCalendar
 from workflows.service import (
     FundingSourceSpec,
     assign_role,

@@ -10,7 +10,14 @@ from sqlmodel import Session
 from inspections.evidence import EvidenceStore
 from inspections.forms import read_form
 from inspections.orders import DEFAULT_DEADLINE_DAYS
-from inspections.records import Recorded, Signed, WorkingDays, get_template, record_inspection, sign_inspection
+from inspections.records import (
+    Recorded,
+    Signed,
+    WorkingDays,
+    get_template,
+    record_inspection,
+    sign_inspection,
+)
 from inspections.templates import ChecklistTemplate
 from models import Inspection, InspectionKind, Outcome, Person, Project, WorkflowEvent
 from workflows.engine import apply_transition
@@ -29,7 +36,9 @@ def record_form(*, session: Session, path: Path, store: EvidenceStore, now: date
     form = read_form(path, template_for)
     project = find_project(session=session, ref=form.project_ref)
     inspectors = [find_person(session=session, ref=ref) for ref in form.inspector_refs]
-    return record_inspection(session=session, form=form, project=project, inspectors=inspectors, store=store, now=now)
+    return record_inspection(
+        session=session, form=form, project=project, inspectors=inspectors, store=store, now=now
+    )
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,12 @@ def sign(
     if inspection is None:
         raise NotFound(f"no inspection {inspection_id}")
     signed = sign_inspection(
-        session=session, inspection=inspection, actor=actor, now=now, calendar=calendar, deadline_days=deadline_days
+        session=session,
+        inspection=inspection,
+        actor=actor,
+        now=now,
+        calendar=calendar,
+        deadline_days=deadline_days,
     )
     transition = None
     project = session.get(Project, inspection.project_id)

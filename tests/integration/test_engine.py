@@ -9,10 +9,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from inspections.evidence import EvidenceStore
 from models import Person, Programme, Project, WorkflowEvent
 from tests import builders
 from tests.builders import T0
-from inspections.evidence import EvidenceStore
 from workflows.definition import BUILTIN_DIR, DefinitionConflict, load_definition
 from workflows.engine import (
     TransitionRefused,
