@@ -3,6 +3,7 @@
 import dataclasses
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -15,7 +16,8 @@ def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, SQLModel):
-        return {key: plain(val) for key, val in value.model_dump().items()}
+        # Enum columns come back from the database as their plain string values; that is fine here.
+        return {key: plain(val) for key, val in value.model_dump(warnings=False).items()}
     if isinstance(value, dict):
         return {str(key): plain(val) for key, val in value.items()}
     if isinstance(value, list | tuple | set):
@@ -24,6 +26,9 @@ def plain(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        # Scores and measurements; money is never Decimal here (it is integer fen).
+        return float(value)
     return value
 
 

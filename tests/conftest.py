@@ -107,3 +107,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as opened:
         yield opened
+
+
+@pytest.fixture(autouse=True)
+def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Evidence the CLI stores goes to a per-test directory, never the working directory."""
+    directory = tmp_path / "evidence"
+    monkeypatch.setenv("DUCHA_EVIDENCE_DIR", str(directory))
+    return directory
