@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import col, select
 
@@ -116,6 +117,10 @@ def demo(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -
     else:
         console.print("demo already loaded: nothing changed")
     print_board(console, board)
+    today = local(now).date()
+    last_due = max((m.due_date for m in board.milestones), default=today)
+    for warning in state(ctx).calendar().warnings_for(today, last_due):
+        console.print(f"[yellow]calendar warning:[/yellow] {escape(warning)}")
     console.print(
         "\nThe demo lives in simulated time: keep following it with "
         "DUCHA_NOW=2026-12-10T09:00+08:00 ducha projects (or --at 2026-12-10)."
