@@ -30,7 +30,8 @@ from workflows.service import Conflict, NotFound
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
 
 console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Error lines never wrap: one problem, one line, for logs and scripts.
+errors = Console(stderr=True, soft_wrap=True)
 
 AtOption = Annotated[
     str | None,

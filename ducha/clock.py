@@ -45,11 +45,11 @@ class FixedClock:
 def parse_instant(text: str) -> datetime:
     """Parse an ISO 8601 date or date-time; naive values are Asia/Shanghai local time.
 
-    A date alone (``2026-12-10``) means 09:00 local time that day.
+    A date alone (``2026-12-10`` or ``20261210``) means 09:00 local time that day.
     """
     raw = text.strip()
     try:
-        if len(raw) == 10:
+        if raw.isdigit() or len(raw) == 10:  # 2026-12-10 or the basic format 20261210
             day = date.fromisoformat(raw)
             return datetime.combine(day, OFFICE_DAY_START, LOCAL_TZ).astimezone(UTC)
         parsed = datetime.fromisoformat(raw)

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import chinese_calendar
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, model_validator
 
 from models.localtime import LOCAL_TZ, local_date
-from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument, field_path
+from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
 
 BUILTIN_DIR = Path(__file__).parent / "holidays"
 CLOSE_OF_BUSINESS = time(17, 30)
@@ -116,14 +115,7 @@ class HolidayFile:
 
 def parse_holiday_file(text: str, path: Path) -> HolidayFile:
     """Parse and validate a holiday file; raise SourceError naming file, line and field of each problem."""
-    try:
-        document = YamlDocument(text, str(path))
-    except SourceError:
-        raise
-    except ValueError as exc:
-        # PyYAML builds dates while loading, so 2027-02-30 fails before any validation sees it.
-        problems = list(_impossible_dates(text)) or [SourceProblem(None, "", f"cannot be read: {exc}")]
-        raise SourceError(str(path), problems) from None
+    document = YamlDocument(text, str(path))  # 2027-02-30 fails here, located
     spec = document.validate(HolidayFileSpec)
     holidays: dict[date, str] = {}
     adjusted: dict[date, str] = {}
@@ -131,29 +123,6 @@ def parse_holiday_file(text: str, path: Path) -> HolidayFile:
     if problems:
         raise SourceError(str(path), problems)
     return HolidayFile(spec.year, path, spec.provisional, spec.source, spec.note, holidays, adjusted)
-
-
-def _impossible_dates(text: str) -> Iterator[SourceProblem]:
-    constructor = yaml.SafeLoader("")
-
-    def walk(node: yaml.Node, loc: Loc) -> Iterator[SourceProblem]:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                yield from walk(value, (*loc, key.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                yield from walk(item, (*loc, index))
-        elif isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                constructor.construct_yaml_timestamp(node)
-            except ValueError as exc:
-                yield SourceProblem(
-                    node.start_mark.line + 1, field_path(loc), f"not a date: {node.value} ({exc})"
-                )
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        yield from walk(root, ())
 
 
 def _problems(

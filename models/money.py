@@ -1,8 +1,12 @@
 """Money is integer fen (分); yuan appear only at the edges (import files and screens)."""
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal, DecimalException, localcontext
 
 FEN_PER_YUAN = 100
+# The largest amount a BIGINT column holds.
+MAX_FEN = 2**63 - 1
+THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 def parse_yuan(value: object) -> int:
@@ -17,22 +21,32 @@ def parse_yuan(value: object) -> int:
         # Spreadsheets hand over binary floats; their shortest repr is what the user typed.
         text = repr(value)
     else:
-        text = str(value).strip().replace(",", "")
+        text = str(value).strip()
+        if "," in text:
+            # Commas only as thousands separators (36,940.00); "1,5" is not 1.5 nor 15.
+            if not THOUSANDS.match(text):
+                raise ValueError(f"is not a number: {value!r}")
+            text = text.replace(",", "")
     if not text:
         raise ValueError("is empty")
     try:
         amount = Decimal(text)
-    except InvalidOperation:
+    except DecimalException:
         raise ValueError(f"is not a number: {value!r}") from None
     if not amount.is_finite():
         raise ValueError(f"is not a number: {value!r}")
     if amount < 0:
         raise ValueError(f"is negative: {text}")
-    exponent = amount.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if exponent < -2 and amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"has more than two decimals: {text}")
-    return int(amount * FEN_PER_YUAN)
+    if amount.adjusted() > 18:
+        raise ValueError(f"is too large: {text}")
+    with localcontext() as context:
+        context.prec = 40  # exact for every amount up to MAX_FEN, whatever the default precision
+        fen = amount * FEN_PER_YUAN
+        if fen != fen.to_integral_value():
+            raise ValueError(f"has more than two decimals: {text}")
+    if fen > MAX_FEN:
+        raise ValueError(f"is too large: {text}")
+    return int(fen)
 
 
 def format_yuan(fen: int) -> str:

@@ -54,17 +54,29 @@ class YamlDocument:
 
     def __init__(self, text: str, source: str) -> None:
         self.source = source
+        loader = yaml.SafeLoader(text)
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            node = loader.get_single_node()
+            # Construct from the same node tree the lines come from; tags like !!int fail here.
+            self.data: Any = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             problem = getattr(exc, "problem", None) or str(exc)
             raise SourceError(source, [SourceProblem(line, "", f"not valid YAML: {problem}")]) from None
-        self.data: Any = yaml.safe_load(text) if node is not None else None
+        except ValueError as exc:
+            # A scalar that is not of its type (2027-02-30, !!int one): find it and say where.
+            assert node is not None
+            problems = list(_unconstructable(node, ())) or [SourceProblem(None, "", f"not valid YAML: {exc}")]
+            raise SourceError(source, problems) from None
+        finally:
+            loader.dispose()
         self._lines: dict[Loc, int] = {}
+        self._duplicates: list[SourceProblem] = []
         if node is not None:
             self._index(node, ())
+        if self._duplicates:
+            raise SourceError(source, self._duplicates)
 
     @classmethod
     def from_path(cls, path: Path) -> "YamlDocument":
@@ -73,8 +85,18 @@ class YamlDocument:
     def _index(self, node: yaml.Node, loc: Loc) -> None:
         self._lines[loc] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
             for key_node, value_node in node.value:
                 key = key_node.value
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    # YAML would keep the last value silently; a duplicate key is almost always a slip.
+                    self._duplicates.append(
+                        SourceProblem(
+                            line, field_path((*loc, key)), f"duplicate key (also on line {seen[key]})"
+                        )
+                    )
+                seen.setdefault(key, line)
                 self._index(value_node, (*loc, key))
                 self._lines[(*loc, key)] = key_node.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
@@ -103,3 +125,17 @@ class YamlDocument:
                 # Pydantic puts tagged-union and validator names in loc; keep the file's own keys.
                 problems.append(self.problem(loc, error["msg"]))
             raise SourceError(self.source, problems) from None
+
+
+def _unconstructable(node: yaml.Node, loc: Loc) -> list[SourceProblem]:
+    """Every scalar under ``node`` that PyYAML cannot build, located."""
+    if isinstance(node, yaml.MappingNode):
+        return [p for key, value in node.value for p in _unconstructable(value, (*loc, key.value))]
+    if isinstance(node, yaml.SequenceNode):
+        return [p for index, item in enumerate(node.value) for p in _unconstructable(item, (*loc, index))]
+    try:
+        yaml.SafeLoader("").construct_object(node)
+    except (ValueError, yaml.YAMLError) as exc:
+        kind = "a date" if node.tag.endswith(":timestamp") else f"a valid {node.tag.rsplit(':', 1)[-1]}"
+        return [SourceProblem(node.start_mark.line + 1, field_path(loc), f"not {kind}: {node.value} ({exc})")]
+    return []

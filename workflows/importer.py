@@ -41,6 +41,15 @@ ALIASES = {
     "计划开工": "planned_start",
     "计划完工": "planned_finish",
 }
+# Column sizes of the tables the values go to (PostgreSQL enforces them; SQLite would not).
+MAX_LENGTH = {
+    "town": 100,
+    "village": 100,
+    "leader": 64,
+    "specialist": 64,
+    "leader_email": 254,
+    "specialist_email": 254,
+}
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -156,11 +165,14 @@ def parse_register(*, session: Session, path: Path, programme: Programme) -> lis
         for name in ("town", "village", "leader", "leader_phone", "specialist", "specialist_phone"):
             if not values[name]:
                 bad(name, "is empty")
+        for name, limit in MAX_LENGTH.items():
+            if len(values[name]) > limit:
+                bad(name, f"is longer than {limit} characters")
         for role in ("leader", "specialist"):
             phone, email = values[f"{role}_phone"], values[f"{role}_email"]
             if phone and not PHONE.match(phone):
                 bad(f"{role}_phone", f"not a phone number: {phone!r}")
-            elif phone:
+            elif phone and values[role]:
                 owner = phones.setdefault(phone, (values[role], number))
                 if owner[0] != values[role]:
                     bad(f"{role}_phone", f"{phone} is {owner[0]}'s phone on row {owner[1]}")
