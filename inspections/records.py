@@ -300,7 +300,7 @@ def sign_inspection(
         inspection.follow_up_of_id if inspection.kind == InspectionKind.RE_INSPECTION else None
     )
     if earlier_id is not None:
-        for order in _open_orders_of(session, earlier_id):
+        for order in _open_orders_of(session, _chain(session, earlier_id)):
             row = verdicts.get(order.item_key)
             if row is not None and row.verdict == Verdict.PASSED:
                 if inspection.kind == InspectionKind.RE_INSPECTION:
@@ -356,14 +356,32 @@ def sign_inspection(
     return signed
 
 
-def _open_orders_of(session: Session, inspection_id: int) -> list[RectificationOrder]:
-    """Open orders raised by this inspection or carried through its corrections."""
+def _chain(session: Session, inspection_id: int) -> list[int]:
+    """This inspection and every one it corrects or follows up, back to the first.
+
+    Orders stay with the inspection that raised them; a correction of a correction, or a
+    re-inspection of a re-inspection, must still find them.
+    """
+    chain: list[int] = []
+    current: int | None = inspection_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        found = session.get(Inspection, current)
+        assert found is not None
+        current = found.supersedes_id or found.follow_up_of_id
+    return chain
+
+
+def _open_orders_of(session: Session, inspection_ids: list[int]) -> list[RectificationOrder]:
+    """Open orders raised by any of these inspections, oldest first."""
     return list(
         session.exec(
-            select(RectificationOrder).where(
-                col(RectificationOrder.inspection_id) == inspection_id,
+            select(RectificationOrder)
+            .where(
+                col(RectificationOrder.inspection_id).in_(inspection_ids),
                 col(RectificationOrder.status) != OrderStatus.CLOSED,
             )
+            .order_by(col(RectificationOrder.id))
         ).all()
     )
 
