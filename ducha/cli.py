@@ -18,12 +18,14 @@ from ducha.cli_base import (
     JsonOption,
     ProgrammeOption,
     console,
+    keep_deadlines_in_step,
     open_session,
     reports_errors,
     state,
 )
 from ducha.config import get_settings
 from ducha.db import session_scope, upgrade_to_head
+from ducha.deadline_cli import alerts, deadlines_app, sweep_command
 from ducha.demo import DEFAULT_DEMO_AT, load_demo
 from ducha.inspect_cli import inspect_app, inspections, orders_app, spotcheck_app
 from ducha.output import emit_json
@@ -60,6 +62,9 @@ app.add_typer(inspect_app, name="inspect")
 app.add_typer(orders_app, name="orders")
 app.add_typer(spotcheck_app, name="spotcheck")
 app.command("inspections")(reports_errors(inspections))
+app.add_typer(deadlines_app, name="deadlines")
+app.command("sweep")(reports_errors(sweep_command))
+app.command("alerts")(reports_errors(alerts))
 
 
 @app.callback()
@@ -107,6 +112,8 @@ def demo(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -
         result = load_demo(
             session=session, now=now, store=state(ctx).evidence_store(), calendar=state(ctx).calendar()
         )
+        if result.created:
+            keep_deadlines_in_step(ctx, session, now, None)
         session.commit()
         board = programme_board(session=session, programme=result.programme, now=now)
     if as_json:
@@ -355,6 +362,7 @@ def advance(
         event = apply_transition(
             session=session, project=found, to=stage, actor=person, now=now, reason=reason
         )
+        keep_deadlines_in_step(ctx, session, now, [event.project_id])
         session.commit()
     console.print(
         f"{found.code}: {before} → {event.to_stage} by {person.name} at {local(now):%Y-%m-%d %H:%M}"
@@ -398,6 +406,7 @@ def import_projects_command(
     with open_session(ctx) as session:
         target = find_programme(session=session, ref=programme)
         created = import_projects(session=session, path=file, programme=target, now=now)
+        keep_deadlines_in_step(ctx, session, now, [p.id for p in created if p.id is not None])
         session.commit()
     codes = f"{created[0].code}…{created[-1].code}" if len(created) > 1 else created[0].code
     console.print(f"{file}: {len(created)} projects imported into {target.name} ({codes})")

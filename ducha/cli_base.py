@@ -4,6 +4,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import wraps
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -22,6 +23,7 @@ from inspections.records import InspectionRefused
 from inspections.scoring import ResultError
 from models.calendar import CalendarNotCovered, WorkingCalendar
 from models.yaml_source import SourceError
+from workflows.deadlines import sync_deadlines
 from workflows.definition import DefinitionConflict, UnknownDefinition
 from workflows.engine import TransitionRefused, VersionConflict
 from workflows.importer import ImportRejected
@@ -122,6 +124,13 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         raise typer.Exit(EXIT_BAD_INPUT)
 
     return wrapper
+
+
+def keep_deadlines_in_step(
+    ctx: typer.Context, session: Session, now: datetime, project_ids: list[int] | None
+) -> None:
+    """After a change, open and settle the deadlines it implies (in the same transaction)."""
+    sync_deadlines(session=session, now=now, calendar=state(ctx).calendar(), project_ids=project_ids)
 
 
 @contextmanager

@@ -180,6 +180,20 @@ def load_demo(
             store=store,
             calendar=calendar,
         )
+    # The last rung of escalation (escalated_2): district leadership. Drawn last so that the
+    # rest of the demo stays as the README describes it.
+    leadership = ensure_unit(
+        session=session, name="区委办公室", kind="leadership", place_id=programme.district_id
+    )
+    (chief_name,) = _names(rng, 1, taken)
+    chief = ensure_person(
+        session=session,
+        name=chief_name,
+        phone="13900000009",
+        email="quwei@example.gov.cn",
+        unit_id=leadership.id,
+    )
+    assign_role(session=session, person=chief, role=Role.LEADERSHIP, unit=leadership)
     return DemoResult(programme, created=True)
 
 

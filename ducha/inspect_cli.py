@@ -16,6 +16,7 @@ from ducha.cli_base import (
     JsonOption,
     ProgrammeOption,
     console,
+    keep_deadlines_in_step,
     open_session,
     reports_errors,
     state,
@@ -133,6 +134,7 @@ def inspect_sign(
             calendar=app_state.calendar(),
             deadline_days=app_state.deadline_days(),
         )
+        keep_deadlines_in_step(ctx, session, now, [result.signed.inspection.project_id])
         session.commit()
     signed = result.signed
     console.print(f"inspection {inspection_id} signed by {person.name}: {signed.inspection.outcome}")
@@ -350,6 +352,7 @@ def orders_verify(
             accept=accept,
             reason=reason,
         )
+        keep_deadlines_in_step(ctx, session, state(ctx).clock(at).now(), [order.project_id])
         session.commit()
     console.print(
         f"order {order_id}: {'accepted and closed' if accept else 'rejected back to issued'} by {person.name}"

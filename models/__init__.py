@@ -1,5 +1,6 @@
 """ducha's tables and value types, shared by every package."""
 
+from models.deadlines import Alert, Deadline, DeadlineKind, DeadlineLevel, DeadlineStatus
 from models.inspections import (
     EvidenceAttachment,
     EvidenceFile,
@@ -31,6 +32,11 @@ from models.workflow import WorkflowDefinitionRecord, WorkflowEvent
 
 __all__ = [
     "SINGLE_HOLDER_ROLES",
+    "Alert",
+    "Deadline",
+    "DeadlineKind",
+    "DeadlineLevel",
+    "DeadlineStatus",
     "EvidenceAttachment",
     "EvidenceFile",
     "Inspection",

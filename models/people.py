@@ -14,6 +14,7 @@ class Role(StrEnum):
     INSPECTOR = "inspector"  # 督查员
     OFFICE = "office"  # 督查室
     AUDITOR = "auditor"  # 审计
+    LEADERSHIP = "leadership"  # 区领导: district leadership, the last rung of escalation
 
 
 # One leader and one specialist per project (一个项目,一名领导,一名专干).

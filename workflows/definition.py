@@ -100,6 +100,31 @@ class Milestone(_Strict):
     stage: str
 
 
+class EscalationLevel(_Strict):
+    """One rung of the ladder: when, relative to the due time, and who is told."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    # Working days from the due date (negative: before it).
+    offset_working_days: int
+    # "morning": 09:00 local on that day; "due": the deadline's own time of day on that day.
+    at: Literal["morning", "due"] = "due"
+    notify: list[Role] = Field(min_length=1)
+
+
+class Escalation(_Strict):
+    """Escalation levels for every deadline of this workflow, with lead times per deadline kind."""
+
+    levels: list[EscalationLevel] = Field(min_length=1)
+    # Per deadline kind, a different offset for some levels: {rectification: {upcoming: -1}}.
+    lead_times: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+    def offset(self, kind: str, level: EscalationLevel) -> int:
+        return self.lead_times.get(kind, {}).get(level.name, level.offset_working_days)
+
+
+DEADLINE_KINDS = ("milestone", "stage_limit", "rectification", "cadence")
+
+
 class WorkflowDefinition(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     version: int = Field(ge=1)
@@ -109,6 +134,7 @@ class WorkflowDefinition(_Strict):
     suspension: Suspension | None = None
     transitions: list[Transition] = Field(min_length=1)
     milestones: list[Milestone] = Field(default_factory=list)
+    escalation: Escalation | None = None
 
     def stage(self, key: str) -> Stage | None:
         return next((stage for stage in self.stages if stage.key == key), None)
@@ -188,6 +214,9 @@ def _semantic_problems(definition: WorkflowDefinition, doc: YamlDocument) -> Ite
         if milestone.stage not in stages:
             yield unknown(("milestones", index, "stage"), milestone.stage)
 
+    if definition.escalation is not None:
+        yield from _escalation_problems(definition.escalation, doc)
+
     if definition.initial in stages:
         reachable = _reachable(definition)
         for index, stage in enumerate(definition.stages):
@@ -196,6 +225,23 @@ def _semantic_problems(definition: WorkflowDefinition, doc: YamlDocument) -> Ite
                     ("stages", index, "key"),
                     f"stage {stage.key!r} cannot be reached from {definition.initial!r}",
                 )
+
+
+def _escalation_problems(escalation: Escalation, doc: YamlDocument) -> Iterator[SourceProblem]:
+    names: set[str] = set()
+    for index, level in enumerate(escalation.levels):
+        if level.name in names:
+            yield doc.problem(("escalation", "levels", index, "name"), f"duplicate level {level.name!r}")
+        names.add(level.name)
+    for kind, offsets in escalation.lead_times.items():
+        if kind not in DEADLINE_KINDS:
+            yield doc.problem(
+                ("escalation", "lead_times", kind),
+                f"unknown deadline kind {kind!r} (kinds: {', '.join(DEADLINE_KINDS)})",
+            )
+        for name in offsets:
+            if name not in names:
+                yield doc.problem(("escalation", "lead_times", kind, name), f"unknown level {name!r}")
 
 
 def _guard_problems(use: GuardUse, loc: Loc, doc: YamlDocument) -> Iterator[SourceProblem]:

@@ -1,0 +1,179 @@
+"""Deadlines on schedule: the time-travel scenario on the demo, idempotent sweeps, met, missed, extended."""
+
+import json
+import multiprocessing
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
+
+from ducha.cli import app
+from ducha.db import make_engine
+from models import Alert, Deadline
+from workflows.sweep import sweep
+
+runner = CliRunner()
+
+
+def ok(url: str, *args: str) -> str:
+    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def js(url: str, *args: str) -> dict:  # type: ignore[type-arg]
+    return dict(json.loads(ok(url, *args, "--json")))
+
+
+@pytest.fixture
+def demo(database_url: str) -> str:
+    ok(database_url, "demo")
+    return database_url
+
+
+def start_alerts(url: str, level: str) -> list[dict]:  # type: ignore[type-arg]
+    return [a for a in js(url, "alerts", "--level", level)["data"] if "全部开工" in a["title"]]
+
+
+def test_time_travel_on_the_demo(demo: str) -> None:
+    not_started = {p["code"]: p for p in js(demo, "board", "--at", "2026-12-10")["not_started"]}
+    started = {p["code"] for p in js(demo, "projects")["data"]} - set(not_started)
+    # 24 December, 09:00: nothing about the start-by milestone yet.
+    js(demo, "sweep", "--at", "2026-12-24")
+    assert start_alerts(demo, "upcoming") == []
+    # 28 December, 09:00: three working days before the 31st, every unstarted project is "upcoming".
+    result = js(demo, "sweep", "--at", "2026-12-28")
+    upcoming = start_alerts(demo, "upcoming")
+    assert {a["project_code"] for a in upcoming} == set(not_started)
+    assert all([r["role"] for r in a["recipients"]] == ["specialist"] for a in upcoming)
+    assert result["by_kind"]["milestone"] == len(not_started)
+    # Sweeping again the same morning adds nothing.
+    assert js(demo, "sweep", "--at", "2026-12-28")["raised"] == 0
+    # 4 January 2027 (1 January is a holiday): overdue, and their leaders are told.
+    js(demo, "sweep", "--at", "2027-01-04")
+    overdue = start_alerts(demo, "overdue")
+    assert {a["project_code"] for a in overdue} == set(not_started)
+    for alert in overdue:
+        project = not_started[alert["project_code"]]
+        assert {(r["role"], r["name"]) for r in alert["recipients"]} == {
+            ("specialist", project["specialist_name"]),
+            ("leader", project["leader_name"]),
+        }
+    assert not [
+        a for a in js(demo, "alerts")["data"] if a["project_code"] in started and "全部开工" in a["title"]
+    ]
+    # 6 January: two working days late, the supervision office takes over (督办).
+    js(demo, "sweep", "--at", "2027-01-06")
+    escalated = start_alerts(demo, "escalated_1")
+    assert {a["project_code"] for a in escalated} == set(not_started)
+    assert {r["role"] for a in escalated for r in a["recipients"]} == {"office"}
+
+
+def test_an_overdue_order_escalates_level_by_level(demo: str) -> None:
+    late = js(demo, "orders", "--open", "--at", "2026-12-10")["data"][0]
+    assert late["item_key"] == "earmark" and late["overdue"] is True
+
+    def levels() -> list[str]:
+        return [
+            a["level"]
+            for a in js(demo, "alerts", "--project", late["project_code"])["data"]
+            if "earmark" in a["title"]
+        ]
+
+    js(demo, "sweep", "--at", "2026-12-10")
+    assert levels() == ["upcoming", "due", "overdue"]
+    js(demo, "sweep", "--at", "2026-12-11T18:00")
+    assert levels() == ["upcoming", "due", "overdue", "escalated_1"]
+    js(demo, "sweep", "--at", "2026-12-16T18:00")
+    assert levels() == ["upcoming", "due", "overdue", "escalated_1", "escalated_2"]
+    last = [a for a in js(demo, "alerts", "--level", "escalated_2")["data"] if "earmark" in a["title"]][0]
+    assert {r["role"] for r in last["recipients"]} == {"leadership"}
+
+
+def test_met_missed_and_extended(demo: str) -> None:
+    project = js(demo, "projects", "--stage", "approved")["data"][0]
+    code, specialist = project["code"], project["specialist_phone"]
+    ok(demo, "document", "add", code, "construction_contract", "--as", specialist, "--at", "2026-12-20")
+    ok(demo, "advance", code, "in_construction", "--as", specialist, "--at", "2026-12-20")
+    met = [
+        d
+        for d in js(demo, "deadlines", "--project", code)["data"]
+        if d["subject"].startswith("milestone:start")
+    ]
+    assert (met[0]["status"], met[0]["settled_at"]) == ("met", "2026-12-20T01:00:00+00:00")
+    late = js(demo, "projects", "--stage", "approved")["data"][0]
+    deadline = [
+        d
+        for d in js(demo, "deadlines", "--project", late["code"])["data"]
+        if d["subject"].startswith("milestone:start")
+    ][0]
+    # An approved extension: a new revision; the old revision's alerts stop.
+    ok(demo, "deadlines", "extend", str(deadline["id"]), "--to", "2027-01-29", "--at", "2026-12-29")
+    js(demo, "sweep", "--at", "2027-01-04")
+    titles = [a for a in js(demo, "alerts", "--project", late["code"])["data"] if "全部开工" in a["title"]]
+    assert [(a["level"], a["revision"]) for a in titles] == []  # nothing until the new revision's levels come
+    js(demo, "sweep", "--at", "2027-02-01")
+    titles = [a for a in js(demo, "alerts", "--project", late["code"])["data"] if "全部开工" in a["title"]]
+    assert [(a["level"], a["revision"]) for a in titles] == [("upcoming", 2), ("due", 2), ("overdue", 2)]
+    ok(
+        demo,
+        "document",
+        "add",
+        late["code"],
+        "construction_contract",
+        "--as",
+        late["specialist_phone"],
+        "--at",
+        "2027-02-01",
+    )
+    ok(
+        demo,
+        "advance",
+        late["code"],
+        "in_construction",
+        "--as",
+        late["specialist_phone"],
+        "--at",
+        "2027-02-01",
+    )
+    missed = [
+        d
+        for d in js(demo, "deadlines", "--project", late["code"])["data"]
+        if d["subject"].startswith("milestone:start")
+    ][0]
+    assert (missed["status"], missed["revision"]) == ("missed", 2)
+    status = runner.invoke(
+        app, ["deadlines", "--overdue", "--at", "2027-02-01"], env={"DUCHA_DATABASE_URL": demo}
+    )
+    assert status.exit_code == 1
+
+
+def _sweep_in_process(url: str, at: str) -> int:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        result = sweep(session=session, now=datetime.fromisoformat(at))
+        session.commit()
+    engine.dispose()
+    return result.raised
+
+
+@pytest.mark.postgres
+def test_two_sweeps_in_parallel_processes_make_the_alerts_of_one(demo: str) -> None:
+    if not demo.startswith("postgresql"):
+        pytest.skip("parallel writers: PostgreSQL")
+    at = "2027-01-04T01:00:00+00:00"
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        raised = pool.starmap(_sweep_in_process, [(demo, at), (demo, at)])
+    engine = make_engine(demo)
+    with Session(engine) as session:
+        alerts = session.exec(select(Alert)).all()
+        keys = [(a.deadline_id, a.revision, a.level) for a in alerts]
+        assert len(keys) == len(set(keys)) == sum(raised)
+        assert (
+            session.exec(
+                select(Deadline).where(col(Deadline.next_level_at) <= datetime(2027, 1, 4, 1, tzinfo=UTC))
+            ).all()
+            == []
+        )
+    engine.dispose()
