@@ -24,7 +24,7 @@ from ducha.cli_base import (
     state,
 )
 from ducha.config import get_settings
-from ducha.db import session_scope, upgrade_to_head
+from ducha.db import require_current_schema, session_scope, upgrade_to_head
 from ducha.deadline_cli import alerts, deadlines_app, sweep_command
 from ducha.demo import DEFAULT_DEMO_AT, load_demo
 from ducha.inspect_cli import inspect_app, inspections, orders_app, spotcheck_app
@@ -65,6 +65,41 @@ app.command("inspections")(reports_errors(inspections))
 app.add_typer(deadlines_app, name="deadlines")
 app.command("sweep")(reports_errors(sweep_command))
 app.command("alerts")(reports_errors(alerts))
+
+
+@app.command()
+@reports_errors
+def scheduler(
+    ctx: typer.Context,
+    sweep_minutes: Annotated[int, typer.Option(min=1, help="Minutes between sweeps.")] = 5,
+    misfire_grace: Annotated[
+        int, typer.Option(min=1, help="Seconds a missed run may still start late.")
+    ] = 3600,
+) -> None:
+    """Run the embedded scheduler: the sweep every few minutes, the daily deadline job at 06:30."""
+    import logging
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from ducha.scheduler import configure
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app_state = state(ctx)
+    require_current_schema(app_state.engine())
+    blocking = BlockingScheduler()
+    configure(
+        blocking,
+        database_url=app_state.settings.database_url,
+        sweep_minutes=sweep_minutes,
+        misfire_grace_seconds=misfire_grace,
+    )
+    console.print(
+        f"scheduler: sweep every {sweep_minutes} min, daily job at 06:30 Asia/Shanghai; Ctrl-C stops"
+    )
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        blocking.shutdown(wait=False)
 
 
 @app.callback()

@@ -92,6 +92,8 @@ def open_deadline(
     existing = session.exec(select(Deadline).where(col(Deadline.subject) == subject)).first()
     if existing is not None:
         return existing
+    # Levels first: a calendar error must leave no half-made deadline behind.
+    levels = level_times(due_at=due_at, kind=kind, escalation=escalation, calendar=calendar)
     deadline = Deadline(
         kind=kind,
         subject=subject,
@@ -104,12 +106,7 @@ def open_deadline(
     )
     session.add(deadline)
     session.flush()
-    _write_levels(
-        session,
-        deadline,
-        level_times(due_at=due_at, kind=kind, escalation=escalation, calendar=calendar),
-        now,
-    )
+    _write_levels(session, deadline, levels, now)
     return deadline
 
 
@@ -129,14 +126,12 @@ def extend_deadline(
         )
     if due_at <= deadline.due_at:
         raise ValueError(f"deadline {deadline.id}: an extension must move the due time later")
+    levels = level_times(
+        due_at=due_at, kind=DeadlineKind(deadline.kind), escalation=escalation, calendar=calendar
+    )
     deadline.revision += 1
     deadline.due_at = due_at
-    _write_levels(
-        session,
-        deadline,
-        level_times(due_at=due_at, kind=deadline.kind, escalation=escalation, calendar=calendar),
-        now,
-    )
+    _write_levels(session, deadline, levels, now)
     return deadline
 
 
