@@ -1,0 +1,318 @@
+"""The distributed mode: the flows' return values, and the sweep deployment on a real Prefect server.
+
+The server test (PostgreSQL only, like an office's installation) starts ``prefect server``, creates
+the process work pool, deploys deploy/prefect.yaml as an office would, and lets a worker run the
+sweep deployment twice for 4 January 2027: the alerts of one sweep land, the second run adds none.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.responses import DeploymentResponse
+from prefect.logging import disable_run_logger
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlmodel import Session, col, func, select
+from typer.testing import CliRunner
+
+from ducha.cli import app
+from ducha.db import make_engine
+from models import Alert, Deadline, DeadlineKind
+from tests.conftest import PostgresDatabases
+from workflows.flows import deadline_sweep, generate_cadence_deadlines
+from workflows.sweep import SweepResult, sweep
+
+REPO = Path(__file__).resolve().parents[2]
+PREFECT = [sys.executable, "-m", "prefect"]
+POOL = "ducha-process"
+AS_OF = "2027-01-04T09:00:00+08:00"
+AS_OF_UTC = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
+SERVER_START_SECONDS, COMMAND_SECONDS, RUN_SECONDS = 60, 60, 60
+
+runner = CliRunner()
+
+
+def ok(url: str, *args: str) -> str:
+    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def js(url: str, *args: str) -> dict[str, Any]:
+    return dict(json.loads(ok(url, *args, "--json")))
+
+
+def sweep_rolled_back(url: str, now: datetime) -> SweepResult:
+    """What a sweep at ``now`` would raise, leaving the database as it was."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            result = sweep(session=session, now=now)
+            session.rollback()
+    finally:
+        engine.dispose()
+    return result
+
+
+def alert_counts(url: str) -> tuple[int, Counter[str], Counter[str]]:
+    """Alerts in the database: in all, by level name, by deadline kind."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Alert.name, Deadline.kind).join(Deadline, col(Deadline.id) == col(Alert.deadline_id))
+            ).all()
+    finally:
+        engine.dispose()
+    return len(rows), Counter(name for name, _ in rows), Counter(str(kind) for _, kind in rows)
+
+
+def cadence_deadlines(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            return session.exec(
+                select(func.count()).select_from(Deadline).where(col(Deadline.kind) == DeadlineKind.CADENCE)
+            ).one()
+    finally:
+        engine.dispose()
+
+
+def test_the_flows_return_plain_counts(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ok(database_url, "demo")
+    expected = sweep_rolled_back(database_url, AS_OF_UTC)
+    assert expected.by_level["overdue"] > 0
+    monkeypatch.setenv("DUCHA_DATABASE_URL", database_url)
+    with disable_run_logger():  # .fn runs the function alone: no flow run, so no run logger
+        swept = deadline_sweep.fn(as_of=datetime.fromisoformat(AS_OF))
+        again = deadline_sweep.fn(as_of=datetime(2027, 1, 4, 9, 0))  # naive: Shanghai time
+        monkeypatch.setenv("DUCHA_NOW", AS_OF)
+        daily = generate_cadence_deadlines.fn()
+        daily_again = generate_cadence_deadlines.fn()
+    assert swept == {
+        "as_of": "2027-01-04T01:00:00+00:00",
+        "raised": expected.raised,
+        "by_level": expected.by_level,
+        "by_kind": expected.by_kind,
+    }
+    assert again == {"as_of": "2027-01-04T01:00:00+00:00", "raised": 0, "by_level": {}, "by_kind": {}}
+    assert daily["as_of"] == "2027-01-04T01:00:00+00:00"
+    assert daily["cadences_opened"] == cadence_deadlines(database_url) > 0
+    assert (daily_again["opened"], daily_again["cadences_opened"]) == (0, 0)
+
+
+# --- a real Prefect server --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(what: str, condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+def _stop(process: subprocess.Popen[bytes], first: signal.Signals) -> None:
+    """Stop a process started in its own session, with its children; kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, first)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@dataclass
+class PrefectServer:
+    """A Prefect server on a free local port, with its own PREFECT_HOME; logs go to files there."""
+
+    api_url: str
+    home: Path
+    env: dict[str, str]
+    logs: list[Path] = field(default_factory=list)
+
+    def spawn(self, name: str, args: list[str], extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = self.home / f"{name}.log"
+        self.logs.append(log)
+        with log.open("wb") as out:
+            return subprocess.Popen(
+                [*PREFECT, *args],
+                env={**self.env, **extra_env},
+                cwd=self.home,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def cli(self, *args: str, cwd: Path = REPO, extra_env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            [*PREFECT, "--no-prompt", *args],
+            env={**self.env, **(extra_env or {})},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_SECONDS,
+        )
+        assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def dump_logs(self) -> None:
+        for log in self.logs:
+            print(f"----- {log.name} -----\n{log.read_text(errors='replace')[-20_000:]}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    # Nothing from the caller's Prefect profile or ducha settings leaks into the server or the worker.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUCHA_"))}
+    server = PrefectServer(
+        api_url=f"http://127.0.0.1:{port}/api",
+        home=home,
+        env={
+            **clean,
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_ENABLED": "false",
+            # The test starts its runs by hand: no scheduled runs may slip in between.
+            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        },
+    )
+    process = server.spawn("server", ["server", "start", "--host", "127.0.0.1", "--port", str(port)], {})
+    try:
+        try:
+            _wait_for(
+                "the Prefect server",
+                lambda: process.poll() is not None or server.healthy(),
+                SERVER_START_SECONDS,
+            )
+            assert process.poll() is None, "the Prefect server exited"
+        except AssertionError:
+            server.dump_logs()
+            raise
+        yield server
+    finally:
+        _stop(process, signal.SIGTERM)
+
+
+def crons(deployment: DeploymentResponse) -> list[tuple[str, str]]:
+    return [
+        (s.schedule.model_dump()["cron"], s.schedule.model_dump()["timezone"]) for s in deployment.schedules
+    ]
+
+
+def run_deployment(server: PrefectServer, name: str, as_of: str, expect_log: str) -> tuple[FlowRun, str]:
+    """Start a run of deployment ``name`` and wait until it ends and ``expect_log`` has reached the API."""
+    with temporary_settings({PREFECT_API_URL: server.api_url}), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(name)
+        flow_run = client.create_flow_run_from_deployment(deployment.id, parameters={"as_of": as_of})
+        run_id: UUID = flow_run.id
+
+        def ended() -> bool:
+            nonlocal flow_run
+            flow_run = client.read_flow_run(run_id)
+            return flow_run.state is not None and flow_run.state.is_final()
+
+        _wait_for(f"flow run {flow_run.name} of {name}", ended, RUN_SECONDS)
+        messages = ""
+
+        def logged() -> bool:
+            nonlocal messages
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+            messages = "\n".join(log.message for log in logs)
+            return expect_log in messages or flow_run.state is None or not flow_run.state.is_completed()
+
+        _wait_for(f"the logs of flow run {flow_run.name}", logged, 15)
+    return flow_run, messages
+
+
+@pytest.mark.postgres
+def test_a_worker_runs_the_sweep_deployment_once_per_level(
+    postgres_databases: PostgresDatabases, prefect_server: PrefectServer
+) -> None:
+    url = postgres_databases.fresh()
+    ok(url, "demo")
+    expected = sweep_rolled_back(url, AS_OF_UTC)
+    not_started = {p["code"] for p in js(url, "board", "--at", AS_OF)["not_started"]}
+    assert expected.raised > 0 and not_started
+    server = prefect_server
+    worker = None
+    try:
+        server.cli("work-pool", "create", "--type", "process", POOL)
+        # As an office deploys: from deploy/, with the database URL in the environment.
+        server.cli("deploy", "--all", cwd=REPO / "deploy", extra_env={"DUCHA_DATABASE_URL": url})
+        with temporary_settings({PREFECT_API_URL: server.api_url}), get_client(sync_client=True) as client:
+            sweep_deployment = client.read_deployment_by_name("deadline-sweep/deadline-sweep")
+            daily_deployment = client.read_deployment_by_name("generate-cadence-deadlines/daily-deadlines")
+        assert crons(sweep_deployment) == [("*/15 * * * *", "Asia/Shanghai")]
+        assert crons(daily_deployment) == [("30 6 * * *", "Asia/Shanghai")]
+        assert sweep_deployment.job_variables == {"env": {"DUCHA_DATABASE_URL": url}}
+        # The worker knows the checkout (the pull step), not the database: that comes with the deployment.
+        worker = server.spawn(
+            "worker",
+            ["worker", "start", "--pool", POOL],
+            {"DUCHA_REPO": str(REPO), "PREFECT_WORKER_QUERY_SECONDS": "1"},
+        )
+
+        first, logs = run_deployment(server, "deadline-sweep/deadline-sweep", AS_OF, "alert(s) raised")
+        assert first.state is not None and first.state.is_completed(), first.state
+        assert f"sweep as of 2027-01-04 09:00 CST: {expected.raised} alert(s) raised" in logs
+        raised, by_level, by_kind = alert_counts(url)
+        assert (raised, by_level, by_kind) == (
+            expected.raised,
+            Counter(expected.by_level),
+            Counter(expected.by_kind),
+        )
+        overdue = [a for a in js(url, "alerts", "--level", "overdue")["data"] if "全部开工" in a["title"]]
+        assert sorted(a["project_code"] for a in overdue) == sorted(not_started)
+
+        second, logs = run_deployment(server, "deadline-sweep/deadline-sweep", AS_OF, "alert(s) raised")
+        assert second.state is not None and second.state.is_completed(), second.state
+        assert "sweep as of 2027-01-04 09:00 CST: 0 alert(s) raised" in logs
+        assert alert_counts(url) == (raised, by_level, by_kind)
+
+        daily, logs = run_deployment(
+            server, "generate-cadence-deadlines/daily-deadlines", AS_OF, "daily deadlines as of"
+        )
+        assert daily.state is not None and daily.state.is_completed(), daily.state
+        opened = cadence_deadlines(url)
+        assert opened > 0 and f"cadences {opened} opened" in logs
+    except BaseException:
+        server.dump_logs()
+        raise
+    finally:
+        if worker is not None:
+            _stop(worker, signal.SIGINT)  # Ctrl-C: no new runs; the ones it started finish
