@@ -369,7 +369,7 @@ class Bench:
                 else:
                     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyse else "EXPLAIN "
                     cursor.execute(prefix + statement, parameters)
-                    lines = [row[0] for row in cursor.fetchall()]
+                    lines = [_fold_array(row[0]) for row in cursor.fetchall()]
                 cursor.close()
                 plans.append((_short(statement), "\n".join(lines)))
             session.rollback()
@@ -382,10 +382,15 @@ def _short(statement: str) -> str:
     """The statement on one line, with a long IN list of placeholders folded."""
     flat = " ".join(statement.split())
     return re.sub(
-        r"\((?:(?:\?|%\(\w+\)s), ){8,}(?:\?|%\(\w+\)s)\)",
+        r"\((?:(?:\?|%\(\w+\)s)(?:::\w+)?, ){8,}(?:\?|%\(\w+\)s)(?:::\w+)?\)",
         lambda m: f"({m.group(0).count(',') + 1:,} placeholders)",
         flat,
     )
+
+
+def _fold_array(line: str) -> str:
+    """A plan line with a long literal array (the ids of an IN list) folded."""
+    return re.sub(r"'\{[0-9,]{200,}\}'", lambda m: f"'{{{m.group(0).count(',') + 1:,} ids}}'", line)
 
 
 # -- one configuration -----------------------------------------------------------------------------
@@ -579,7 +584,7 @@ def write_markdown(
         "# Deadline sweep: latest results",
         "",
         f"Run {started} on {os.cpu_count()} cores; {', '.join(environment())}; "
-        f"`bench/sweep_bench.py {' '.join(argv)}` took {took / 60:.1f} min (generation included).",
+        f"`{' '.join(['bench/sweep_bench.py', *argv])}` took {took / 60:.1f} min (generation included).",
         "Medians of the repeated runs; times exclude COMMIT (every run is rolled back). "
         "`~` marks an extrapolated naive time. Column meanings: bench/README.md.",
         "",
