@@ -18,6 +18,8 @@ from sqlmodel import Session
 from models import Alert, Deadline, DeadlineLevel, DeadlineStatus
 from models.types import UTCDateTime
 
+KIND_LOOKUP_CHUNK = 10_000
+
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -89,15 +91,14 @@ def sweep(*, session: Session, now: datetime) -> SweepResult:
         .where(deadline.c.next_level_at <= now, deadline.c.status == DeadlineStatus.OPEN.value)
         .values(next_level=next_level, next_level_at=later)
     )
-    kinds = (
-        dict(
-            session.execute(
-                select(deadline.c.id, deadline.c.kind).where(deadline.c.id.in_({row[0] for row in inserted}))
-            ).all()
-        )
-        if inserted
-        else {}
-    )
+    # Kinds are looked up in chunks: one bound parameter per deadline would pass PostgreSQL's limit of
+    # 65,535 when a sweep catches up after an outage.
+    ids = sorted({row[0] for row in inserted})
+    kinds: dict[int, str] = {}
+    for start in range(0, len(ids), KIND_LOOKUP_CHUNK):
+        chunk = ids[start : start + KIND_LOOKUP_CHUNK]
+        rows = session.execute(select(deadline.c.id, deadline.c.kind).where(deadline.c.id.in_(chunk))).all()
+        kinds.update({deadline_id: kind for deadline_id, kind in rows})
     return SweepResult(
         as_of=now,
         raised=len(inserted),
