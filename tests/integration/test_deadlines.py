@@ -2,9 +2,12 @@
 
 import json
 import multiprocessing
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
@@ -68,6 +71,17 @@ def test_time_travel_on_the_demo(demo: str) -> None:
     escalated = start_alerts(demo, "escalated_1")
     assert {a["project_code"] for a in escalated} == set(not_started)
     assert {r["role"] for a in escalated for r in a["recipients"]} == {"office"}
+
+
+def test_a_sweep_counts_what_it_raised_by_level_and_kind(demo: str) -> None:
+    # Catching up a month in one sweep: every kind of deadline, several levels each.
+    result = js(demo, "sweep", "--at", "2027-01-11")
+    alerts = js(demo, "alerts")["data"]
+    assert result["raised"] == len(alerts) > 0
+    assert result["by_level"] == dict(Counter(a["level"] for a in alerts))
+    assert result["by_kind"] == dict(Counter(a["kind"] for a in alerts))
+    assert {"milestone", "rectification", "stage_limit"} <= set(result["by_kind"])
+    assert js(demo, "sweep", "--at", "2027-01-11") == {**result, "raised": 0, "by_level": {}, "by_kind": {}}
 
 
 def test_an_overdue_order_escalates_level_by_level(demo: str) -> None:
@@ -147,6 +161,26 @@ def test_met_missed_and_extended(demo: str) -> None:
         app, ["deadlines", "--overdue", "--at", "2027-02-01"], env={"DUCHA_DATABASE_URL": demo}
     )
     assert status.exit_code == 1
+
+
+def test_a_database_error_in_the_sweep_is_reported_as_sqlalchemys_and_changes_nothing(demo: str) -> None:
+    # Another writer holds the alert table; the sweep gives up waiting for it.
+    locker = create_engine(demo)
+    with locker.connect() as holding:
+        if holding.dialect.name == "sqlite":
+            holding.exec_driver_sql("BEGIN IMMEDIATE")
+            engine = create_engine(demo, connect_args={"timeout": 0.2})
+        else:
+            holding.exec_driver_sql("LOCK TABLE alert IN EXCLUSIVE MODE")
+            engine = create_engine(demo, connect_args={"options": "-c lock_timeout=200"})
+        with Session(engine) as session, pytest.raises(OperationalError) as raised:
+            sweep(session=session, now=datetime(2027, 1, 4, 1, tzinfo=UTC))
+        engine.dispose()
+        holding.rollback()
+    locker.dispose()
+    assert raised.value.statement is not None and raised.value.statement.startswith("INSERT INTO alert")
+    assert js(demo, "alerts")["data"] == []
+    assert js(demo, "sweep", "--at", "2027-01-04")["raised"] > 0
 
 
 def _sweep_in_process(url: str, at: str) -> int:
