@@ -23,6 +23,7 @@ from inspections.records import InspectionRefused
 from inspections.scoring import ResultError
 from models.calendar import CalendarNotCovered, WorkingCalendar
 from models.yaml_source import SourceError
+from workflows.deadline_actions import DeadlineRefused
 from workflows.deadlines import sync_deadlines
 from workflows.definition import DefinitionConflict, UnknownDefinition
 from workflows.engine import TransitionRefused, VersionConflict
@@ -95,6 +96,7 @@ BAD_INPUT_ERRORS = (
     InspectionRefused,
     EvidenceRejected,
     CalendarNotCovered,
+    DeadlineRefused,
 )
 
 

@@ -1,4 +1,4 @@
-"""Commands for deadlines and alerts: sweep, list, sync, extend (the office's "what is late")."""
+"""Commands for deadlines and alerts: sweep, list, sync, extend, done, waive (the office's "what is late")."""
 
 from datetime import date
 from typing import Annotated
@@ -19,16 +19,21 @@ from ducha.cli_base import (
     state,
 )
 from ducha.output import emit_json
-from models import Deadline, DeadlineStatus, Project
+from models import Deadline
 from models.calendar import WorkingCalendar
 from models.localtime import local
 from workflows.alerts import list_alerts, list_deadlines
-from workflows.deadlines import extend_deadline, sync_deadlines
-from workflows.definition import Escalation, get_definition
-from workflows.service import find_project
+from workflows.deadline_actions import extend, record_done, waive
+from workflows.jobs import daily_job
+from workflows.service import find_person, find_project
 from workflows.sweep import sweep
 
-deadlines_app = typer.Typer(help="Deadlines: list them, keep them in step with the data, extend one.")
+deadlines_app = typer.Typer(
+    help="Deadlines: list, keep in step with the data, extend, record a cadence done, waive."
+)
+ActorOption = Annotated[
+    str, typer.Option("--as", help="Who does it (the supervision office): name, phone or id.")
+]
 ProjectFilter = Annotated[
     str | None, typer.Option("--project", help="Only this project (code, village or id).")
 ]
@@ -94,13 +99,16 @@ def deadlines(
 @deadlines_app.command("sync")
 @reports_errors
 def deadlines_sync(ctx: typer.Context, at: AtOption = None) -> None:
-    """Open the deadlines the data implies and settle those whose event happened (idempotent)."""
+    """Do the daily job now: open the deadlines the data implies, settle those whose event happened,
+    and open this period's cadence deadlines (idempotent)."""
     with open_session(ctx) as session:
-        result = sync_deadlines(
-            session=session, now=state(ctx).clock(at).now(), calendar=state(ctx).calendar()
-        )
-        session.commit()
-    console.print(f"deadlines: {result.opened} opened, {result.settled} settled")
+        result = daily_job(session=session, now=state(ctx).clock(at).now(), calendar=state(ctx).calendar())
+    console.print(
+        f"deadlines: {result.opened} opened, {result.settled} settled; "
+        f"cadences: {result.cadences_opened} opened, {result.cadences_settled} settled"
+    )
+    for warning in result.warnings:
+        console.print(f"[yellow]calendar warning:[/yellow] {escape(warning)}")
 
 
 @deadlines_app.command("extend")
@@ -117,39 +125,72 @@ def deadlines_extend(
     except ValueError:
         raise BadInput(f"--to {to!r}: give a date as YYYY-MM-DD") from None
     with open_session(ctx) as session:
-        deadline = _deadline(session, deadline_id)
-        escalation = _escalation(session, deadline)
-        extend_deadline(
+        deadline = extend(
             session=session,
-            deadline=deadline,
+            deadline=_deadline(session, deadline_id),
             due_at=WorkingCalendar.end_of_day(day),
-            escalation=escalation,
             calendar=state(ctx).calendar(),
             now=state(ctx).clock(at).now(),
         )
         session.commit()
-    console.print(f"deadline {deadline_id} extended to {day} (revision {deadline.revision})")
+        revision = deadline.revision
+    console.print(f"deadline {deadline_id} extended to {day} (revision {revision})")
+
+
+@deadlines_app.command("done")
+@reports_errors
+def deadlines_done(
+    ctx: typer.Context,
+    deadline_id: Annotated[int, typer.Argument(metavar="ID")],
+    actor: ActorOption,
+    note: Annotated[
+        str | None, typer.Option("--note", help="What was done (kept with the deadline).")
+    ] = None,
+    at: AtOption = None,
+) -> None:
+    """Record a cadence done now (the monthly summary sent, the yearly evaluation held): met or missed."""
+    now = state(ctx).clock(at).now()
+    with open_session(ctx) as session:
+        deadline = record_done(
+            session=session,
+            deadline=_deadline(session, deadline_id),
+            by=find_person(session=session, ref=actor),
+            at=now,
+            note=note,
+        )
+        session.commit()
+        status = deadline.status
+    console.print(f"deadline {deadline_id} {status} at {local(now):%Y-%m-%d %H:%M}")
+
+
+@deadlines_app.command("waive")
+@reports_errors
+def deadlines_waive(
+    ctx: typer.Context,
+    deadline_id: Annotated[int, typer.Argument(metavar="ID")],
+    actor: ActorOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why the obligation is lifted (required).")],
+    at: AtOption = None,
+) -> None:
+    """Lift an obligation: the deadline is waived and raises nothing more."""
+    now = state(ctx).clock(at).now()
+    with open_session(ctx) as session:
+        waive(
+            session=session,
+            deadline=_deadline(session, deadline_id),
+            by=find_person(session=session, ref=actor),
+            at=now,
+            reason=reason,
+        )
+        session.commit()
+    console.print(f"deadline {deadline_id} waived at {local(now):%Y-%m-%d %H:%M}")
 
 
 def _deadline(session: Session, deadline_id: int) -> Deadline:
     deadline = session.get(Deadline, deadline_id)
     if deadline is None:
         raise BadInput(f"no deadline {deadline_id}")
-    if deadline.status != DeadlineStatus.OPEN:
-        raise BadInput(f"deadline {deadline_id} is {deadline.status}: only an open deadline can be extended")
     return deadline
-
-
-def _escalation(session: Session, deadline: Deadline) -> Escalation:
-    project = session.get(Project, deadline.project_id) if deadline.project_id else None
-    if project is None:
-        raise BadInput(f"deadline {deadline.id} has no project whose workflow says how it escalates")
-    definition = get_definition(
-        session=session, key=project.definition_key, version=project.definition_version
-    )
-    if definition.escalation is None:
-        raise BadInput(f"workflow {definition.key} v{definition.version} declares no escalation")
-    return definition.escalation
 
 
 def alerts(

@@ -51,6 +51,11 @@ class Deadline(SQLModel, table=True):
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     status: DeadlineStatus = Field(sa_column=Column(String(8), nullable=False))
     settled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Who settled it by hand (a cadence recorded done, a waiver) and why; NULL when its own event did.
+    settled_by_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id"), nullable=True)
+    )
+    settle_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Position in the ladder of the next level to raise, and when; NULL once nothing is left to raise.
     next_level: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     next_level_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

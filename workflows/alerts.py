@@ -22,6 +22,8 @@ class DeadlineRow:
     revision: int
     status: str
     settled_at: datetime | None
+    settled_by: str | None  # who settled it by hand (a cadence recorded done, a waiver)
+    settle_note: str | None
     overdue: bool
     next_level_at: datetime | None
 
@@ -35,8 +37,9 @@ def list_deadlines(
     project_id: int | None = None,
 ) -> list[DeadlineRow]:
     query = (
-        select(Deadline, Project.code)
+        select(Deadline, Project.code, Person.name)
         .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
+        .outerjoin(Person, col(Person.id) == col(Deadline.settled_by_id))
         .order_by(col(Deadline.due_at), col(Deadline.id))
     )
     if open_only or overdue_only:
@@ -58,11 +61,17 @@ def list_deadlines(
             revision=d.revision,
             status=d.status,
             settled_at=d.settled_at,
+            settled_by=settled_by,
+            settle_note=d.settle_note,
             overdue=d.status == DeadlineStatus.OPEN and d.due_at < now,
             next_level_at=d.next_level_at,
         )
-        for d, code in session.exec(query).all()
+        for d, code, settled_by in session.exec(query).all()
     ]
+
+
+# Roles held on one project; the others (office, leadership) are held in an organisational unit.
+PROJECT_ROLES = (Role.SPECIALIST, Role.LEADER)
 
 
 @dataclass(frozen=True)
@@ -115,9 +124,16 @@ def list_alerts(
     out = []
     for alert, deadline, code in rows:
         roles = [Role(role) for role in alert.notify.split(",") if role]
-        recipients = [
-            r for role in roles for r in people.get((deadline.project_id, role), people.get((None, role), []))
-        ]
+        if deadline.project_id is None:
+            # A programme's own obligation (a cadence) has no project specialist or leader: the
+            # supervision office, which owns it, hears the rungs that would have gone to them.
+            roles = [Role.OFFICE if role in PROJECT_ROLES else role for role in roles]
+        told = {
+            r.person_id: r
+            for role in dict.fromkeys(roles)
+            for r in people.get((deadline.project_id, role), people.get((None, role), []))
+        }
+        recipients = list(told.values())
         out.append(
             AlertRow(
                 id=alert.id,  # type: ignore[arg-type]
