@@ -19,7 +19,7 @@ from models import (
     Project,
     RectificationOrder,
     Role,
-    RoleAssignment,
+    holds_unit_role,
 )
 
 # Working days to fix a finding, by severity (configurable per installation).
@@ -73,7 +73,9 @@ def respond(
     """The responsible person reports the fix, with evidence."""
     if order.status != OrderStatus.ISSUED:
         raise OrderRefused(f"order {order.id} is {order.status}: only an issued order takes a response")
-    if actor.id != order.responsible_person_id and not _holds(session, actor, VERIFIER_ROLES):
+    if actor.id != order.responsible_person_id and not holds_unit_role(
+        session=session, person=actor, roles=VERIFIER_ROLES
+    ):
         raise OrderRefused(f"{actor.name} is not responsible for order {order.id}")
     if not evidence:
         raise OrderRefused(f"order {order.id}: a response needs at least one evidence file")
@@ -89,7 +91,7 @@ def verify(
     """The office accepts the fix (closing the order) or rejects it back to issued, with a reason."""
     if order.status != OrderStatus.RESPONDED:
         raise OrderRefused(f"order {order.id} is {order.status}: only a responded order can be verified")
-    if not _holds(session, actor, VERIFIER_ROLES):
+    if not holds_unit_role(session=session, person=actor, roles=VERIFIER_ROLES):
         raise OrderRefused(f"{actor.name} is not office or inspector: cannot verify order {order.id}")
     if not accept and not reason.strip():
         raise OrderRefused(f"order {order.id}: a rejection needs a reason")
@@ -131,19 +133,6 @@ def withdraw(
         now,
         reason="corrected inspection",
         inspection_id=inspection_id,
-    )
-
-
-def _holds(session: Session, person: Person, roles: tuple[Role, ...]) -> bool:
-    return (
-        session.exec(
-            select(RoleAssignment.id).where(
-                col(RoleAssignment.person_id) == person.id,
-                col(RoleAssignment.role).in_(roles),
-                col(RoleAssignment.unit_id).is_not(None),
-            )
-        ).first()
-        is not None
     )
 
 

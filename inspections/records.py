@@ -30,6 +30,7 @@ from models import (
     Role,
     RoleAssignment,
     Verdict,
+    holds_unit_role,
 )
 from models.versioned import keep_source, newest_source
 
@@ -204,14 +205,7 @@ def _inspector_problems(
     if len({p.id for p in inspectors}) < template.min_inspectors:
         problems.append(f"template {template.key} needs at least {template.min_inspectors} inspectors")
     for person in inspectors:
-        held = session.exec(
-            select(RoleAssignment.id).where(
-                col(RoleAssignment.person_id) == person.id,
-                col(RoleAssignment.role).in_(INSPECTOR_ROLES),
-                col(RoleAssignment.unit_id).is_not(None),
-            )
-        ).first()
-        if held is None:
+        if not holds_unit_role(session=session, person=person, roles=INSPECTOR_ROLES):
             problems.append(f"{person.name} is not an inspector or office member")
     return problems
 

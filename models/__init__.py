@@ -18,7 +18,7 @@ from models.inspections import (
     Verdict,
 )
 from models.money import format_yuan, parse_yuan
-from models.people import SINGLE_HOLDER_ROLES, OrgUnit, Person, Role, RoleAssignment
+from models.people import SINGLE_HOLDER_ROLES, OrgUnit, Person, Role, RoleAssignment, holds_unit_role
 from models.places import Place, PlaceKind
 from models.programmes import (
     FundingSource,
@@ -63,6 +63,7 @@ __all__ = [
     "ProjectFunding",
     "Role",
     "RoleAssignment",
+    "holds_unit_role",
     "WorkflowDefinitionRecord",
     "WorkflowEvent",
     "format_yuan",

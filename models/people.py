@@ -1,9 +1,10 @@
 """Organisation units, people and the roles they hold on a project or a unit."""
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 
 class Role(StrEnum):
@@ -75,3 +76,15 @@ class RoleAssignment(SQLModel, table=True):
     unit_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("org_unit.id"), nullable=True)
     )
+
+
+def holds_unit_role(*, session: Session, person: Person, roles: Iterable[Role]) -> bool:
+    """Whether ``person`` holds one of ``roles`` in an organisational unit (the office, leadership…)."""
+    held = session.exec(
+        select(RoleAssignment.id).where(
+            col(RoleAssignment.person_id) == person.id,
+            col(RoleAssignment.role).in_(list(roles)),
+            col(RoleAssignment.unit_id).is_not(None),
+        )
+    ).first()
+    return held is not None

@@ -8,9 +8,18 @@ them done, and the record says who did and when.
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from models import Deadline, DeadlineKind, DeadlineStatus, Person, Programme, Project, Role, RoleAssignment
+from models import (
+    Deadline,
+    DeadlineKind,
+    DeadlineStatus,
+    Person,
+    Programme,
+    Project,
+    Role,
+    holds_unit_role,
+)
 from models.calendar import WorkingCalendar
 from workflows.deadlines import extend_deadline, settle
 from workflows.definition import Escalation, get_definition
@@ -117,12 +126,5 @@ def _require_open(deadline: Deadline) -> None:
 
 
 def _require_office(session: Session, person: Person, action: str) -> None:
-    held = session.exec(
-        select(RoleAssignment.id).where(
-            col(RoleAssignment.person_id) == person.id,
-            col(RoleAssignment.role).in_(OFFICE_ROLES),
-            col(RoleAssignment.unit_id).is_not(None),
-        )
-    ).first()
-    if held is None:
+    if not holds_unit_role(session=session, person=person, roles=OFFICE_ROLES):
         raise DeadlineRefused(f"{person.name} is not in the supervision office: cannot {action}")
