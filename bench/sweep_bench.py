@@ -6,8 +6,8 @@ alert rows and the same UPDATE of next_level/next_level_at, as raw SQL through t
 ``sweep()`` right after the first (nothing new), and a naive baseline (a Python loop over ORM rows).
 Every measured transaction is rolled back, so each repetition starts from the same rows.
 
-    /work/venv/bin/python bench/sweep_bench.py                 # everything (both backends, 3 sizes)
-    /work/venv/bin/python bench/sweep_bench.py --sizes 50,5000 --backends sqlite
+    .venv/bin/python bench/sweep_bench.py                 # everything (both backends, 3 sizes)
+    .venv/bin/python bench/sweep_bench.py --sizes 50,5000 --backends sqlite
 """
 
 from __future__ import annotations
@@ -542,7 +542,8 @@ HEADER = (
 
 
 def seconds(value: float) -> str:
-    return f"{value:.4f}" if value < 10 else f"{value:.1f}"
+    """Three significant digits below 10 s (a 50-project sweep takes a tenth of a millisecond)."""
+    return f"{value:.1f}" if value >= 10 else f"{value:.3g}" if value >= 0.001 else f"{value:.6f}"
 
 
 def table(results: Sequence[Result]) -> list[str]:
@@ -660,7 +661,7 @@ def write_markdown(
 
 
 def fmt_runs(runs: Sequence[float]) -> str:
-    return ", ".join(f"{value:.4f}" for value in runs)
+    return ", ".join(seconds(value) for value in runs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
