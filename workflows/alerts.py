@@ -6,7 +6,16 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from models import Alert, Deadline, DeadlineStatus, Person, Project, Role, RoleAssignment
+from models import (
+    SINGLE_HOLDER_ROLES,
+    Alert,
+    Deadline,
+    DeadlineStatus,
+    Person,
+    Project,
+    Role,
+    RoleAssignment,
+)
 
 
 @dataclass(frozen=True)
@@ -70,10 +79,6 @@ def list_deadlines(
     ]
 
 
-# Roles held on one project; the others (office, leadership) are held in an organisational unit.
-PROJECT_ROLES = (Role.SPECIALIST, Role.LEADER)
-
-
 @dataclass(frozen=True)
 class Recipient:
     person_id: int
@@ -125,9 +130,9 @@ def list_alerts(
     for alert, deadline, code in rows:
         roles = [Role(role) for role in alert.notify.split(",") if role]
         if deadline.project_id is None:
-            # A programme's own obligation (a cadence) has no project specialist or leader: the
+            # A programme's own obligation (a cadence) has no project leader or specialist: the
             # supervision office, which owns it, hears the rungs that would have gone to them.
-            roles = [Role.OFFICE if role in PROJECT_ROLES else role for role in roles]
+            roles = [Role.OFFICE if role in SINGLE_HOLDER_ROLES else role for role in roles]
         told = {
             r.person_id: r
             for role in dict.fromkeys(roles)
