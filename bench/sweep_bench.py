@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from ducha.clock import SystemClock
-from ducha.db import make_engine
+from ducha.db import head_revision, make_engine
 from models import Alert, Deadline, DeadlineLevel, DeadlineStatus
 from models.types import UTCDateTime
 from workflows.sweep import sweep, sweep_statements
@@ -44,6 +44,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = (50, 5_000, 500_000)
 DEFAULT_BACKENDS = ("sqlite", "postgresql")
 ADMIN_URL = os.environ.get("DUCHA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# A cached database is reused only if the same generator made it on the same schema.
+CACHE_VERSION = f"{GENERATOR_VERSION} schema {head_revision(ADMIN_URL)}"
 NAIVE_CHUNK = 2_000  # deadlines per ORM batch in the naive loop (bounds its memory, not its work)
 
 # The floor: the least SQL that does the sweep's job, written by hand. Same filters, same rows
@@ -116,13 +118,13 @@ class Databases:
             meta = path.with_suffix(".json")
             if path.exists() and meta.exists():
                 stored = json.loads(meta.read_text())
-                if stored.pop("version", None) == GENERATOR_VERSION:
+                if stored.pop("version", None) == CACHE_VERSION:
                     return Generated(**stored)
             for stale in (path, meta, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 stale.unlink(missing_ok=True)
             log(f"generating sqlite {projects:,} projects …")
             generated = generate(f"sqlite:///{path}", projects, log=log)
-            meta.write_text(json.dumps({"version": GENERATOR_VERSION, **asdict(generated)}))
+            meta.write_text(json.dumps({"version": CACHE_VERSION, **asdict(generated)}))
             return generated
         name = f"ducha_bench_tpl_{projects}"
         rows = self._pg(
@@ -130,13 +132,13 @@ class Databases:
         )
         if rows and rows[0][0]:
             stored = json.loads(rows[0][0])
-            if stored.pop("version", None) == GENERATOR_VERSION:
+            if stored.pop("version", None) == CACHE_VERSION:
                 return Generated(**stored)
         self._pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._pg(f'CREATE DATABASE "{name}"')
         log(f"generating postgresql {projects:,} projects …")
         generated = generate(self._pg_url(name), projects, log=log)
-        comment = json.dumps({"version": GENERATOR_VERSION, **asdict(generated)})
+        comment = json.dumps({"version": CACHE_VERSION, **asdict(generated)})
         self._pg(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
         return generated
 
