@@ -24,6 +24,8 @@ from workflows.deadlines import open_deadline, settle
 from workflows.definition import get_definition
 
 CUTOFF = time(17, 30)
+# Subjects of the quarterly inspections, which the data settles (_settle_quarterly_inspections).
+QUARTERLY_INSPECTION_SUBJECT = "cadence:quarterly_inspection:"
 MONTHLY_SUMMARY_WORKING_DAY = 5
 
 
@@ -131,7 +133,7 @@ def _settle_quarterly_inspections(session: Session, programme_id: int) -> int:
             col(Deadline.programme_id) == programme_id,
             col(Deadline.kind) == DeadlineKind.CADENCE,
             col(Deadline.status) == DeadlineStatus.OPEN,
-            col(Deadline.subject).like("cadence:quarterly_inspection:%"),
+            col(Deadline.subject).startswith(QUARTERLY_INSPECTION_SUBJECT),
         )
     ).all()
     for deadline in open_quarters:

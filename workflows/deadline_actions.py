@@ -21,6 +21,7 @@ from models import (
     holds_unit_role,
 )
 from models.calendar import WorkingCalendar
+from workflows.cadences import QUARTERLY_INSPECTION_SUBJECT
 from workflows.deadlines import extend_deadline, settle
 from workflows.definition import Escalation, get_definition
 
@@ -32,7 +33,6 @@ SETTLED_BY_EVENT = {
     DeadlineKind.STAGE_LIMIT: "the project leaving the stage",
     DeadlineKind.RECTIFICATION: "the order being closed",
 }
-QUARTERLY_INSPECTION = "cadence:quarterly_inspection:"
 
 
 class DeadlineRefused(ValueError):
@@ -47,16 +47,13 @@ def record_done(
     if deadline.kind != DeadlineKind.CADENCE:
         event = SETTLED_BY_EVENT[DeadlineKind(deadline.kind)]
         raise DeadlineRefused(f"deadline {deadline.id} ({deadline.kind}) is settled by {event}, not by hand")
-    if deadline.subject.startswith(QUARTERLY_INSPECTION):
+    if deadline.subject.startswith(QUARTERLY_INSPECTION_SUBJECT):
         raise DeadlineRefused(
             f"deadline {deadline.id} is met by the data, once every active project of the programme "
             "has a signed inspection in the quarter"
         )
     _require_office(session, by, "record a deadline done")
-    settle(session=session, deadline=deadline, at=at)
-    deadline.settled_by_id = by.id
-    deadline.settle_note = note or None
-    session.add(deadline)
+    settle(session=session, deadline=deadline, at=at, by=by.id, note=note or None)
     session.flush()
     return deadline
 
@@ -67,13 +64,7 @@ def waive(*, session: Session, deadline: Deadline, by: Person, at: datetime, rea
     if not reason.strip():
         raise DeadlineRefused(f"deadline {deadline.id}: a waiver needs a reason")
     _require_office(session, by, "waive a deadline")
-    deadline.status = DeadlineStatus.WAIVED
-    deadline.settled_at = at
-    deadline.settled_by_id = by.id
-    deadline.settle_note = reason.strip()
-    deadline.next_level = None
-    deadline.next_level_at = None
-    session.add(deadline)
+    settle(session=session, deadline=deadline, at=at, waived=True, by=by.id, note=reason.strip())
     session.flush()
     return deadline
 
@@ -87,7 +78,6 @@ def extend(
     now: datetime,
 ) -> Deadline:
     """Record an approved extension with the escalation ladder the deadline was opened with."""
-    _require_open(deadline)
     try:
         return extend_deadline(
             session=session,

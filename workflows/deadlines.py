@@ -135,10 +135,26 @@ def extend_deadline(
     return deadline
 
 
-def settle(*, session: Session, deadline: Deadline, at: datetime) -> None:
-    """Met if the event came by the due time, missed if after; nothing more is raised."""
-    deadline.status = DeadlineStatus.MET if at <= deadline.due_at else DeadlineStatus.MISSED
+def settle(
+    *,
+    session: Session,
+    deadline: Deadline,
+    at: datetime,
+    waived: bool = False,
+    by: int | None = None,
+    note: str | None = None,
+) -> None:
+    """Met if the event came by the due time, missed if after (or waived); nothing more is raised.
+
+    ``by`` and ``note`` record who settled it by hand, and why; an event that settles it leaves them empty.
+    """
+    if waived:
+        deadline.status = DeadlineStatus.WAIVED
+    else:
+        deadline.status = DeadlineStatus.MET if at <= deadline.due_at else DeadlineStatus.MISSED
     deadline.settled_at = at
+    deadline.settled_by_id = by
+    deadline.settle_note = note
     deadline.next_level = None
     deadline.next_level_at = None
     session.add(deadline)
