@@ -38,6 +38,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+from workflows.setup import load_builtins
 
 from ducha.db import make_engine, upgrade_to_head
 from models.calendar import WorkingCalendar
@@ -45,7 +46,6 @@ from models.deadlines import DeadlineKind
 from models.localtime import LOCAL_TZ, local_date
 from workflows.deadlines import STAGE_CUTOFF, LevelTime, level_times
 from workflows.definition import BUILTIN_DIR, WorkflowDefinition, parse_definition
-from workflows.setup import load_builtins
 
 # 09:00 in Shanghai on Wednesday 1 July 2026; the previous daily sweep ran 24 hours earlier.
 NOW = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)

@@ -7,14 +7,13 @@ Domain code takes ``now`` as an argument; the shell gets it from a :class:`Clock
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Protocol
 
-from models.localtime import LOCAL_TZ, local
+from models.errors import BadInput
+from models.localtime import LOCAL_TZ, OFFICE_DAY_START, local
 
 __all__ = ["LOCAL_TZ", "Clock", "FixedClock", "SystemClock", "clock_from", "local", "parse_instant"]
-# A bare date given as "now" means the start of the office day in Shanghai.
-OFFICE_DAY_START = time(9, 0)
 
 
 class Clock(Protocol):
@@ -54,7 +53,7 @@ def parse_instant(text: str) -> datetime:
             return datetime.combine(day, OFFICE_DAY_START, LOCAL_TZ).astimezone(UTC)
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(
+        raise BadInput(
             f"not an ISO 8601 date or time: {text!r} (examples: 2026-12-10, 2026-12-10T09:00+08:00)"
         ) from None
     if parsed.tzinfo is None:

@@ -2,22 +2,20 @@
 
 Jobs live in a persistent SQLAlchemy job store in ducha's own database, with coalescing and a
 misfire grace time: a restart neither loses a run (a missed one runs once on start, within the
-grace time) nor repeats one (missed runs collapse into one). The same job functions run under
-Prefect in the distributed mode (workflows.flows).
+grace time) nor repeats one (missed runs collapse into one). The same jobs run under Prefect in the
+distributed mode (ducha.flows), through the same runner (ducha.jobs.run_job).
 """
 
 import logging
-from dataclasses import asdict
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ducha.clock import LOCAL_TZ, clock_from
-from ducha.config import get_settings
-from ducha.db import make_engine, require_current_schema, session_scope
-from models.calendar import WorkingCalendar
+from ducha.context import AppContext
+from ducha.jobs import run_job
+from models.localtime import LOCAL_TZ
 from workflows.jobs import daily_job, sweep_job
 
 log = logging.getLogger("ducha.scheduler")
@@ -25,40 +23,23 @@ JOB_TABLE = "apscheduler_jobs"
 SWEEP_JOB, DAILY_JOB = "ducha-deadline-sweep", "ducha-daily-deadlines"
 
 
+def _run(job: object) -> None:
+    # A context per run: the settings are read as they are now; the schema check is once per process.
+    context = AppContext()
+    try:
+        run_job(job, context, logger=log)  # type: ignore[arg-type]
+    finally:
+        context.dispose()
+
+
 def run_sweep() -> None:
     """One sweep on the configured database (a module-level function, so the job store can keep it)."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        require_current_schema(engine)
-        now = clock_from(settings.now).now()
-        with session_scope(engine) as session:
-            result = sweep_job(session=session, now=now)
-        log.info(
-            "sweep as of %s: %d alert(s) raised %s %s",
-            now.isoformat(),
-            result.raised,
-            result.by_level,
-            result.by_kind,
-        )
-    finally:
-        engine.dispose()
+    _run(sweep_job)
 
 
 def run_daily() -> None:
     """Keep deadlines in step and open cadence deadlines on the configured database."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        require_current_schema(engine)
-        now = clock_from(settings.now).now()
-        with session_scope(engine) as session:
-            result = daily_job(session=session, now=now, calendar=WorkingCalendar.load(settings.holiday_dir))
-        log.info("daily deadlines as of %s: %s", now.isoformat(), asdict(result))
-        for warning in result.warnings:
-            log.warning("calendar: %s", warning)
-    finally:
-        engine.dispose()
+    _run(daily_job)
 
 
 def configure(

@@ -13,8 +13,11 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Protocol
+
+from models.errors import BadInput
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -40,7 +43,7 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _CHUNK = 1024 * 1024
 
 
-class EvidenceRejected(ValueError):
+class EvidenceRejected(BadInput):
     """An evidence file was refused; the message names the file and the reason. Nothing was stored."""
 
     def __init__(self, original_name: str, reason: str) -> None:
@@ -130,10 +133,14 @@ class EvidenceStore:
 
     def put(self, original_name: str, data: bytes) -> StoredEvidence:
         """Check and store a file; storing the same bytes again leaves the one file as it is."""
+        return self.put_new(original_name, data)[0]
+
+    def put_new(self, original_name: str, data: bytes) -> tuple[StoredEvidence, Path | None]:
+        """Like ``put``; also say which file this call created (None when the bytes were there)."""
         stored = self.check(original_name, data)
         target = self.path_for(stored.sha256)
         if self.verify(stored.sha256):
-            return stored
+            return stored, None
         shard = target.parent
         created_shard = not shard.exists()
         shard.mkdir(parents=True, exist_ok=True)
@@ -150,7 +157,7 @@ class EvidenceStore:
                 with contextlib.suppress(OSError):
                     shard.rmdir()
             raise
-        return stored
+        return stored, target
 
     def path_for(self, sha256: str) -> Path:
         """Return where the file with this SHA-256 lives; refuse anything but 64 lowercase hex digits."""
@@ -181,6 +188,71 @@ class EvidenceStore:
 
     def _allowed_names(self) -> str:
         return ", ".join(sorted(_TYPE_NAMES[media_type] for media_type in self.allowed_types))
+
+
+class EvidenceWriter(Protocol):
+    """Where domain code checks and puts evidence: a store, or one transaction's batch of it."""
+
+    @property
+    def max_bytes(self) -> int: ...
+
+    def check(self, original_name: str, data: bytes) -> StoredEvidence: ...
+
+    def put(self, original_name: str, data: bytes) -> StoredEvidence: ...
+
+
+@dataclass
+class EvidenceBatch:
+    """The evidence one transaction puts in a store; ``discard`` removes the files it created.
+
+    The transaction's owner calls ``discard`` when it rolls back, so that a refused or failed write
+    leaves no file behind. Files that were already there (the same bytes, stored before) are never
+    touched. Known limit: if another transaction stores the same new bytes at the same moment and
+    commits while this one rolls back, its file goes too (``EvidenceStore.verify`` shows it missing).
+    """
+
+    store: EvidenceStore
+    created: list[Path] = field(default_factory=list)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.store.max_bytes
+
+    def check(self, original_name: str, data: bytes) -> StoredEvidence:
+        return self.store.check(original_name, data)
+
+    def put(self, original_name: str, data: bytes) -> StoredEvidence:
+        stored, path = self.store.put_new(original_name, data)
+        if path is not None:
+            self.created.append(path)
+        return stored
+
+    def discard(self) -> None:
+        """Remove every file this batch created (the transaction did not commit)."""
+        for path in reversed(self.created):
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # only if the shard is empty now
+        self.created.clear()
+
+
+def read_evidence_file(path: Path, *, max_bytes: int) -> bytes:
+    """The bytes of an evidence file given by path, its size checked before a byte is read."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise EvidenceRejected(path.name, f"no such file: {path}") from None
+    except OSError as exc:
+        raise EvidenceRejected(path.name, f"cannot be read: {exc.strerror}") from None
+    if not path.is_file():
+        raise EvidenceRejected(path.name, f"{path} is not a file")
+    if size > max_bytes:
+        raise EvidenceRejected(
+            path.name,
+            f"the file is {_human_size(size)} ({size:,} bytes), over the {_human_size(max_bytes)} limit",
+        )
+    with path.open("rb") as opened:
+        return opened.read(max_bytes + 1)
 
 
 def _check_name(original_name: str) -> None:

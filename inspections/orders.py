@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
@@ -21,21 +22,27 @@ from models import (
     Role,
     holds_unit_role,
 )
+from models.errors import Conflict, NotFound, Refused
+from models.listing import Listing, Window
 
 # Working days to fix a finding, by severity (configurable per installation).
 DEFAULT_DEADLINE_DAYS: Mapping[str, int] = {"critical": 5, "major": 10, "minor": 20}
 VERIFIER_ROLES = (Role.OFFICE, Role.INSPECTOR)
 
 
-class OrderRefused(ValueError):
+class OrderRefused(Refused):
     """The order cannot take this step; the message says why. Nothing was written."""
+
+
+class OrderChanged(Conflict):
+    """Someone else moved the order on since it was read; nothing was written."""
 
 
 def issue_order(
     *,
     session: Session,
     project_id: int,
-    inspection_id: int,
+    inspection_id: int | None,
     item_key: str,
     severity: str,
     description: str,
@@ -71,18 +78,25 @@ def respond(
     evidence: list[EvidenceItem],
 ) -> OrderEvent:
     """The responsible person reports the fix, with evidence."""
+    check_response(session=session, order=order, actor=actor, evidence_count=len(evidence))
+    _move(session, order, status=OrderStatus.RESPONDED)
+    event = _event(session, order, OrderAction.RESPONDED, actor.id, now, reason=note.strip())
+    attach_evidence(session=session, items=evidence, now=now, order_event_id=event.id)
+    return event
+
+
+def check_response(
+    *, session: Session, order: RectificationOrder, actor: Person, evidence_count: int
+) -> None:
+    """Refuse a response the order cannot take, before any evidence of it is stored."""
     if order.status != OrderStatus.ISSUED:
         raise OrderRefused(f"order {order.id} is {order.status}: only an issued order takes a response")
     if actor.id != order.responsible_person_id and not holds_unit_role(
         session=session, person=actor, roles=VERIFIER_ROLES
     ):
         raise OrderRefused(f"{actor.name} is not responsible for order {order.id}")
-    if not evidence:
+    if evidence_count < 1:
         raise OrderRefused(f"order {order.id}: a response needs at least one evidence file")
-    _move(session, order, status=OrderStatus.RESPONDED)
-    event = _event(session, order, OrderAction.RESPONDED, actor.id, now, reason=note.strip())
-    attach_evidence(session=session, items=evidence, now=now, order_event_id=event.id)
-    return event
 
 
 def verify(
@@ -145,7 +159,7 @@ def _move(session: Session, order: RectificationOrder, **values: object) -> None
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise OrderRefused(f"order {order.id} was changed by someone else since it was read: retry")
+        raise OrderChanged(f"order {order.id} was changed by someone else since it was read: retry")
     for name, value in values.items():
         set_committed_value(order, name, value)
 
@@ -175,7 +189,7 @@ def _event(
 def get_order(*, session: Session, order_id: int) -> RectificationOrder:
     order = session.get(RectificationOrder, order_id)
     if order is None:
-        raise OrderRefused(f"no rectification order {order_id}")
+        raise NotFound(f"no rectification order {order_id}")
     return order
 
 
@@ -198,7 +212,8 @@ class OrderRow:
     project_id: int
     project_code: str
     village: str
-    inspection_id: int
+    origin: str
+    inspection_id: int | None
     item_key: str
     severity: str
     description: str
@@ -218,7 +233,8 @@ def list_orders(
     project_id: int | None = None,
     open_only: bool = False,
     overdue_only: bool = False,
-) -> list[OrderRow]:
+    window: Window = Window(),
+) -> Listing[OrderRow]:
     """Orders with their project and responsible person; overdue means open past its due time."""
     village = aliased(Place)
     query = (
@@ -234,26 +250,26 @@ def list_orders(
         query = query.where(col(RectificationOrder.status) != OrderStatus.CLOSED)
     if overdue_only:
         query = query.where(col(RectificationOrder.due_at) < now)
-    rows = []
-    for order, code, village_name, person_name in session.exec(query).all():
-        assert order.id is not None
-        rows.append(
-            OrderRow(
-                id=order.id,
-                project_id=order.project_id,
-                project_code=code,
-                village=village_name,
-                inspection_id=order.inspection_id,
-                item_key=order.item_key,
-                severity=order.severity,
-                description=order.description,
-                responsible_person_id=order.responsible_person_id,
-                responsible_name=person_name,
-                status=order.status,
-                issued_at=order.issued_at,
-                due_at=order.due_at,
-                closed_at=order.closed_at,
-                overdue=order.status != OrderStatus.CLOSED and order.due_at < now,
-            )
+
+    def row(found: Any) -> OrderRow:
+        order, code, village_name, person_name = found
+        return OrderRow(
+            id=order.id,
+            project_id=order.project_id,
+            project_code=code,
+            village=village_name,
+            origin=order.origin,
+            inspection_id=order.inspection_id,
+            item_key=order.item_key,
+            severity=order.severity,
+            description=order.description,
+            responsible_person_id=order.responsible_person_id,
+            responsible_name=person_name,
+            status=order.status,
+            issued_at=order.issued_at,
+            due_at=order.due_at,
+            closed_at=order.closed_at,
+            overdue=order.status != OrderStatus.CLOSED and order.due_at < now,
         )
-    return rows
+
+    return Listing.each(session, query, row, window)

@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models import Inspection, InspectionKind, Outcome, Project
+from models.listing import Listing, Window
 
 
 def current_signed(*, session: Session, project_id: int, kind: InspectionKind) -> Inspection | None:
@@ -51,7 +53,9 @@ class InspectionRow:
     follow_up_of_id: int | None
 
 
-def list_inspections(*, session: Session, project_id: int | None = None) -> list[InspectionRow]:
+def list_inspections(
+    *, session: Session, project_id: int | None = None, window: Window = Window()
+) -> Listing[InspectionRow]:
     """Inspections in the order they took place, with their project code."""
     query = (
         select(Inspection, Project.code)
@@ -60,9 +64,11 @@ def list_inspections(*, session: Session, project_id: int | None = None) -> list
     )
     if project_id is not None:
         query = query.where(col(Inspection.project_id) == project_id)
-    return [
-        InspectionRow(
-            id=inspection.id,  # type: ignore[arg-type]
+
+    def row(found: Any) -> InspectionRow:
+        inspection, code = found
+        return InspectionRow(
+            id=inspection.id,
             project_id=inspection.project_id,
             project_code=code,
             kind=inspection.kind,
@@ -74,5 +80,5 @@ def list_inspections(*, session: Session, project_id: int | None = None) -> list
             supersedes_id=inspection.supersedes_id,
             follow_up_of_id=inspection.follow_up_of_id,
         )
-        for inspection, code in session.exec(query).all()
-    ]
+
+    return Listing.each(session, query, row, window)

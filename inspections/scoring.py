@@ -29,6 +29,7 @@ from fractions import Fraction
 
 from inspections.templates import ChecklistItem, ChecklistTemplate, ItemKind, SectionKey, Severity
 from models import Outcome, Role, Verdict
+from models.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,17 @@ class ResultProblem:
     message: str
 
 
-class ResultError(ValueError):
+class ResultError(BadInput):
     """The results do not fit the template; carries every problem, each naming its item."""
+
+    located = True
 
     def __init__(self, problems: Iterable[ResultProblem]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(f"item {p.item_key!r}: {p.message}" for p in self.problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"item {p.item_key!r}: {p.message}" for p in self.problems]
 
 
 def score_inspection(template: ChecklistTemplate, results: Iterable[ItemResult]) -> ScoreCard:

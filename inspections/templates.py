@@ -14,6 +14,7 @@ What a failed item creates is a rectification order (整改通知) described by 
 
 import string
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -24,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from models import InspectionKind, Role
 from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument, field_path
 
-BUILTIN_DIR = Path(__file__).parent / "templates"
+# A data folder (not a package), named so that it shadows no module of this package.
+BUILTIN_DIR = Path(__file__).parent / "checklist_templates"
 TEMPLATE_KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
 ITEM_KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -262,30 +264,26 @@ def builtin_template_files() -> list[Path]:
     return sorted(BUILTIN_DIR.glob("*.yaml"))
 
 
-class UnknownTemplate(LookupError):
-    """No built-in template has this key (and version)."""
+@dataclass(frozen=True)
+class BuiltinTemplate:
+    """A built-in template as parsed, with the exact text and file name it is kept under."""
+
+    template: ChecklistTemplate
+    text: str
+    source: str
 
 
 @lru_cache(maxsize=1)
-def builtin_templates() -> tuple[ChecklistTemplate, ...]:
+def builtin_templates() -> tuple[BuiltinTemplate, ...]:
     """Every built-in template, parsed once; a key and version may appear only once."""
-    templates: dict[tuple[str, int], ChecklistTemplate] = {}
+    templates: dict[tuple[str, int], BuiltinTemplate] = {}
     for path in builtin_template_files():
-        template = parse_template(path.read_text(encoding="utf-8"), path.name)
+        text = path.read_text(encoding="utf-8")
+        template = parse_template(text, path.name)
         if (template.key, template.version) in templates:
             raise SourceError(
                 path.name,
                 [SourceProblem(None, "key", f"{template.key} v{template.version} is defined twice")],
             )
-        templates[(template.key, template.version)] = template
+        templates[(template.key, template.version)] = BuiltinTemplate(template, text, path.name)
     return tuple(templates.values())
-
-
-def get_builtin_template(key: str, version: int | None = None) -> ChecklistTemplate:
-    """A built-in template: the given version, or the newest one."""
-    matches = [t for t in builtin_templates() if t.key == key and version in (None, t.version)]
-    if not matches:
-        known = ", ".join(sorted({t.key for t in builtin_templates()}))
-        wanted = f"{key} version {version}" if version is not None else key
-        raise UnknownTemplate(f"no built-in checklist template {wanted} (built-in: {known})")
-    return max(matches, key=lambda t: t.version)

@@ -4,8 +4,9 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on the metadata)
+from models import load_tables
 
+load_tables()  # registers every table on the metadata
 config = context.config
 target_metadata = SQLModel.metadata
 

@@ -1,71 +1,210 @@
-"""ducha's tables and value types, shared by every package."""
+"""ducha's tables and value types, shared by every package.
 
-from models.deadlines import Alert, Deadline, DeadlineKind, DeadlineLevel, DeadlineStatus
-from models.inspections import (
-    EvidenceAttachment,
-    EvidenceFile,
-    Inspection,
-    InspectionInspector,
-    InspectionItemResult,
-    InspectionKind,
-    InspectionTemplateRecord,
-    OrderAction,
-    OrderEvent,
-    OrderStatus,
-    Outcome,
-    RectificationOrder,
-    SpotCheckDraw,
-    Verdict,
-)
-from models.money import format_yuan, parse_yuan
-from models.people import SINGLE_HOLDER_ROLES, OrgUnit, Person, Role, RoleAssignment, holds_unit_role
-from models.places import Place, PlaceKind
-from models.programmes import (
-    FundingSource,
-    Programme,
-    ProgrammeMilestone,
-    Project,
-    ProjectDocument,
-    ProjectFunding,
-)
-from models.workflow import WorkflowDefinitionRecord, WorkflowEvent
+Names are re-exported lazily (PEP 562): importing ``models.localtime`` or ``models.errors`` must not
+load SQLAlchemy and every table, so that a command that needs neither starts fast.
+"""
 
-__all__ = [
-    "SINGLE_HOLDER_ROLES",
-    "Alert",
-    "Deadline",
-    "DeadlineKind",
-    "DeadlineLevel",
-    "DeadlineStatus",
-    "EvidenceAttachment",
-    "EvidenceFile",
-    "Inspection",
-    "InspectionInspector",
-    "InspectionItemResult",
-    "InspectionKind",
-    "InspectionTemplateRecord",
-    "OrderAction",
-    "OrderEvent",
-    "OrderStatus",
-    "Outcome",
-    "RectificationOrder",
-    "SpotCheckDraw",
-    "Verdict",
-    "FundingSource",
-    "OrgUnit",
-    "Person",
-    "Place",
-    "PlaceKind",
-    "Programme",
-    "ProgrammeMilestone",
-    "Project",
-    "ProjectDocument",
-    "ProjectFunding",
-    "Role",
-    "RoleAssignment",
-    "holds_unit_role",
-    "WorkflowDefinitionRecord",
-    "WorkflowEvent",
-    "format_yuan",
-    "parse_yuan",
-]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.deadlines import (
+        Alert as Alert,
+    )
+    from models.deadlines import (
+        Cadence as Cadence,
+    )
+    from models.deadlines import (
+        Deadline as Deadline,
+    )
+    from models.deadlines import (
+        DeadlineKind as DeadlineKind,
+    )
+    from models.deadlines import (
+        DeadlineLevel as DeadlineLevel,
+    )
+    from models.deadlines import (
+        DeadlineStatus as DeadlineStatus,
+    )
+    from models.inspections import (
+        EvidenceAttachment as EvidenceAttachment,
+    )
+    from models.inspections import (
+        EvidenceFile as EvidenceFile,
+    )
+    from models.inspections import (
+        Inspection as Inspection,
+    )
+    from models.inspections import (
+        InspectionInspector as InspectionInspector,
+    )
+    from models.inspections import (
+        InspectionItemResult as InspectionItemResult,
+    )
+    from models.inspections import (
+        InspectionTemplateRecord as InspectionTemplateRecord,
+    )
+    from models.inspections import (
+        OrderEvent as OrderEvent,
+    )
+    from models.inspections import (
+        RectificationOrder as RectificationOrder,
+    )
+    from models.inspections import (
+        SpotCheckDraw as SpotCheckDraw,
+    )
+    from models.kinds import (
+        SINGLE_HOLDER_ROLES as SINGLE_HOLDER_ROLES,
+    )
+    from models.kinds import (
+        InspectionKind as InspectionKind,
+    )
+    from models.kinds import (
+        OrderAction as OrderAction,
+    )
+    from models.kinds import (
+        OrderOrigin as OrderOrigin,
+    )
+    from models.kinds import (
+        OrderStatus as OrderStatus,
+    )
+    from models.kinds import (
+        Outcome as Outcome,
+    )
+    from models.kinds import (
+        Role as Role,
+    )
+    from models.kinds import (
+        Verdict as Verdict,
+    )
+    from models.money import (
+        format_yuan as format_yuan,
+    )
+    from models.money import (
+        parse_yuan as parse_yuan,
+    )
+    from models.people import (
+        Holder as Holder,
+    )
+    from models.people import (
+        OrgUnit as OrgUnit,
+    )
+    from models.people import (
+        Person as Person,
+    )
+    from models.people import (
+        RoleAssignment as RoleAssignment,
+    )
+    from models.people import (
+        holder_of as holder_of,
+    )
+    from models.people import (
+        holds_unit_role as holds_unit_role,
+    )
+    from models.people import (
+        role_holders as role_holders,
+    )
+    from models.places import (
+        Place as Place,
+    )
+    from models.places import (
+        PlaceKind as PlaceKind,
+    )
+    from models.programmes import (
+        FundingSource as FundingSource,
+    )
+    from models.programmes import (
+        Programme as Programme,
+    )
+    from models.programmes import (
+        ProgrammeMilestone as ProgrammeMilestone,
+    )
+    from models.programmes import (
+        Project as Project,
+    )
+    from models.programmes import (
+        ProjectDocument as ProjectDocument,
+    )
+    from models.programmes import (
+        ProjectFunding as ProjectFunding,
+    )
+    from models.workflow import (
+        WorkflowDefinitionRecord as WorkflowDefinitionRecord,
+    )
+    from models.workflow import (
+        WorkflowEvent as WorkflowEvent,
+    )
+
+_WHERE = {
+    "Alert": "models.deadlines",
+    "Cadence": "models.deadlines",
+    "Deadline": "models.deadlines",
+    "DeadlineKind": "models.deadlines",
+    "DeadlineLevel": "models.deadlines",
+    "DeadlineStatus": "models.deadlines",
+    "EvidenceAttachment": "models.inspections",
+    "EvidenceFile": "models.inspections",
+    "Inspection": "models.inspections",
+    "InspectionInspector": "models.inspections",
+    "InspectionItemResult": "models.inspections",
+    "InspectionKind": "models.kinds",
+    "InspectionTemplateRecord": "models.inspections",
+    "OrderAction": "models.kinds",
+    "OrderEvent": "models.inspections",
+    "OrderOrigin": "models.kinds",
+    "OrderStatus": "models.kinds",
+    "Outcome": "models.kinds",
+    "RectificationOrder": "models.inspections",
+    "SpotCheckDraw": "models.inspections",
+    "Verdict": "models.kinds",
+    "format_yuan": "models.money",
+    "parse_yuan": "models.money",
+    "SINGLE_HOLDER_ROLES": "models.kinds",
+    "OrgUnit": "models.people",
+    "Person": "models.people",
+    "Role": "models.kinds",
+    "RoleAssignment": "models.people",
+    "holds_unit_role": "models.people",
+    "Holder": "models.people",
+    "holder_of": "models.people",
+    "role_holders": "models.people",
+    "Place": "models.places",
+    "PlaceKind": "models.places",
+    "FundingSource": "models.programmes",
+    "Programme": "models.programmes",
+    "ProgrammeMilestone": "models.programmes",
+    "Project": "models.programmes",
+    "ProjectDocument": "models.programmes",
+    "ProjectFunding": "models.programmes",
+    "WorkflowDefinitionRecord": "models.workflow",
+    "WorkflowEvent": "models.workflow",
+}
+__all__ = sorted(_WHERE)
+
+
+# Tables refer to each other by name ("person.id"), so they are registered on the metadata together.
+TABLE_MODULES = (
+    "models.places",
+    "models.people",
+    "models.programmes",
+    "models.workflow",
+    "models.inspections",
+    "models.deadlines",
+)
+
+
+def load_tables() -> None:
+    """Register every table on SQLModel's metadata (Alembic and the first table use need them all)."""
+    for module in TABLE_MODULES:
+        import_module(module)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'models' has no attribute {name!r}")
+    if module in TABLE_MODULES:
+        load_tables()
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

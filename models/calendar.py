@@ -18,16 +18,16 @@ from typing import Annotated, Literal
 import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, model_validator
 
-from models.localtime import LOCAL_TZ, local_date
+from models.errors import BadInput
+from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ, local_date
 from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
 
 BUILTIN_DIR = Path(__file__).parent / "holidays"
-CLOSE_OF_BUSINESS = time(17, 30)
 END_OF_DAY = time(23, 59, 59, 999_999)
 CalendarSource = Literal["chinese-calendar", "holiday file"]
 
 
-class CalendarNotCovered(ValueError):
+class CalendarNotCovered(BadInput):
     """A date falls in a year that neither chinese-calendar nor any holiday file covers."""
 
     def __init__(self, year: int, message: str) -> None:

@@ -1,11 +1,12 @@
 """Deadlines (every obligation is a row), their escalation levels, and the alerts a sweep raises."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models.kinds import Role
 from models.types import UTCDateTime
 
 
@@ -14,6 +15,12 @@ class DeadlineKind(StrEnum):
     STAGE_LIMIT = "stage_limit"  # time allowed in a workflow stage
     RECTIFICATION = "rectification"  # 限期整改: an order's deadline
     CADENCE = "cadence"  # 一月一总结、一季度一督查、一年一考评
+
+
+class Cadence(StrEnum):
+    MONTHLY_SUMMARY = "monthly_summary"  # 一月一总结
+    QUARTERLY_INSPECTION = "quarterly_inspection"  # 一季度一督查
+    YEARLY_EVALUATION = "yearly_evaluation"  # 一年一考评
 
 
 class DeadlineStatus(StrEnum):
@@ -47,6 +54,14 @@ class Deadline(SQLModel, table=True):
     order_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("rectification_order.id"), nullable=True)
     )
+    # What it is about, in columns (the subject says the same in one string): the milestone's key;
+    # the stage and when the project entered it; the cadence and the period it covers.
+    milestone_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    stage: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    stage_entered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    cadence: Cadence | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    period_start: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    period_end: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     status: DeadlineStatus = Field(sa_column=Column(String(8), nullable=False))
@@ -74,8 +89,8 @@ class DeadlineLevel(SQLModel, table=True):
     level: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
     name: str = Field(sa_column=Column(String(32), nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    # Comma-separated roles told at this level: "specialist,leader".
-    notify: str = Field(sa_column=Column(String(120), nullable=False))
+    # The roles told at this level, in order: ["specialist", "leader"].
+    notify: list[Role] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class Alert(SQLModel, table=True):
@@ -89,6 +104,6 @@ class Alert(SQLModel, table=True):
     revision: int = Field(sa_column=Column(Integer, nullable=False))
     level: int = Field(sa_column=Column(Integer, nullable=False))
     name: str = Field(sa_column=Column(String(32), nullable=False))
-    notify: str = Field(sa_column=Column(String(120), nullable=False))
+    notify: list[Role] = Field(sa_column=Column(JSON, nullable=False))
     level_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

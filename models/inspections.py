@@ -1,7 +1,6 @@
 """Inspections, their item results and evidence, rectification orders (整改通知) and spot-check draws."""
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,42 +19,15 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from models.kinds import (  # noqa: F401  (re-exported: the value types of these tables)
+    InspectionKind,
+    OrderAction,
+    OrderOrigin,
+    OrderStatus,
+    Outcome,
+    Verdict,
+)
 from models.types import UTCDateTime
-
-
-class InspectionKind(StrEnum):
-    PRE_REVIEW = "pre_review"  # 事前审查
-    IN_PROGRESS = "in_progress"  # 事中检查
-    ACCEPTANCE = "acceptance"  # 事后验收
-    SPOT_CHECK = "spot_check"  # 四不两直
-    RE_INSPECTION = "re_inspection"  # 复查
-
-
-class Outcome(StrEnum):
-    PASS = "pass"
-    PASS_WITH_RECTIFICATION = "pass_with_rectification"
-    FAIL = "fail"
-
-
-class Verdict(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    WAIVED = "waived"
-
-
-class OrderStatus(StrEnum):
-    ISSUED = "issued"
-    RESPONDED = "responded"
-    CLOSED = "closed"
-
-
-class OrderAction(StrEnum):
-    ISSUED = "issued"
-    RESPONDED = "responded"
-    REJECTED = "rejected"
-    VERIFIED = "verified"
-    CLOSED_BY_REINSPECTION = "closed_by_reinspection"
-    WITHDRAWN = "withdrawn"  # a signed correction found the item passing
 
 
 class InspectionTemplateRecord(SQLModel, table=True):
@@ -181,12 +153,23 @@ class RectificationOrder(SQLModel, table=True):
     __tablename__ = "rectification_order"
     __table_args__ = (
         UniqueConstraint("inspection_id", "item_key", name="uq_order_inspection_item"),
+        CheckConstraint(
+            "origin <> 'inspection' OR inspection_id IS NOT NULL", name="ck_order_inspection_origin"
+        ),
         Index("ix_order_open_due", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(sa_column=Column(Integer, ForeignKey("project.id"), nullable=False, index=True))
-    inspection_id: int = Field(sa_column=Column(Integer, ForeignKey("inspection.id"), nullable=False))
+    origin: OrderOrigin = Field(
+        default=OrderOrigin.INSPECTION,
+        sa_column=Column(String(16), nullable=False, server_default="inspection"),
+    )
+    # The inspection whose item failed; an order of another origin may have none. Orders of one
+    # inspection are unique per item (NULLs never collide in a unique constraint).
+    inspection_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("inspection.id"), nullable=True)
+    )
     item_key: str = Field(sa_column=Column(String(64), nullable=False))
     severity: str = Field(sa_column=Column(String(16), nullable=False))
     description: str = Field(sa_column=Column(Text, nullable=False))

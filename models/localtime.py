@@ -1,9 +1,14 @@
-"""Times are stored in UTC and shown, and dated, in Asia/Shanghai."""
+"""Times are stored in UTC and shown, and dated, in Asia/Shanghai; the office day's fixed hours."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# The office day starts at 09:00: a bare date given as "now" means that hour, and the morning
+# alerts (upcoming, due) are raised then.
+OFFICE_DAY_START = time(9, 0)
+# "Within N working days" ends at close of business on the last day (下班前): 17:30 local.
+CLOSE_OF_BUSINESS = time(17, 30)
 
 
 def local_date(moment: datetime) -> date:

@@ -1,25 +1,24 @@
 """Organisation units, people and the roles they hold on a project or a unit."""
 
 from collections.abc import Iterable
-from enum import StrEnum
+from dataclasses import dataclass
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Subquery,
+    text,
+)
+from sqlalchemy import select as sa_select
+from sqlmodel import Field, Session, SQLModel, col, or_, select
 
-
-class Role(StrEnum):
-    """Who a person is to a project or a unit."""
-
-    LEADER = "leader"  # 责任领导
-    SPECIALIST = "specialist"  # 专干
-    INSPECTOR = "inspector"  # 督查员
-    OFFICE = "office"  # 督查室
-    AUDITOR = "auditor"  # 审计
-    LEADERSHIP = "leadership"  # 区领导: district leadership, the last rung of escalation
-
-
-# One leader and one specialist per project (一个项目,一名领导,一名专干).
-SINGLE_HOLDER_ROLES = (Role.LEADER, Role.SPECIALIST)
+from models.kinds import SINGLE_HOLDER_ROLES, Role  # noqa: F401  (re-exported)
 
 
 class OrgUnit(SQLModel, table=True):
@@ -88,3 +87,56 @@ def holds_unit_role(*, session: Session, person: Person, roles: Iterable[Role]) 
         )
     ).first()
     return held is not None
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Someone holding a role: on a project (``project_id``) or on a unit (``project_id`` None)."""
+
+    project_id: int | None
+    role: Role
+    person_id: int
+    name: str
+    phone: str | None
+    email: str | None
+
+
+def holder_of(role: Role, name: str | None = None) -> Subquery:
+    """Who holds ``role`` on each project, as a subquery to outer-join on ``project_id``.
+
+    Columns: project_id, person_id, name, phone, email. For leader and specialist there is one row
+    per project at most (a unique index says so).
+    """
+    return (
+        sa_select(
+            col(RoleAssignment.project_id).label("project_id"),
+            col(Person.id).label("person_id"),
+            col(Person.name).label("name"),
+            col(Person.phone).label("phone"),
+            col(Person.email).label("email"),
+        )
+        .join(Person, col(Person.id) == col(RoleAssignment.person_id))
+        .where(col(RoleAssignment.role) == role, col(RoleAssignment.project_id).is_not(None))
+        .subquery(name or f"{role.value}_holder")
+    )
+
+
+def role_holders(
+    *, session: Session, projects: Select[tuple[int]] | None, roles: Iterable[Role]
+) -> list[Holder]:
+    """Who holds ``roles``: on the projects ``projects`` selects (a subquery of ids, never a list of
+    them), and on any unit (the supervision office, district leadership). One query."""
+    wanted = [Role(role) for role in roles]
+    on_units = col(RoleAssignment.unit_id).is_not(None)
+    scope = on_units if projects is None else or_(col(RoleAssignment.project_id).in_(projects), on_units)
+    rows = session.exec(
+        select(RoleAssignment.project_id, RoleAssignment.role, Person)
+        .join(Person, col(Person.id) == col(RoleAssignment.person_id))
+        .where(col(RoleAssignment.role).in_(wanted), scope)
+        .order_by(col(Person.id))
+    ).all()
+    out = []
+    for project_id, role, person in rows:
+        assert person.id is not None
+        out.append(Holder(project_id, Role(role), person.id, person.name, person.phone, person.email))
+    return out

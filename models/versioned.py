@@ -6,6 +6,8 @@ from typing import Protocol, TypeVar
 
 from sqlmodel import Session, col, select
 
+from models.errors import Refused
+
 
 class VersionedSource(Protocol):
     id: int | None
@@ -19,7 +21,7 @@ class VersionedSource(Protocol):
 R = TypeVar("R", bound=VersionedSource)
 
 
-class SourceVersionConflict(ValueError):
+class SourceVersionConflict(Refused):
     """The same key and version is already kept with different content."""
 
 

@@ -8,8 +8,31 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from models.errors import BadInput
+
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
+# A definition, checklist or holiday file is a few kilobytes; anything past this is not one.
+MAX_SOURCE_BYTES = 1024 * 1024
+
+
+def read_source_text(path: Path) -> str:
+    """The text of a source file, refused with its name when missing, too big or not UTF-8."""
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise BadInput(f"{path}: not a file")
+        if size > MAX_SOURCE_BYTES:
+            raise BadInput(
+                f"{path}: {size:,} bytes is too big for a source file (at most {MAX_SOURCE_BYTES:,})"
+            )
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 @dataclass(frozen=True)
@@ -21,8 +44,10 @@ class SourceProblem:
     message: str
 
 
-class SourceError(ValueError):
+class SourceError(BadInput):
     """A YAML source file is invalid; carries every problem found."""
+
+    located = True
 
     def __init__(self, source: str, problems: Sequence[SourceProblem]) -> None:
         self.source = source
@@ -80,7 +105,7 @@ class YamlDocument:
 
     @classmethod
     def from_path(cls, path: Path) -> "YamlDocument":
-        return cls(path.read_text(encoding="utf-8"), str(path))
+        return cls(read_source_text(path), str(path))
 
     def _index(self, node: yaml.Node, loc: Loc) -> None:
         self._lines[loc] = node.start_mark.line + 1

@@ -1,4 +1,4 @@
-"""Notices: templates, outbox, channels and digests for alerts and inspection outcomes.
+"""Notices for alerts and inspection outcomes: who is told at each rung of the escalation ladder.
 
-The deadlines and notices issues build this package.
+``recipients`` holds the rule; the outbox, templates and channels follow in the notices issue.
 """

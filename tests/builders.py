@@ -4,19 +4,13 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
-from ducha.demo_inspections import inspect
+from ducha.demo.inspections import inspect
 from inspections.evidence import EvidenceStore
 from models import OrgUnit, Person, Programme, Project, Role
 from models.calendar import WorkingCalendar
-from workflows.service import (
-    FundingSourceSpec,
-    assign_role,
-    create_programme,
-    create_project,
-    ensure_person,
-    ensure_unit,
-    record_document,
-)
+from workflows.people import assign_role, ensure_person, ensure_unit
+from workflows.programmes import FundingSourceSpec, create_programme
+from workflows.projects import create_project, record_document
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
@@ -110,6 +104,6 @@ def signed_inspection(
         inspectors=by,
         at=at,
         failing=failing,
-        store=store,
+        evidence=store,
         calendar=WorkingCalendar.load(),
     )

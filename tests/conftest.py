@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from ducha.db import make_engine, upgrade_to_head
-from workflows.setup import load_builtins
+from workflows.builtins import load_builtins
 
 INIT_AT = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 POSTGRES_URL = os.environ.get("DUCHA_TEST_POSTGRES_URL")

@@ -1,21 +1,25 @@
-"""Read models for deadlines and alerts, with the people each alert tells by name."""
+"""Read models for deadlines and alerts, with the people each alert tells by name; both page and stream."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.orm import aliased
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models import (
-    SINGLE_HOLDER_ROLES,
     Alert,
     Deadline,
     DeadlineStatus,
+    Holder,
     Person,
     Project,
     Role,
-    RoleAssignment,
+    holder_of,
+    role_holders,
 )
+from models.listing import Listing, Window
+from notifications.recipients import by_role, recipients
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,9 @@ def list_deadlines(
     open_only: bool = False,
     overdue_only: bool = False,
     project_id: int | None = None,
-) -> list[DeadlineRow]:
+    window: Window = Window(),
+) -> Listing[DeadlineRow]:
+    """Deadlines in due order, with their project and who settled them by hand."""
     query = (
         select(Deadline, Project.code, Person.name)
         .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
@@ -57,9 +63,11 @@ def list_deadlines(
         query = query.where(col(Deadline.due_at) < now)
     if project_id is not None:
         query = query.where(col(Deadline.project_id) == project_id)
-    return [
-        DeadlineRow(
-            id=d.id,  # type: ignore[arg-type]
+
+    def row(found: Any) -> DeadlineRow:
+        d, code, settled_by = found
+        return DeadlineRow(
+            id=d.id,
             kind=d.kind,
             subject=d.subject,
             title=d.title,
@@ -75,8 +83,8 @@ def list_deadlines(
             overdue=d.status == DeadlineStatus.OPEN and d.due_at < now,
             next_level_at=d.next_level_at,
         )
-        for d, code, settled_by in session.exec(query).all()
-    ]
+
+    return Listing.each(session, query, row, window)
 
 
 @dataclass(frozen=True)
@@ -110,12 +118,20 @@ def list_alerts(
     level: str | None = None,
     project_id: int | None = None,
     since: datetime | None = None,
-) -> list[AlertRow]:
-    """Alerts, newest level first, each with the people its level tells (by role on the project or unit)."""
+    window: Window = Window(),
+) -> Listing[AlertRow]:
+    """Alerts in the order their levels came, each with the people its level tells.
+
+    A project's leader and specialist come in the same query (outer joins), the office and
+    leadership from one query of unit roles, so the list streams at any size.
+    """
+    leader, specialist = holder_of(Role.LEADER), holder_of(Role.SPECIALIST)
     query = (
-        select(Alert, Deadline, Project.code)
+        sa_select(Alert, Deadline, col(Project.code), leader, specialist)
         .join(Deadline, col(Deadline.id) == col(Alert.deadline_id))
         .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
+        .outerjoin(leader, leader.c.project_id == col(Deadline.project_id))
+        .outerjoin(specialist, specialist.c.project_id == col(Deadline.project_id))
         .order_by(col(Alert.level_at), col(Alert.id))
     )
     if level is not None:
@@ -124,58 +140,40 @@ def list_alerts(
         query = query.where(col(Deadline.project_id) == project_id)
     if since is not None:
         query = query.where(col(Alert.raised_at) >= since)
-    rows = session.exec(query).all()
-    people = _people_by_role(session, {d.project_id for _, d, _ in rows if d.project_id is not None})
-    out = []
-    for alert, deadline, code in rows:
-        roles = [Role(role) for role in alert.notify.split(",") if role]
-        if deadline.project_id is None:
-            # A programme's own obligation (a cadence) has no project leader or specialist: the
-            # supervision office, which owns it, hears the rungs that would have gone to them.
-            roles = [Role.OFFICE if role in SINGLE_HOLDER_ROLES else role for role in roles]
-        told = {
-            r.person_id: r
-            for role in dict.fromkeys(roles)
-            for r in people.get((deadline.project_id, role), people.get((None, role), []))
-        }
-        recipients = list(told.values())
-        out.append(
-            AlertRow(
-                id=alert.id,  # type: ignore[arg-type]
-                deadline_id=deadline.id,  # type: ignore[arg-type]
-                kind=deadline.kind,
-                title=deadline.title,
-                project_id=deadline.project_id,
-                project_code=code,
-                revision=alert.revision,
-                level=alert.name,
-                level_at=alert.level_at,
-                raised_at=alert.raised_at,
-                due_at=deadline.due_at,
-                recipients=recipients,
-            )
-        )
-    return out
+    units = by_role(
+        h for h in role_holders(session=session, projects=None, roles=list(Role)) if h.project_id is None
+    )
+    width = len(leader.c)
 
+    def holder(project_id: int | None, role: Role, values: tuple[Any, ...]) -> list[Holder]:
+        _, person_id, name, phone, email = values
+        return [] if person_id is None else [Holder(project_id, role, person_id, name, phone, email)]
 
-def _people_by_role(
-    session: Session, project_ids: set[int]
-) -> dict[tuple[int | None, Role], list[Recipient]]:
-    """(project id, role) → people; unit roles (office, leadership) under project None."""
-    person = aliased(Person)
-    rows = session.exec(
-        select(RoleAssignment.project_id, RoleAssignment.role, person)
-        .join(person, col(person.id) == col(RoleAssignment.person_id))
-        .where(
-            (col(RoleAssignment.project_id).in_(list(project_ids)))
-            | (col(RoleAssignment.unit_id).is_not(None))
+    def row(found: Any) -> AlertRow:
+        alert, deadline, code = found[0], found[1], found[2]
+        lead, spec = tuple(found[3 : 3 + width]), tuple(found[3 + width : 3 + 2 * width])
+        told = recipients(
+            alert.notify,
+            on_project=deadline.project_id is not None,
+            project_holders={
+                Role.LEADER: holder(deadline.project_id, Role.LEADER, lead),
+                Role.SPECIALIST: holder(deadline.project_id, Role.SPECIALIST, spec),
+            },
+            unit_holders=units,
         )
-        .order_by(col(person.id))
-    ).all()
-    out: dict[tuple[int | None, Role], list[Recipient]] = {}
-    for project_id, role, who in rows:
-        assert who.id is not None
-        out.setdefault((project_id, Role(role)), []).append(
-            Recipient(who.id, who.name, role, who.phone, who.email)
+        return AlertRow(
+            id=alert.id,
+            deadline_id=deadline.id,
+            kind=deadline.kind,
+            title=deadline.title,
+            project_id=deadline.project_id,
+            project_code=code,
+            revision=alert.revision,
+            level=alert.name,
+            level_at=alert.level_at,
+            raised_at=alert.raised_at,
+            due_at=deadline.due_at,
+            recipients=[Recipient(h.person_id, h.name, h.role.value, h.phone, h.email) for h in told],
         )
-    return out
+
+    return Listing.each(session, query, row, window)

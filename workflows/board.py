@@ -1,28 +1,34 @@
-"""Read models: project rows and the programme board (挂图作战) with counts, budget and laggards."""
+"""Read models: project rows and the programme board (挂图作战) with counts, budget and laggards.
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+Everything is counted in SQL (stages, towns, budgets, milestones reached) and the project lists
+stream, so the board of 500,000 projects costs a few grouped queries, not a Python loop over rows.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import ColumnElement, and_, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models import (
     FundingSource,
-    Person,
     Place,
     Programme,
+    ProgrammeMilestone,
     Project,
     ProjectFunding,
     Role,
-    RoleAssignment,
     WorkflowEvent,
+    holder_of,
 )
+from models.listing import Listing, Window
 from models.localtime import local_date
 from workflows.definition import WorkflowDefinition, get_definition
-from workflows.service import funding_sources, milestones
+from workflows.programmes import funding_sources, milestones
 
 
 @dataclass(frozen=True)
@@ -70,29 +76,33 @@ def list_projects(
     programme_id: int | None = None,
     stage: str | None = None,
     town: str | None = None,
-) -> list[ProjectRow]:
-    """Projects with their place, people and budget, in code order."""
+    project_id: int | None = None,
+    not_started_by: list[str] | None = None,
+    window: Window = Window(),
+) -> Listing[ProjectRow]:
+    """Projects with their place, people and budget, in code order.
+
+    ``not_started_by`` keeps only projects that have not started construction and are not in one of
+    the given (ended) stages.
+    """
     village, town_place = aliased(Place), aliased(Place)
-    leader_role, specialist_role = aliased(RoleAssignment), aliased(RoleAssignment)
-    leader, specialist = aliased(Person), aliased(Person)
-    # Five selected entities is past sqlmodel's typed overloads: use SQLAlchemy's select directly.
+    leader, specialist = holder_of(Role.LEADER), holder_of(Role.SPECIALIST)
     query = (
-        sa_select(Project, col(village.name), col(town_place.name), leader, specialist)
+        sa_select(
+            Project,
+            col(village.name),
+            col(town_place.name),
+            leader.c.person_id,
+            leader.c.name,
+            leader.c.phone,
+            specialist.c.person_id,
+            specialist.c.name,
+            specialist.c.phone,
+        )
         .join(village, col(village.id) == col(Project.village_id))
         .join(town_place, col(town_place.id) == col(village.parent_id))
-        .outerjoin(
-            leader_role,
-            and_(col(leader_role.project_id) == col(Project.id), col(leader_role.role) == Role.LEADER),
-        )
-        .outerjoin(leader, col(leader.id) == col(leader_role.person_id))
-        .outerjoin(
-            specialist_role,
-            and_(
-                col(specialist_role.project_id) == col(Project.id),
-                col(specialist_role.role) == Role.SPECIALIST,
-            ),
-        )
-        .outerjoin(specialist, col(specialist.id) == col(specialist_role.person_id))
+        .outerjoin(leader, leader.c.project_id == col(Project.id))
+        .outerjoin(specialist, specialist.c.project_id == col(Project.id))
         .order_by(col(Project.programme_id), col(Project.code))
     )
     if programme_id is not None:
@@ -101,43 +111,51 @@ def list_projects(
         query = query.where(col(Project.stage) == stage)
     if town is not None:
         query = query.where(col(town_place.name) == town)
-    rows = session.execute(query).all()
-    budgets = _budgets(session=session, project_ids=[row[0].id for row in rows if row[0].id is not None])
+    if project_id is not None:
+        query = query.where(col(Project.id) == project_id)
+    if not_started_by is not None:
+        query = query.where(col(Project.actual_start).is_(None), col(Project.stage).not_in(not_started_by))
     definitions = _Definitions(session)
-    out = []
-    for project, village_name, town_name, lead, spec in rows:
-        budget = budgets.get(project.id, {})
-        definition = definitions.get(project.definition_key, project.definition_version)
-        out.append(
-            ProjectRow(
-                id=project.id,
-                code=project.code,
-                programme_id=project.programme_id,
-                town=town_name,
-                village=village_name,
-                stage=project.stage,
-                stage_label=definition.stage_label(project.stage),
-                leader_id=lead.id if lead else None,
-                leader_name=lead.name if lead else None,
-                leader_phone=lead.phone if lead else None,
-                specialist_id=spec.id if spec else None,
-                specialist_name=spec.name if spec else None,
-                specialist_phone=spec.phone if spec else None,
-                budget_fen=budget,
-                budget_total_fen=sum(budget.values()),
-                planned_start=project.planned_start,
-                planned_finish=project.planned_finish,
-                actual_start=project.actual_start,
-                actual_finish=project.actual_finish,
-                definition_key=project.definition_key,
-                definition_version=project.definition_version,
-                version=project.version,
+
+    def rows(batch: list[Any]) -> list[ProjectRow]:
+        budgets = _budgets(session, [found[0].id for found in batch])
+        out = []
+        for project, village_name, town_name, lead_id, lead, lead_phone, spec_id, spec, spec_phone in batch:
+            budget = budgets.get(project.id, {})
+            definition = definitions.get(project.definition_key, project.definition_version)
+            out.append(
+                ProjectRow(
+                    id=project.id,
+                    code=project.code,
+                    programme_id=project.programme_id,
+                    town=town_name,
+                    village=village_name,
+                    stage=project.stage,
+                    stage_label=definition.stage_label(project.stage),
+                    leader_id=lead_id,
+                    leader_name=lead,
+                    leader_phone=lead_phone,
+                    specialist_id=spec_id,
+                    specialist_name=spec,
+                    specialist_phone=spec_phone,
+                    budget_fen=budget,
+                    budget_total_fen=sum(budget.values()),
+                    planned_start=project.planned_start,
+                    planned_finish=project.planned_finish,
+                    actual_start=project.actual_start,
+                    actual_finish=project.actual_finish,
+                    definition_key=project.definition_key,
+                    definition_version=project.definition_version,
+                    version=project.version,
+                )
             )
-        )
-    return out
+        return out
+
+    return Listing(session, query, rows, window)
 
 
-def _budgets(*, session: Session, project_ids: list[int]) -> dict[int, dict[str, int]]:
+def _budgets(session: Session, project_ids: list[int]) -> dict[int, dict[str, int]]:
+    """The budget lines of one batch of listed projects (at most ``models.listing.BATCH`` ids)."""
     budgets: dict[int, dict[str, int]] = defaultdict(dict)
     if not project_ids:
         return budgets
@@ -165,31 +183,52 @@ class ProgrammeRow:
     milestones: dict[str, date]
 
 
-def list_programmes(*, session: Session) -> list[ProgrammeRow]:
-    """Every programme with its budget per source, project count and milestone dates."""
-    counts = dict(
-        session.exec(select(Project.programme_id, func.count()).group_by(col(Project.programme_id))).all()
+def list_programmes(*, session: Session, window: Window = Window()) -> Listing[ProgrammeRow]:
+    """Programmes with their budget per source, project count and milestone dates."""
+    counts = (
+        select(Project.programme_id, func.count().label("projects"))
+        .group_by(col(Project.programme_id))
+        .subquery("counts")
     )
-    rows = []
-    for programme in session.exec(select(Programme).order_by(col(Programme.id))).all():
-        assert programme.id is not None
-        budget = {s.code: s.amount_fen for s in funding_sources(session=session, programme_id=programme.id)}
-        rows.append(
+    query = (
+        select(Programme, func.coalesce(counts.c.projects, 0))
+        .outerjoin(counts, counts.c.programme_id == col(Programme.id))
+        .order_by(col(Programme.id))
+    )
+
+    def rows(batch: list[Any]) -> list[ProgrammeRow]:
+        # One batch's ids (at most models.listing.BATCH), never the whole list's.
+        ids = [programme.id for programme, _ in batch]
+        budgets: dict[int, dict[str, int]] = defaultdict(dict)
+        for source in session.exec(
+            select(FundingSource)
+            .where(col(FundingSource.programme_id).in_(ids))
+            .order_by(col(FundingSource.position))
+        ).all():
+            budgets[source.programme_id][source.code] = source.amount_fen
+        dates: dict[int, dict[str, date]] = defaultdict(dict)
+        for milestone in session.exec(
+            select(ProgrammeMilestone)
+            .where(col(ProgrammeMilestone.programme_id).in_(ids))
+            .order_by(col(ProgrammeMilestone.due_date))
+        ).all():
+            dates[milestone.programme_id][milestone.key] = milestone.due_date
+        return [
             ProgrammeRow(
                 id=programme.id,
                 name=programme.name,
                 definition_key=programme.definition_key,
                 earmark=programme.earmark,
                 illustrative=programme.illustrative,
-                projects=counts.get(programme.id, 0),
-                budget_fen=budget,
-                budget_total_fen=sum(budget.values()),
-                milestones={
-                    m.key: m.due_date for m in milestones(session=session, programme_id=programme.id)
-                },
+                projects=int(projects),
+                budget_fen=budgets[programme.id],
+                budget_total_fen=sum(budgets[programme.id].values()),
+                milestones=dates[programme.id],
             )
-        )
-    return rows
+            for programme, projects in batch
+        ]
+
+    return Listing(session, query, rows, window)
 
 
 @dataclass(frozen=True)
@@ -217,18 +256,23 @@ class MilestoneLine:
 
 @dataclass(frozen=True)
 class Board:
-    """Everything the office needs on one page for one programme, as of one moment."""
+    """Everything the office needs on one page for one programme, as of one moment.
+
+    ``projects`` and ``not_started`` stream: iterate each once, inside the session that read them.
+    """
 
     programme: Programme
     as_of: datetime
-    projects: list[ProjectRow]
+    project_count: int
+    projects: Listing[ProjectRow]
     stage_order: list[str]
     stage_labels: dict[str, str]
     by_stage: dict[str, int]
     by_town: dict[str, dict[str, int]]
     budget: list[BudgetLine]
     milestones: list[MilestoneLine]
-    not_started: list[ProjectRow] = field(default_factory=list)
+    not_started: Listing[ProjectRow]
+    not_started_count: int
 
     @property
     def budget_total_fen(self) -> int:
@@ -239,17 +283,27 @@ class Board:
         return sum(line.allocated_fen for line in self.budget)
 
 
-def programme_board(*, session: Session, programme: Programme, now: datetime) -> Board:
-    """Build the board of one programme as of ``now``."""
+def programme_board(
+    *, session: Session, programme: Programme, now: datetime, window: Window = Window()
+) -> Board:
+    """Build the board of one programme as of ``now``; ``window`` pages its two project lists."""
     assert programme.id is not None
     definition = get_definition(session=session, key=programme.definition_key)
-    rows = list_projects(session=session, programme_id=programme.id)
     stage_order = definition.stage_keys()
-    by_stage_counter = Counter(row.stage for row in rows)
-    by_stage = {stage: by_stage_counter.get(stage, 0) for stage in stage_order}
+    of_programme = col(Project.programme_id) == programme.id
+    village, town_place = aliased(Place), aliased(Place)
     by_town: dict[str, dict[str, int]] = {}
-    for row in rows:
-        by_town.setdefault(row.town, dict.fromkeys(stage_order, 0))[row.stage] += 1
+    by_stage = dict.fromkeys(stage_order, 0)
+    for town, stage, count in session.exec(
+        select(town_place.name, Project.stage, func.count())
+        .join(village, col(village.id) == col(Project.village_id))
+        .join(town_place, col(town_place.id) == col(village.parent_id))
+        .where(of_programme)
+        .group_by(col(town_place.name), col(Project.stage))
+    ).all():
+        by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
+        by_stage[stage] = by_stage.get(stage, 0) + count
+    total = sum(by_stage.values())
     allocated = dict(
         session.exec(
             select(FundingSource.code, func.coalesce(func.sum(ProjectFunding.amount_fen), 0))
@@ -263,14 +317,11 @@ def programme_board(*, session: Session, programme: Programme, now: datetime) ->
         for source in funding_sources(session=session, programme_id=programme.id)
     ]
     milestone_lines = []
-    entered: dict[str, set[int]] = {}
     for milestone in milestones(session=session, programme_id=programme.id):
         declared = definition.milestone(milestone.key)
         if declared is None:
             continue
-        reached = len(
-            entered.setdefault(declared.stage, _projects_entered(session, programme.id, declared.stage))
-        )
+        reached = _projects_entered(session, of_programme, declared.stage)
         milestone_lines.append(
             MilestoneLine(
                 key=milestone.key,
@@ -279,35 +330,40 @@ def programme_board(*, session: Session, programme: Programme, now: datetime) ->
                 stage=declared.stage,
                 due_date=milestone.due_date,
                 reached=reached,
-                not_reached=len(rows) - reached,
+                not_reached=total - reached,
             )
         )
-    terminal = {stage.key for stage in definition.stages if stage.terminal}
-    not_started = [row for row in rows if row.actual_start is None and row.stage not in terminal]
+    ended = definition.ended_stages()
+    not_started_count = session.exec(
+        select(func.count())
+        .select_from(Project)
+        .where(of_programme, col(Project.actual_start).is_(None), col(Project.stage).not_in(ended))
+    ).one()
     return Board(
         programme=programme,
         as_of=now,
-        projects=rows,
+        project_count=total,
+        projects=list_projects(session=session, programme_id=programme.id, window=window),
         stage_order=stage_order,
         stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
         by_stage=by_stage,
         by_town=dict(sorted(by_town.items())),
         budget=budget,
         milestones=milestone_lines,
-        not_started=not_started,
+        not_started=list_projects(
+            session=session, programme_id=programme.id, not_started_by=ended, window=window
+        ),
+        not_started_count=not_started_count,
     )
 
 
-def _projects_entered(session: Session, programme_id: int, stage: str) -> set[int]:
-    """Projects whose history shows them entering ``stage`` at least once."""
-    return set(
-        session.exec(
-            select(WorkflowEvent.project_id)
-            .join(Project, col(Project.id) == col(WorkflowEvent.project_id))
-            .where(col(Project.programme_id) == programme_id, col(WorkflowEvent.to_stage) == stage)
-            .distinct()
-        ).all()
-    )
+def _projects_entered(session: Session, of_programme: ColumnElement[bool], stage: str) -> int:
+    """How many projects' history shows them entering ``stage`` at least once."""
+    return session.exec(
+        select(func.count(func.distinct(WorkflowEvent.project_id)))
+        .join(Project, and_(col(Project.id) == col(WorkflowEvent.project_id), of_programme))
+        .where(col(WorkflowEvent.to_stage) == stage)
+    ).one()
 
 
 def days_left(*, due: date, now: datetime) -> int:

@@ -6,7 +6,9 @@ Each programme gets one deadline per period: the monthly summary is due at 17:30
 working day of the month (for the month before); the quarterly inspection by 17:30 on the last
 working day of the quarter; the yearly evaluation by 17:30 on the last working day of the year.
 The quarterly inspection is met by the data itself, once every active project of the programme has
-a signed inspection in the quarter; the others are marked done by the office.
+a signed inspection in the quarter; the others are recorded done by the office. Each deadline keeps
+its cadence and period in columns. Set-based: one INSERT … SELECT per period and workflow, one
+UPDATE per open quarter, whatever the number of programmes.
 """
 
 from collections.abc import Callable
@@ -14,18 +16,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import func
+from sqlalchemy import String, and_, case, cast, exists, func, literal, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from models import Deadline, DeadlineKind, DeadlineStatus, Inspection, Programme, Project
+from models import Cadence, Deadline, DeadlineKind, DeadlineStatus, Inspection, Programme, Project
 from models.calendar import CalendarNotCovered, WorkingCalendar
-from models.localtime import LOCAL_TZ, local_date
-from workflows.deadlines import open_deadline, settle
-from workflows.definition import get_definition
+from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ, local_date
+from models.types import UTCDateTime
+from workflows.deadlines import (
+    LevelTime,
+    insert_ignoring_duplicates,
+    level_rows,
+    level_times,
+    next_level,
+    write_levels,
+)
+from workflows.definition import WorkflowDefinition, get_definition
 
-CUTOFF = time(17, 30)
-# Subjects of the quarterly inspections, which the data settles (_settle_quarterly_inspections).
-QUARTERLY_INSPECTION_SUBJECT = "cadence:quarterly_inspection:"
 MONTHLY_SUMMARY_WORKING_DAY = 5
 
 
@@ -36,8 +44,24 @@ class CadenceResult:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Period:
+    """One cadence's period: what it covers, its subject and title parts, and when it is due."""
+
+    cadence: Cadence
+    label: str  # 2026-11, 2026Q4, 2026
+    title: str
+    start: date
+    end: date
+    due_at: datetime
+
+    @property
+    def suffix(self) -> str:
+        return f"{self.cadence.value}:{self.label}"
+
+
 def _at(day: date) -> datetime:
-    return datetime.combine(day, CUTOFF, LOCAL_TZ)
+    return datetime.combine(day, CLOSE_OF_BUSINESS, LOCAL_TZ)
 
 
 def _month_start(day: date, months_ahead: int = 0) -> date:
@@ -52,115 +76,184 @@ def _last_working_day(calendar: WorkingCalendar, last: date) -> date:
     return day
 
 
-def _periods(today: date, calendar: WorkingCalendar) -> tuple[list[tuple[str, str, datetime]], list[str]]:
-    """(subject suffix, title, due) of this period's cadences and next month's summary; plus warnings.
+def periods(today: date, calendar: WorkingCalendar) -> tuple[list[Period], list[str]]:
+    """This period's cadences and next month's summary; plus warnings.
 
     A period whose dates fall past the covered calendar is left out with a warning, never guessed.
     """
-    periods: list[tuple[str, str, datetime]] = []
+    found: list[Period] = []
     warnings: list[str] = []
 
-    def add(suffix: str, title: str, due: Callable[[], date]) -> None:
+    def add(
+        cadence: Cadence, label: str, title: str, start: date, end: date, due: Callable[[], date]
+    ) -> None:
         try:
-            periods.append((suffix, title, _at(due())))
+            found.append(Period(cadence, label, title, start, end, _at(due())))
         except CalendarNotCovered as exc:
-            warnings.append(f"{suffix}: {exc}")
+            warnings.append(f"{cadence.value}:{label}: {exc}")
 
     for ahead in (0, 1):
         start, previous = _month_start(today, ahead), _month_start(today, ahead - 1)
         add(
-            f"monthly_summary:{previous:%Y-%m}",
+            Cadence.MONTHLY_SUMMARY,
+            f"{previous:%Y-%m}",
             f"一月一总结 monthly summary for {previous:%Y-%m}",
+            previous,
+            start - timedelta(days=1),
             partial(calendar.add_working_days, start - timedelta(days=1), MONTHLY_SUMMARY_WORKING_DAY),
         )
     quarter = (today.month - 1) // 3
-    quarter_end = _month_start(date(today.year, quarter * 3 + 1, 1), 3) - timedelta(days=1)
+    quarter_start = date(today.year, quarter * 3 + 1, 1)
+    quarter_end = _month_start(quarter_start, 3) - timedelta(days=1)
     add(
-        f"quarterly_inspection:{today.year}Q{quarter + 1}",
+        Cadence.QUARTERLY_INSPECTION,
+        f"{today.year}Q{quarter + 1}",
         f"一季度一督查 quarterly inspection {today.year} Q{quarter + 1}",
+        quarter_start,
+        quarter_end,
         partial(_last_working_day, calendar, quarter_end),
     )
     add(
-        f"yearly_evaluation:{today.year}",
+        Cadence.YEARLY_EVALUATION,
+        f"{today.year}",
         f"一年一考评 yearly evaluation {today.year}",
+        date(today.year, 1, 1),
+        date(today.year, 12, 31),
         partial(_last_working_day, calendar, date(today.year, 12, 31)),
     )
-    return periods, warnings
+    return found, warnings
 
 
 def generate_cadence_deadlines(
     *, session: Session, now: datetime, calendar: WorkingCalendar
 ) -> CadenceResult:
     """Open this period's cadence deadlines for every programme and settle what the data settles."""
-    today = local_date(now)
-    opened = settled = 0
-    periods, warnings = _periods(today, calendar)
-    for programme in session.exec(select(Programme)).all():
-        assert programme.id is not None
-        escalation = get_definition(session=session, key=programme.definition_key).escalation
+    found, warnings = periods(local_date(now), calendar)
+    opened = 0
+    keys = session.exec(select(Programme.definition_key).distinct()).all()
+    definitions = [get_definition(session=session, key=key) for key in sorted(keys)]
+    for definition in definitions:
+        escalation = definition.escalation
         if escalation is None:
             continue
-        for suffix, title, due in periods:
-            subject = f"cadence:{suffix}:programme:{programme.id}"
-            if session.exec(select(Deadline.id).where(col(Deadline.subject) == subject)).first() is not None:
-                continue
+        for period in found:
             try:
-                open_deadline(
-                    session=session,
-                    kind=DeadlineKind.CADENCE,
-                    subject=subject,
-                    title=f"{programme.name} {title}",
-                    due_at=due,
-                    escalation=escalation,
-                    calendar=calendar,
-                    now=now,
-                    programme_id=programme.id,
+                levels = level_times(
+                    due_at=period.due_at, kind=DeadlineKind.CADENCE, escalation=escalation, calendar=calendar
                 )
             except CalendarNotCovered as exc:  # its escalation days run past the covered years
-                warnings.append(f"{subject}: {exc}")
+                warnings.append(f"cadence:{period.suffix}: {exc}")
                 continue
-            opened += 1
-        settled += _settle_quarterly_inspections(session, programme.id)
+            opened += _open(session, definition, period, levels, now)
+    settled = _settle_quarterly_inspections(session, definitions)
     session.flush()
     return CadenceResult(opened, settled, warnings)
 
 
-def _settle_quarterly_inspections(session: Session, programme_id: int) -> int:
+def _open(
+    session: Session,
+    definition: WorkflowDefinition,
+    period: Period,
+    levels: list[LevelTime],
+    now: datetime,
+) -> int:
+    """One INSERT … SELECT of the period's deadline for every programme of the workflow that lacks it."""
+    subject = literal(f"cadence:{period.suffix}:programme:") + cast(Programme.id, String)
+    upcoming = next_level(levels, revision=1, now=now)
+    rows = sa_select(
+        literal(DeadlineKind.CADENCE.value),
+        subject,
+        col(Programme.name) + literal(f" {period.title}"),
+        col(Programme.id),
+        literal(period.cadence.value),
+        literal(period.start),
+        literal(period.end),
+        literal(period.due_at, UTCDateTime()),
+        literal(1),
+        literal(DeadlineStatus.OPEN.value),
+        literal(upcoming.level if upcoming else None),
+        literal(upcoming.at if upcoming else None, UTCDateTime()),
+    ).where(
+        col(Programme.definition_key) == definition.key,
+        ~exists().where(col(Deadline.subject) == subject),
+    )
+    columns = [
+        "kind",
+        "subject",
+        "title",
+        "programme_id",
+        "cadence",
+        "period_start",
+        "period_end",
+        "due_at",
+        "revision",
+        "status",
+        "next_level",
+        "next_level_at",
+    ]
+    statement = (
+        insert_ignoring_duplicates(session, Deadline, ["subject"])
+        .from_select(columns, rows)
+        .returning(col(Deadline.id))
+    )
+    ids = session.execute(statement).scalars().all()
+    write_levels(session, [row for deadline_id in ids for row in level_rows(deadline_id, 1, levels)])
+    return len(ids)
+
+
+def _settle_quarterly_inspections(session: Session, definitions: list[WorkflowDefinition]) -> int:
     """A quarter's inspection is met once every active project has a signed inspection in it."""
-    settled = 0
-    open_quarters = session.exec(
-        select(Deadline).where(
-            col(Deadline.programme_id) == programme_id,
-            col(Deadline.kind) == DeadlineKind.CADENCE,
+    ended = sorted({stage for definition in definitions for stage in definition.ended_stages()})
+    open_periods = session.execute(
+        sa_select(col(Deadline.period_start), col(Deadline.period_end))
+        .where(
+            col(Deadline.cadence) == Cadence.QUARTERLY_INSPECTION,
             col(Deadline.status) == DeadlineStatus.OPEN,
-            col(Deadline.subject).startswith(QUARTERLY_INSPECTION_SUBJECT),
         )
+        .distinct()
     ).all()
-    for deadline in open_quarters:
-        period = deadline.subject.split(":")[2]  # 2026Q4
-        year, quarter = int(period[:4]), int(period[-1])
-        start = datetime.combine(date(year, quarter * 3 - 2, 1), time(0), LOCAL_TZ)
-        end = datetime.combine(_month_start(start.date(), 3), time(0), LOCAL_TZ)
-        active = session.exec(
-            select(func.count())
-            .select_from(Project)
-            .where(
-                col(Project.programme_id) == programme_id, col(Project.stage).not_in(["closed", "rejected"])
-            )
-        ).one()
-        inspected = session.exec(
-            select(func.count(func.distinct(Inspection.project_id)), func.max(Inspection.signed_at))
+    settled = 0
+    for start, end in open_periods:
+        if start is None or end is None:
+            continue
+        since = datetime.combine(start, time(0), LOCAL_TZ)
+        until = datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
+        in_quarter = and_(
+            col(Inspection.signed_at).is_not(None),
+            col(Inspection.inspected_at) >= since,
+            col(Inspection.inspected_at) < until,
+        )
+        active = and_(
+            col(Project.programme_id) == col(Deadline.programme_id), col(Project.stage).not_in(ended)
+        )
+        uninspected = exists().where(
+            active, ~exists().where(col(Inspection.project_id) == col(Project.id), in_quarter)
+        )
+        last_signed = (
+            select(func.max(Inspection.signed_at))
             .join(Project, col(Project.id) == col(Inspection.project_id))
+            .where(active, in_quarter)
+            .scalar_subquery()
+        )
+        result = session.execute(
+            update(Deadline)
             .where(
-                col(Project.programme_id) == programme_id,
-                col(Project.stage).not_in(["closed", "rejected"]),
-                col(Inspection.signed_at).is_not(None),
-                col(Inspection.inspected_at) >= start,
-                col(Inspection.inspected_at) < end,
+                col(Deadline.cadence) == Cadence.QUARTERLY_INSPECTION,
+                col(Deadline.status) == DeadlineStatus.OPEN,
+                col(Deadline.period_start) == start,
+                exists().where(active),
+                ~uninspected,
             )
-        ).one()
-        count, last = inspected
-        if active and count == active and last is not None:
-            settle(session=session, deadline=deadline, at=last)
-            settled += 1
+            .values(
+                status=case(
+                    (last_signed <= col(Deadline.due_at), DeadlineStatus.MET.value),
+                    else_=DeadlineStatus.MISSED.value,
+                ),
+                settled_at=last_signed,
+                next_level=None,
+                next_level_at=None,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        settled += int(result.rowcount)  # type: ignore[attr-defined]
     return settled

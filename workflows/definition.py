@@ -13,7 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session
 
-from models import Role, WorkflowDefinitionRecord
+from models import InspectionKind, Role, WorkflowDefinitionRecord
+from models.errors import NotFound
 from models.versioned import SourceVersionConflict, keep_source, newest_source
 from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
 from workflows.guards import GUARDS, GuardParams
@@ -56,8 +57,20 @@ class Stage(_Strict):
     label: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
     phase: Phase
-    terminal: bool = False
+    # Kept for definitions written before ``phase: ended`` said it: must agree with the phase.
+    terminal: bool | None = None
     time_limit: TimeLimit | None = None
+
+    @model_validator(mode="after")
+    def _terminal_is_the_phase(self) -> "Stage":
+        if self.terminal is not None and self.terminal != (self.phase == Phase.ENDED):
+            raise ValueError("terminal: true goes with phase: ended, and only with it (leave terminal out)")
+        return self
+
+    @property
+    def ends_project(self) -> bool:
+        """Whether a project in this stage is over (closed, rejected): declared as ``phase: ended``."""
+        return self.phase == Phase.ENDED
 
 
 class GuardUse(BaseModel):
@@ -79,6 +92,9 @@ class Transition(_Strict):
     reason_required: bool = False
     # A project date the transition records: entering construction sets actual_start.
     sets: Literal["actual_start", "actual_finish"] | None = None
+    # Signing a failed inspection of this kind, while the project is in ``from``, takes this
+    # transition by itself in the signer's name (a failed acceptance sends the project back).
+    on_failed_inspection: InspectionKind | None = None
 
 
 class Suspension(_Strict):
@@ -156,6 +172,18 @@ class WorkflowDefinition(_Strict):
     def milestone(self, key: str) -> Milestone | None:
         return next((milestone for milestone in self.milestones if milestone.key == key), None)
 
+    def ended_stages(self) -> list[str]:
+        """The stages that end a project (``phase: ended``)."""
+        return [stage.key for stage in self.stages if stage.ends_project]
+
+    def inactive_stages(self) -> list[str]:
+        """Stages in which nothing happens on site: the ended ones and the suspension."""
+        return self.ended_stages() + ([self.suspension.stage] if self.suspension else [])
+
+    def on_failed_inspection(self, stage: str, kind: InspectionKind) -> Transition | None:
+        """The transition a failed inspection of ``kind`` takes from ``stage``, if one is declared."""
+        return next((t for t in self.transitions_from(stage) if t.on_failed_inspection == kind), None)
+
 
 def parse_definition(text: str, source: str) -> WorkflowDefinition:
     """Parse and validate a definition; raise SourceError listing every problem."""
@@ -189,15 +217,16 @@ def _semantic_problems(definition: WorkflowDefinition, doc: YamlDocument) -> Ite
         for index, key in enumerate(suspension.from_):
             if key not in stages:
                 yield unknown(("suspension", "from", index), key)
-            elif stages[key].terminal:
+            elif stages[key].ends_project:
                 yield doc.problem(("suspension", "from", index), f"{key!r} is terminal")
 
     pairs: set[tuple[str, str]] = set()
+    failing: dict[tuple[str, InspectionKind], int] = {}
     for index, transition in enumerate(definition.transitions):
         loc: Loc = ("transitions", index)
         if transition.from_ not in stages:
             yield unknown((*loc, "from"), transition.from_)
-        elif stages[transition.from_].terminal:
+        elif stages[transition.from_].ends_project:
             yield doc.problem((*loc, "from"), f"{transition.from_!r} is terminal: nothing leaves it")
         if transition.to not in stages:
             yield unknown((*loc, "to"), transition.to)
@@ -207,6 +236,15 @@ def _semantic_problems(definition: WorkflowDefinition, doc: YamlDocument) -> Ite
         if pair in pairs:
             yield doc.problem(loc, f"duplicate transition {transition.from_} → {transition.to}")
         pairs.add(pair)
+        if transition.on_failed_inspection is not None:
+            kind = transition.on_failed_inspection
+            if (transition.from_, kind) in failing:
+                yield doc.problem(
+                    (*loc, "on_failed_inspection"),
+                    f"a failed {kind.value} inspection already leaves {transition.from_!r} "
+                    f"(transitions[{failing[(transition.from_, kind)]}])",
+                )
+            failing.setdefault((transition.from_, kind), index)
         for guard_index, use in enumerate(transition.guards):
             yield from _guard_problems(use, (*loc, "guards", guard_index), doc)
 
@@ -308,8 +346,8 @@ def load_builtin_definitions(*, session: Session, now: datetime) -> list[Workflo
     ]
 
 
-class UnknownDefinition(LookupError):
-    pass
+class UnknownDefinition(NotFound):
+    """No loaded workflow definition has this key (and version)."""
 
 
 @lru_cache(maxsize=64)

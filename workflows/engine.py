@@ -8,6 +8,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, or_, select
 
 from models import Person, Project, Role, RoleAssignment, WorkflowEvent
+from models.errors import Conflict, Refused
 from models.localtime import local_date
 from workflows.definition import Transition, WorkflowDefinition, get_definition, guard_params
 from workflows.guards import GUARDS, GuardContext
@@ -15,7 +16,7 @@ from workflows.guards import GUARDS, GuardContext
 RESUME = "resume"
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Refused):
     """A transition was refused; ``reasons`` says every unmet condition in words."""
 
     def __init__(self, project: Project, to: str, reasons: list[str]) -> None:
@@ -26,7 +27,7 @@ class TransitionRefused(Exception):
         super().__init__(f"{project.code}: {project.stage} → {to} refused: " + "; ".join(reasons))
 
 
-class VersionConflict(Exception):
+class VersionConflict(Conflict):
     """Someone else changed the project since it was read; nothing was written."""
 
     def __init__(self, project: Project) -> None:

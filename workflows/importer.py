@@ -16,7 +16,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models import Person, Place, Programme, Project, parse_yuan
-from workflows.service import create_project, ensure_person, funding_sources
+from models.errors import Problems
+from workflows.people import ensure_person
+from workflows.programmes import funding_sources
+from workflows.projects import create_project
 
 PEOPLE_COLUMNS = [
     "leader",
@@ -54,12 +57,11 @@ PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class ImportRejected(ValueError):
-    """The file has problems; ``lines`` names each one. Nothing was written."""
+class ImportRejected(Problems):
+    """The file has problems; ``lines()`` names each one. Nothing was written."""
 
     def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        super().__init__("\n".join(lines))
+        super().__init__(lines, summary=f"nothing imported ({len(lines)} problem(s))")
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,104 @@
-"""The scheduled jobs, as plain functions: the embedded scheduler and the Prefect flows both call these."""
+"""The scheduled jobs, as plain functions: the embedded scheduler and the Prefect flows both run these.
 
-from dataclasses import dataclass, field
+A job takes the session, the time it runs for and the working-day calendar, does its work in the
+caller's transaction and returns a result that says what it did in one line and as plain values.
+The runner (``ducha.jobs.run_job``) owns the session, the schema check and the commit.
+"""
+
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session
 
 from models.calendar import WorkingCalendar
+from models.localtime import local
 from workflows.cadences import generate_cadence_deadlines
-from workflows.deadlines import sync_deadlines
+from workflows.deadline_sync import sync_deadlines
 from workflows.sweep import SweepResult, sweep
+
+
+def _shown(moment: datetime) -> str:
+    """An instant as the office reads it in a log: 2027-01-04 09:00 CST."""
+    return f"{local(moment):%Y-%m-%d %H:%M %Z}"
+
+
+class JobResult(Protocol):
+    def describe(self) -> str: ...
+
+    def plain(self) -> dict[str, Any]: ...
+
+    @property
+    def warnings(self) -> list[str]: ...
+
+
+R_co = TypeVar("R_co", bound=JobResult, covariant=True)
+
+
+class Job(Protocol[R_co]):
+    """A scheduled job: ``job(session=…, now=…, calendar=…)``."""
+
+    __name__: str
+
+    def __call__(self, *, session: Session, now: datetime, calendar: WorkingCalendar) -> R_co: ...
+
+
+@dataclass(frozen=True)
+class SweepJobResult:
+    """What a sweep raised."""
+
+    sweep: SweepResult
+    warnings: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        s = self.sweep
+        return (
+            f"sweep as of {_shown(s.as_of)}: {s.raised} alert(s) raised, "
+            f"by level {s.by_level}, by kind {s.by_kind}"
+        )
+
+    def plain(self) -> dict[str, Any]:
+        s = self.sweep
+        return {
+            "as_of": s.as_of.isoformat(),
+            "raised": s.raised,
+            "by_level": s.by_level,
+            "by_kind": s.by_kind,
+        }
 
 
 @dataclass(frozen=True)
 class DailyResult:
     """What the daily job did: deadlines kept in step with the data, cadence deadlines opened."""
 
+    as_of: datetime
     opened: int
     settled: int
     cadences_opened: int
     cadences_settled: int
     warnings: list[str] = field(default_factory=list)
 
+    def describe(self) -> str:
+        return (
+            f"daily deadlines as of {_shown(self.as_of)}: {self.opened} opened, {self.settled} settled; "
+            f"cadences {self.cadences_opened} opened, {self.cadences_settled} settled"
+        )
 
-def sweep_job(*, session: Session, now: datetime) -> SweepResult:
-    """Raise every escalation level that has come, in one transaction."""
-    result = sweep(session=session, now=now)
-    session.commit()
-    return result
+    def plain(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["as_of"] = self.as_of.isoformat()
+        return values
+
+
+def sweep_job(*, session: Session, now: datetime, calendar: WorkingCalendar) -> SweepJobResult:
+    """Raise every escalation level that has come."""
+    return SweepJobResult(sweep(session=session, now=now))
 
 
 def daily_job(*, session: Session, now: datetime, calendar: WorkingCalendar) -> DailyResult:
     """Keep every deadline in step with the data and open this period's cadence deadlines."""
     synced = sync_deadlines(session=session, now=now, calendar=calendar)
     cadences = generate_cadence_deadlines(session=session, now=now, calendar=calendar)
-    session.commit()
-    return DailyResult(synced.opened, synced.settled, cadences.opened, cadences.settled, cadences.warnings)
+    return DailyResult(
+        now, synced.opened, synced.settled, cadences.opened, cadences.settled, cadences.warnings
+    )

@@ -22,8 +22,9 @@ the due rows:
   lets the planner hash every level of every deadline (15 million rows at 500,000 projects). The
   writes run without JIT (SET LOCAL, so for the rest of the caller's transaction): compiling them
   cost 0.2 s at 500,000 projects and saved nothing on index lookups.
-- Kinds come back in the INSERT's RETURNING (one primary-key lookup per raised alert), so there is
-  no second query and no list of ids as bound parameters.
+- The raised alerts' ids, levels and kinds come back in the INSERT's RETURNING (one primary-key
+  lookup per raised alert), so there is no second query and no list of ids as bound parameters;
+  the ids let the caller write what follows from the alerts (notices) in the same transaction.
 """
 
 from collections import Counter
@@ -42,12 +43,13 @@ from models.types import UTCDateTime
 
 @dataclass(frozen=True)
 class SweepResult:
-    """What one sweep raised, by level name and by deadline kind."""
+    """What one sweep raised, by level name and by deadline kind, and the ids of the alerts raised."""
 
     as_of: datetime
     raised: int
     by_level: dict[str, int] = field(default_factory=dict)
     by_kind: dict[str, int] = field(default_factory=dict)
+    alert_ids: list[int] = field(default_factory=list, repr=False)
 
 
 _OPEN = f"'{DeadlineStatus.OPEN.value}'"
@@ -70,7 +72,7 @@ SELECT l.deadline_id, l.revision, l.level, l.name, l.notify, l.at, {now}
 FROM deadline d {levels}
 WHERE d.next_level_at <= {now} AND d.status = {open}
 ON CONFLICT {conflict} DO NOTHING
-RETURNING name, (SELECT kind FROM deadline WHERE deadline.id = alert.deadline_id)"""
+RETURNING id, name, (SELECT kind FROM deadline WHERE deadline.id = alert.deadline_id)"""
 
 # One ordered lookup gives the next level and its time; NULL for both when nothing is left to raise.
 _UPDATE = """UPDATE deadline SET (next_level, next_level_at) = (
@@ -138,7 +140,7 @@ def sweep(*, session: Session, now: datetime) -> SweepResult:
         if statements.prelude is not None:
             cursor.execute(statement := statements.prelude)
         cursor.execute(statement := statements.insert, params)
-        raised: Sequence[tuple[str, str]] = cursor.fetchall()
+        raised: Sequence[tuple[int, str, str]] = cursor.fetchall()
         cursor.execute(statement := statements.update, params)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(
@@ -149,8 +151,9 @@ def sweep(*, session: Session, now: datetime) -> SweepResult:
     return SweepResult(
         as_of=now,
         raised=len(raised),
-        by_level=dict(Counter(name for name, _ in raised)),
-        by_kind=dict(Counter(kind for _, kind in raised)),
+        by_level=dict(Counter(name for _, name, _ in raised)),
+        by_kind=dict(Counter(kind for _, _, kind in raised)),
+        alert_ids=[alert_id for alert_id, _, _ in raised],
     )
 
 

@@ -226,7 +226,10 @@ def test_programmes_create_then_workflows_listed(database_url: str, tmp_path: Pa
         ("第二批", {"upper": 3_369_200, "district": 324_800})
     ]
     code, output = ducha(database_url, "workflows", "--json")
-    assert [(w["key"], w["version"]) for w in json.loads(output)["data"]] == [("village-venue", 1)]
+    assert [(w["key"], w["version"]) for w in json.loads(output)["data"]] == [
+        ("village-venue", 1),
+        ("village-venue", 2),  # declares what a failed acceptance does
+    ]
     broken = tmp_path / "broken.yaml"
     broken.write_text(
         "key: x\nversion: 1\ntitle: t\ninitial: a\nstages: []\ntransitions: []\n", encoding="utf-8"

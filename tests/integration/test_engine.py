@@ -20,7 +20,7 @@ from workflows.engine import (
     apply_transition,
     available_transitions,
 )
-from workflows.service import find_project, history
+from workflows.projects import find_project, history
 
 
 def _setup(session: Session) -> tuple[Project, Person, Person]:
@@ -275,18 +275,18 @@ def test_history_is_append_only_in_the_database(session: Session) -> None:
 
 def test_project_keeps_the_definition_version_it_started_with(session: Session, tmp_path: Path) -> None:
     proj, specialist, office = _setup(session)
-    v1 = (BUILTIN_DIR / "village-venue.v1.yaml").read_text(encoding="utf-8")
-    # Version 2 also wants a geological survey before pre-review.
-    v2 = v1.replace("version: 1", "version: 2").replace(
+    v2 = (BUILTIN_DIR / "village-venue.v2.yaml").read_text(encoding="utf-8")
+    # Version 3 also wants a geological survey before pre-review.
+    v3 = v2.replace("version: 2", "version: 3").replace(
         "documents: [site_plan, land_approval]", "documents: [site_plan, land_approval, geo_survey]"
     )
-    load_definition(session=session, text=v2, source="village-venue.v2.yaml", now=T0)
+    load_definition(session=session, text=v3, source="village-venue.v3.yaml", now=T0)
     session.commit()
     prog = session.get(Programme, proj.programme_id)
     assert prog is not None
     newer = builders.project(session, prog, village="团结村")
     session.commit()
-    assert (proj.definition_version, newer.definition_version) == (1, 2)
+    assert (proj.definition_version, newer.definition_version) == (2, 3)
     builders.documents(session, proj, "site_plan", "land_approval")
     builders.documents(session, newer, "site_plan", "land_approval")
     session.commit()
@@ -298,7 +298,7 @@ def test_project_keeps_the_definition_version_it_started_with(session: Session, 
             session=session, project=newer, to="pre_review", actor=office, now=T0 + timedelta(days=1)
         )
     session.rollback()
-    assert find_project(session=session, ref="P001").definition_version == 1
+    assert find_project(session=session, ref="P001").definition_version == 2
 
 
 def test_changed_definition_under_the_same_version_is_refused(session: Session) -> None:

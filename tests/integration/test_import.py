@@ -221,7 +221,7 @@ def test_bad_file_is_refused_whole_with_file_row_and_field(
     with pytest.raises(ImportRejected) as raised:
         import_projects(session=session, path=path, programme=programme, now=NOW)
     session.commit()  # even a caller that commits after the refusal writes nothing
-    assert raised.value.lines == [f"{path}: {line}" for line in expected]
+    assert raised.value.lines() == [f"{path}: {line}" for line in expected]
     assert counts(engine) == before
 
 
@@ -236,7 +236,7 @@ def test_every_problem_in_the_file_is_listed(
     before = counts(engine)
     with pytest.raises(ImportRejected) as raised:
         import_projects(session=session, path=path, programme=programme, now=NOW)
-    assert raised.value.lines == [
+    assert raised.value.lines() == [
         f"{path}: row 3, field budget_upper: is negative: -1",
         f"{path}: row 3, field planned_finish: 2026-11-30 is before planned_start 2026-12-01",
         f"{path}: row 4, field leader: is empty",

@@ -13,8 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from ducha.cli import app
-from ducha.demo_inspections import photo
-from inspections.templates import ItemKind, get_builtin_template
+from ducha.demo.inspections import photo
+from inspections.templates import ItemKind
+from tests.checklists import builtin_template
 
 runner = CliRunner()
 OFFICE_HEAD, INSPECTOR_A, INSPECTOR_B = "13900000001", "13900000002", "13900000003"
@@ -34,7 +35,7 @@ def ok(url: str, *args: str) -> str:
 def fill(form_path: Path, failing: set[str], at: str) -> None:
     """Fill a blank form: every item passes except ``failing``; evidence photos beside the form."""
     form: dict[str, Any] = yaml.safe_load(form_path.read_text(encoding="utf-8"))
-    template = get_builtin_template(form["template"], form["template_version"])
+    template = builtin_template(form["template"], form["template_version"])
     form["inspected_at"] = at
     for key, entry in form["results"].items():
         item = template.item(key)

@@ -14,14 +14,15 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
-from ducha.demo_inspections import photo
+from ducha.demo.inspections import photo
 from inspections.attachments import EvidenceItem
 from inspections.evidence import EvidenceRejected, EvidenceStore
 from inspections.forms import blank_form
+from inspections.loaded_templates import get_template
 from inspections.orders import OrderRefused, list_orders, respond, verify
-from inspections.records import InspectionRefused, get_template
+from inspections.recording import InspectionRefused
 from inspections.scoring import ResultError
-from inspections.spotchecks import draw_spot_check, replay
+from inspections.spot_checks import draw_spot_check, replay
 from inspections.templates import ItemKind
 from models import (
     EvidenceAttachment,
@@ -40,9 +41,9 @@ from models.localtime import LOCAL_TZ
 from models.yaml_source import SourceError
 from tests import builders
 from tests.builders import T0
+from workflows.actions import SignedInLifecycle, record_inspection_form, sign_inspection
 from workflows.engine import TransitionRefused, apply_transition
-from workflows.inspection_flow import SignedInLifecycle, record_form, sign
-from workflows.service import history
+from workflows.projects import history
 
 AT = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 2 December 2026, 10:00 in Shanghai
 CALENDAR = WorkingCalendar.load()
@@ -111,7 +112,7 @@ def _form(
 
 
 def _record(session: Session, w: World, path: Path, now: datetime = AT) -> Inspection:
-    recorded = record_form(session=session, path=path, store=w.store, now=now)
+    recorded = record_inspection_form(session=session, path=path, evidence=w.store, now=now)
     session.commit()
     return recorded.inspection
 
@@ -121,7 +122,9 @@ def _sign(
 ) -> SignedInLifecycle:
     assert inspection.id is not None
     actor = actor or w.team[0]
-    done = sign(session=session, inspection_id=inspection.id, actor=actor, now=now, calendar=CALENDAR)
+    done = sign_inspection(
+        session=session, inspection_id=inspection.id, actor=actor, now=now, calendar=CALENDAR
+    )
     session.commit()
     return done
 
@@ -204,7 +207,7 @@ def test_a_filled_form_records_unsigned_with_its_computed_score(session: Session
     assert len(_files(w.store.root)) == 3
     # Too few photos is not an error: the evidence item fails and costs its weight.
     short = _form(session, w, "in-progress", edit=lambda d, _: d["results"]["site_photos"]["evidence"].pop())
-    card = record_form(session=session, path=short, store=w.store, now=AT).card
+    card = record_inspection_form(session=session, path=short, evidence=w.store, now=AT).card
     assert (card.score, card.outcome) == (95, "pass_with_rectification")
     assert [(f.item_key, f.severity) for f in card.findings] == [("site_photos", "minor")]
 
@@ -247,7 +250,7 @@ def test_a_bad_form_is_refused_clearly_and_stores_nothing(session: Session, w: W
     before = _counts(session)
     store = EvidenceStore(w.store.root, max_bytes=1024)
     with pytest.raises(error) as raised:
-        record_form(session=session, path=path, store=store, now=AT)
+        record_inspection_form(session=session, path=path, evidence=store, now=AT)
     assert str(raised.value) == message.format(path=path, roof=roof)
     assert _counts(session) == before and before["inspection"] == 0
     assert _files(w.store.root) == []
@@ -491,7 +494,7 @@ def test_list_orders_filters_open_and_overdue_at_the_time_given(session: Session
     assert rows(due, overdue_only=True) == []  # due at 17:30 is not overdue at 17:30
     assert rows(late, open_only=True) == [("earmark", "issued", True), ("site_log", "issued", False)]
     assert rows(late, overdue_only=True) == [("earmark", "issued", True)]
-    row = list_orders(session=session, now=late, overdue_only=True)[0]
+    row = list_orders(session=session, now=late, overdue_only=True).all()[0]
     assert (row.project_code, row.village, row.responsible_name) == ("P001", "和平村", "和平村领导")
     _close(session, w, orders["earmark"], late)
     assert rows(late, overdue_only=True) == []

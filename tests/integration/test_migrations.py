@@ -5,7 +5,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-import models  # noqa: F401
 from ducha.db import (
     SchemaBehind,
     current_revision,
@@ -14,9 +13,11 @@ from ducha.db import (
     require_current_schema,
     upgrade_to_head,
 )
+from models import load_tables
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
+    load_tables()
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []

@@ -33,9 +33,9 @@ from typer.testing import CliRunner
 
 from ducha.cli import app
 from ducha.db import make_engine
+from ducha.flows import daily_deadlines, deadline_sweep
 from models import Alert, Deadline, DeadlineKind
 from tests.conftest import PostgresDatabases
-from workflows.flows import deadline_sweep, generate_cadence_deadlines
 from workflows.sweep import SweepResult, sweep
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,8 +103,8 @@ def test_the_flows_return_plain_counts(database_url: str, monkeypatch: pytest.Mo
         swept = deadline_sweep.fn(as_of=datetime.fromisoformat(AS_OF))
         again = deadline_sweep.fn(as_of=datetime(2027, 1, 4, 9, 0))  # naive: Shanghai time
         monkeypatch.setenv("DUCHA_NOW", AS_OF)
-        daily = generate_cadence_deadlines.fn()
-        daily_again = generate_cadence_deadlines.fn()
+        daily = daily_deadlines.fn()
+        daily_again = daily_deadlines.fn()
     assert swept == {
         "as_of": "2027-01-04T01:00:00+00:00",
         "raised": expected.raised,
@@ -276,7 +276,7 @@ def test_a_worker_runs_the_sweep_deployment_once_per_level(
         server.cli("deploy", "--all", cwd=REPO / "deploy", extra_env={"DUCHA_DATABASE_URL": url})
         with temporary_settings({PREFECT_API_URL: server.api_url}), get_client(sync_client=True) as client:
             sweep_deployment = client.read_deployment_by_name("deadline-sweep/deadline-sweep")
-            daily_deployment = client.read_deployment_by_name("generate-cadence-deadlines/daily-deadlines")
+            daily_deployment = client.read_deployment_by_name("daily-deadlines/daily-deadlines")
         assert crons(sweep_deployment) == [("*/15 * * * *", "Asia/Shanghai")]
         assert crons(daily_deployment) == [("30 6 * * *", "Asia/Shanghai")]
         assert sweep_deployment.job_variables == {"env": {"DUCHA_DATABASE_URL": url}}
@@ -305,7 +305,7 @@ def test_a_worker_runs_the_sweep_deployment_once_per_level(
         assert alert_counts(url) == (raised, by_level, by_kind)
 
         daily, logs = run_deployment(
-            server, "generate-cadence-deadlines/daily-deadlines", AS_OF, "daily deadlines as of"
+            server, "daily-deadlines/daily-deadlines", AS_OF, "daily deadlines as of"
         )
         assert daily.state is not None and daily.state.is_completed(), daily.state
         opened = cadence_deadlines(url)

@@ -77,7 +77,7 @@ def test_a_run_raises_the_alerts_and_a_missed_run_runs_once(
     time.sleep(0.5)
     scheduler.shutdown(wait=True)
     runs = [r.message for r in caplog.records if "sweep as of" in r.message]
-    assert len(runs) == 1 and runs[0].startswith("sweep as of 2027-01-04T01:00:00+00:00")
+    assert len(runs) == 1 and runs[0].startswith("sweep as of 2027-01-04 09:00 CST")
     after_scheduler = _alerts(demo)
     assert after_scheduler  # overdue start-by alerts, orders, stage limits
     # The same sweep from the CLI finds nothing new: the scheduler raised exactly what it raises.

@@ -4,15 +4,13 @@ import json
 from pathlib import Path
 
 import chinese_calendar
-import typer
 from typer.testing import CliRunner, Result
 
-from ducha.calendar_cli import calendar_app
+from ducha.cli import app
+from ducha.cli.calendar import calendar_app
 from models.calendar import BUILTIN_DIR
 
 runner = CliRunner()
-app = typer.Typer()
-app.add_typer(calendar_app, name="calendar")  # mounted as ducha.cli mounts it
 
 
 def ducha(*args: str, holiday_dir: Path | None = None) -> Result:

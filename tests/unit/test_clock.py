@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ducha.clock import LOCAL_TZ, FixedClock, SystemClock, clock_from, parse_instant
+from models.errors import BadInput
 
 EXAMPLES = "(examples: 2026-12-10, 2026-12-10T09:00+08:00)"
 
@@ -40,7 +41,7 @@ def test_a_date_is_nine_in_the_morning_in_shanghai() -> None:
 
 @pytest.mark.parametrize("text", ["tomorrow", "", "2026-02-30", "2026-12-10T25:00", "10/12/2026", "2026-12"])
 def test_garbage_is_refused_with_examples(text: str) -> None:
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(BadInput) as raised:
         parse_instant(text)
     assert str(raised.value) == f"not an ISO 8601 date or time: {text!r} {EXAMPLES}"
 
@@ -72,7 +73,7 @@ def test_clock_from_a_text_is_fixed_at_that_instant() -> None:
 
 
 def test_clock_from_garbage_is_refused() -> None:
-    with pytest.raises(ValueError, match="^not an ISO 8601 date or time: 'soon'"):
+    with pytest.raises(BadInput, match="^not an ISO 8601 date or time: 'soon'"):
         clock_from("soon")
 
 

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inspections.scoring import ItemResult, ResultError, ScoreCard, score_inspection
-from inspections.templates import ChecklistItem, ChecklistTemplate, ItemKind, Severity, get_builtin_template
+from inspections.templates import ChecklistItem, ChecklistTemplate, ItemKind, Severity
 from models import Outcome, Role, Verdict
+from tests.checklists import builtin_template
 
 SECTIONS = ["quality", "progress", "fund_use", "safety", "documents"]
 
@@ -67,7 +68,7 @@ def all_pass(tpl: ChecklistTemplate, **changed: ItemResult) -> list[ItemResult]:
     return [changed.get(item.key, full_marks(item)) for _, item in tpl.iter_items()]
 
 
-IN_PROGRESS = get_builtin_template("in-progress")
+IN_PROGRESS = builtin_template("in-progress")
 
 
 # Examples on the built-in in-progress check (weights sum to 100) ------------------------------------
@@ -339,7 +340,7 @@ def inspections(draw: st.DrawFn) -> tuple[ChecklistTemplate, list[ItemResult]]:
         st.one_of(
             st.builds(lambda its, t: template(*its, threshold=t), items(), st.integers(0, 100)),
             st.sampled_from(
-                [get_builtin_template(k) for k in ("pre-review", "in-progress", "acceptance", "spot-check")]
+                [builtin_template(k) for k in ("pre-review", "in-progress", "acceptance", "spot-check")]
             ),
         )
     )

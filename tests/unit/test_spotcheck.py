@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from inspections.spotcheck import RiskFacts, RiskPolicy, Weighted, draw, risk_weight
+from inspections.risk import RiskFacts, RiskPolicy, Weighted, draw, risk_weight
 
 MASTER_SEED = 1
 PINNED = [10, 9, 2]  # candidates weighing 1..10, count 3, seed 20261102

@@ -11,14 +11,13 @@ from inspections.templates import (
     ItemKind,
     Responsible,
     Severity,
-    UnknownTemplate,
     builtin_template_files,
     builtin_templates,
-    get_builtin_template,
     parse_template,
 )
 from models import InspectionKind, Role
 from models.yaml_source import SourceError
+from tests.checklists import builtin_template
 
 HEADER = """\
 key: test
@@ -46,7 +45,7 @@ def test_builtin_template_parses(path: Path) -> None:
 
 
 def test_the_four_builtins_cover_the_four_kinds() -> None:
-    kinds = {template.key: template.kind for template in builtin_templates()}
+    kinds = {b.template.key: b.template.kind for b in builtin_templates()}
     assert kinds == {
         "pre-review": InspectionKind.PRE_REVIEW,
         "in-progress": InspectionKind.IN_PROGRESS,
@@ -56,7 +55,7 @@ def test_the_four_builtins_cover_the_four_kinds() -> None:
 
 
 def test_acceptance_needs_two_inspectors_and_checks_what_the_issue_lists() -> None:
-    acceptance = get_builtin_template("acceptance")
+    acceptance = builtin_template("acceptance")
     assert acceptance.min_inspectors == 2
     texts = {item.text for _, item in acceptance.iter_items()}
     assert {"主体结构完工", "办公用品配置到位", "资金结算完毕", "档案资料归档"} <= texts
@@ -64,7 +63,7 @@ def test_acceptance_needs_two_inspectors_and_checks_what_the_issue_lists() -> No
 
 
 def test_in_progress_builtin_items_have_the_kinds_the_issue_asks_for() -> None:
-    template = get_builtin_template("in-progress", 1)
+    template = builtin_template("in-progress", 1)
     wall = template.item("wall_verticality")
     assert wall is not None and wall.kind == ItemKind.MEASUREMENT
     assert (wall.target, wall.tolerance, wall.unit) == (Decimal(0), Decimal(5), "mm")
@@ -78,7 +77,7 @@ def test_in_progress_builtin_items_have_the_kinds_the_issue_asks_for() -> None:
 
 
 def test_every_builtin_failure_description_renders() -> None:
-    for template in builtin_templates():
+    for template in (b.template for b in builtin_templates()):
         for _, item in template.iter_items():
             text = item.failure_description(value=Decimal(7), evidence_count=1, notes="")
             assert text.startswith(item.text), (template.key, item.key, text)
@@ -104,15 +103,6 @@ def test_on_fail_defaults_severity_by_criticality_and_responsible_to_the_special
         "b": (Severity.MAJOR, Responsible.SPECIALIST),
         "c": (Severity.MINOR, Responsible.SPECIALIST),
     }
-
-
-def test_unknown_builtin_names_the_known_ones() -> None:
-    with pytest.raises(UnknownTemplate, match="no built-in checklist template acceptance version 9 "):
-        get_builtin_template("acceptance", 9)
-    with pytest.raises(
-        UnknownTemplate, match=r"\(built-in: acceptance, in-progress, pre-review, spot-check\)"
-    ):
-        get_builtin_template("final")
 
 
 def test_duplicate_item_key_names_both_places() -> None:
@@ -339,7 +329,7 @@ def test_not_yaml() -> None:
 
 
 def test_template_model_is_what_parse_returns() -> None:
-    template = get_builtin_template("spot-check")
+    template = builtin_template("spot-check")
     assert isinstance(template, ChecklistTemplate)
     assert template.item("nothing") is None
     assert template.item_keys()[0] == "site_active"

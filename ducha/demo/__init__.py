@@ -5,27 +5,22 @@ Progress is laid out relative to the demo date, so ``--at`` moves the whole stor
 """
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from ducha.demo_inspections import inspect
-from inspections.evidence import EvidenceStore
+from ducha.demo.inspections import inspect
+from inspections.evidence import EvidenceWriter
 from models import Person, Programme, Project, Role
 from models.calendar import WorkingCalendar
 from models.localtime import LOCAL_TZ, local_date
+from workflows.actions import keep_deadlines_in_step
 from workflows.engine import apply_transition
-from workflows.service import (
-    FundingSourceSpec,
-    assign_role,
-    create_programme,
-    create_project,
-    ensure_person,
-    ensure_unit,
-    record_document,
-)
+from workflows.people import assign_role, ensure_person, ensure_unit
+from workflows.programmes import FundingSourceSpec, create_programme, programme_named
+from workflows.projects import create_project, record_document, reserve_project_codes
 
 PROGRAMME_NAME = "村级组织活动场所建设(第一批)"
 DISTRICT = "示范区"
@@ -90,15 +85,22 @@ IN_PROGRESS_FINDINGS: list[tuple[str, ...]] = [
 class _Office:
     head: Person
     inspectors: list[Person]
-    store: EvidenceStore
+    evidence: EvidenceWriter
     calendar: WorkingCalendar
+    deadline_days: Mapping[str, int]
 
 
 def load_demo(
-    *, session: Session, now: datetime, store: EvidenceStore, calendar: WorkingCalendar
+    *,
+    session: Session,
+    now: datetime,
+    evidence: EvidenceWriter,
+    calendar: WorkingCalendar,
+    deadline_days: Mapping[str, int],
 ) -> DemoResult:
-    """Create the demo programme as of ``now`` (its date); if it exists, change nothing."""
-    existing = session.exec(select(Programme).where(col(Programme.name) == PROGRAMME_NAME)).first()
+    """Create the demo programme as of ``now`` (its date), its deadlines in step; if it exists, change
+    nothing. Orders are due after ``deadline_days`` working days by severity, as the office set them."""
+    existing = programme_named(session=session, name=PROGRAMME_NAME)
     if existing is not None:
         return DemoResult(existing, created=False)
     demo_date = local_date(now)
@@ -132,7 +134,7 @@ def load_demo(
         )
         assign_role(session=session, person=inspector, role=Role.INSPECTOR, unit=office)
         inspectors.append(inspector)
-    staff = _Office(head, inspectors, store, calendar)
+    staff = _Office(head, inspectors, evidence, calendar, deadline_days)
 
     leaders = [
         ensure_person(
@@ -149,6 +151,7 @@ def load_demo(
     stages = [stage for stage, count in SPREAD.items() for _ in range(count)]
     rng.shuffle(stages)
     building = []
+    codes = reserve_project_codes(session=session, programme=programme, count=len(VILLAGES))
     for index, village in enumerate(VILLAGES):
         town = TOWNS[index * len(TOWNS) // len(VILLAGES)]
         project = create_project(
@@ -163,6 +166,7 @@ def load_demo(
             planned_finish=date(2027, 5, 31) + timedelta(days=rng.randrange(0, 30)),
             now=_at(day(-38), 9),
             created_by=DEMO_ACTOR,
+            code=codes[index],
         )
         _advance_to(session, project, stages[index], specialists[index], staff, rng, day)
         if project.stage == "in_construction":
@@ -177,8 +181,9 @@ def load_demo(
             inspectors=inspectors[:1],
             at=_at(project.actual_start + timedelta(days=1), 14),
             failing=failing,
-            store=store,
+            evidence=evidence,
             calendar=calendar,
+            deadline_days=deadline_days,
         )
     # The last rung of escalation (escalated_2): district leadership. Drawn last so that the
     # rest of the demo stays as the README describes it.
@@ -194,6 +199,7 @@ def load_demo(
         unit_id=leadership.id,
     )
     assign_role(session=session, person=chief, role=Role.LEADERSHIP, unit=leadership)
+    keep_deadlines_in_step(session=session, now=now, calendar=calendar, programme=programme)
     return DemoResult(programme, created=True)
 
 
@@ -232,8 +238,9 @@ def _advance_to(
         inspectors=office.inspectors,
         at=_at(approved, 10),
         failing=(),
-        store=office.store,
+        evidence=office.evidence,
         calendar=office.calendar,
+        deadline_days=office.deadline_days,
     )
     for kind, title in (("design", "施工设计图"), ("budget", "工程预算书")):
         record_document(

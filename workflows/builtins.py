@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from inspections.records import load_builtin_templates
+from inspections.loaded_templates import load_builtin_templates
 from workflows.definition import load_builtin_definitions
 
 

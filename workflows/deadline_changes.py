@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from models import (
+    Cadence,
     Deadline,
     DeadlineKind,
     DeadlineStatus,
@@ -21,8 +22,7 @@ from models import (
     holds_unit_role,
 )
 from models.calendar import WorkingCalendar
-from workflows.cadences import QUARTERLY_INSPECTION_SUBJECT
-from workflows.deadlines import extend_deadline, settle
+from workflows.deadlines import DeadlineRefused, extend_deadline, settle
 from workflows.definition import Escalation, get_definition
 
 # Who may settle, waive or extend a deadline by hand: the supervision office and district leadership.
@@ -35,10 +35,6 @@ SETTLED_BY_EVENT = {
 }
 
 
-class DeadlineRefused(ValueError):
-    """A change to a deadline that its kind, its state or the person asking does not allow."""
-
-
 def record_done(
     *, session: Session, deadline: Deadline, by: Person, at: datetime, note: str | None = None
 ) -> Deadline:
@@ -47,7 +43,7 @@ def record_done(
     if deadline.kind != DeadlineKind.CADENCE:
         event = SETTLED_BY_EVENT[DeadlineKind(deadline.kind)]
         raise DeadlineRefused(f"deadline {deadline.id} ({deadline.kind}) is settled by {event}, not by hand")
-    if deadline.subject.startswith(QUARTERLY_INSPECTION_SUBJECT):
+    if deadline.cadence == Cadence.QUARTERLY_INSPECTION:
         raise DeadlineRefused(
             f"deadline {deadline.id} is met by the data, once every active project of the programme "
             "has a signed inspection in the quarter"
@@ -78,17 +74,14 @@ def extend(
     now: datetime,
 ) -> Deadline:
     """Record an approved extension with the escalation ladder the deadline was opened with."""
-    try:
-        return extend_deadline(
-            session=session,
-            deadline=deadline,
-            due_at=due_at,
-            escalation=escalation_for(session=session, deadline=deadline),
-            calendar=calendar,
-            now=now,
-        )
-    except ValueError as exc:
-        raise DeadlineRefused(str(exc)) from exc
+    return extend_deadline(
+        session=session,
+        deadline=deadline,
+        due_at=due_at,
+        escalation=escalation_for(session=session, deadline=deadline),
+        calendar=calendar,
+        now=now,
+    )
 
 
 def escalation_for(*, session: Session, deadline: Deadline) -> Escalation:

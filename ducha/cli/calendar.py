@@ -1,16 +1,14 @@
 """``ducha calendar``: which years the working-day calendar covers, and from what. No database needed."""
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ducha.config import get_settings
-from ducha.output import emit_json
-from models.calendar import WorkingCalendar, YearCoverage
-from models.yaml_source import SourceError
+from ducha.cli.common import EXIT_FINDING, EXIT_OK, JsonOption, context
 
-EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
+if TYPE_CHECKING:
+    from models.calendar import YearCoverage
 
 calendar_app = typer.Typer(
     no_args_is_help=True,
@@ -25,17 +23,14 @@ def calendar() -> None:
 
 @calendar_app.command("check")
 def check(
+    ctx: typer.Context,
     year: Annotated[int, typer.Argument(min=1, max=9998, help="The year to check, e.g. 2027.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Say whether YEAR is covered, by chinese-calendar or a holiday file; exit 1 when it is not."""
-    try:
-        working_calendar = WorkingCalendar.load(get_settings().holiday_dir)
-    except SourceError as exc:
-        for line in exc.lines():
-            typer.echo(line, err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    coverage = working_calendar.coverage(year)
+    from ducha.cli.json_output import emit_json
+
+    coverage = context(ctx).calendar.coverage(year)
     if as_json:
         payload = asdict(coverage)
         payload["file"] = str(coverage.file) if coverage.file else None
@@ -46,7 +41,7 @@ def check(
     raise typer.Exit(EXIT_OK if coverage.covered else EXIT_FINDING)
 
 
-def describe(coverage: YearCoverage) -> list[str]:
+def describe(coverage: "YearCoverage") -> list[str]:
     """The lines that ``ducha calendar check`` prints for a year."""
     if not coverage.covered:
         return [f"{coverage.year}: not covered", f"  {coverage.problem}"]

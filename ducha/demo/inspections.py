@@ -3,21 +3,23 @@
 import struct
 import tempfile
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from sqlmodel import Session
 
-from inspections.evidence import EvidenceStore
+from inspections.evidence import EvidenceWriter
 from inspections.forms import EvidenceFileRef, FilledForm
-from inspections.records import get_template, record_inspection
+from inspections.loaded_templates import get_template
+from inspections.orders import DEFAULT_DEADLINE_DAYS
+from inspections.recording import record_inspection
 from inspections.scoring import ItemResult
+from inspections.signing import sign_inspection
 from inspections.templates import ChecklistItem, ItemKind
 from models import InspectionKind, Person, Project
 from models.calendar import WorkingCalendar
-from workflows.inspection_flow import sign
 
 
 def photo(label: str, shade: int) -> bytes:
@@ -59,12 +61,17 @@ def inspect(
     inspectors: list[Person],
     at: datetime,
     failing: Collection[str],
-    store: EvidenceStore,
+    evidence: EvidenceWriter,
     calendar: WorkingCalendar,
+    deadline_days: Mapping[str, int] = DEFAULT_DEADLINE_DAYS,
 ) -> None:
-    """Record and sign one inspection whose items all pass except ``failing``."""
+    """Record and sign one inspection whose items all pass except ``failing``.
+
+    The demo lays its story out directly, as the domain would record it: signing here issues the
+    orders but takes no transition and opens no deadline (the demo opens them all at the end).
+    """
     _, template = get_template(session=session, key=template_key)
-    results, evidence = [], {}
+    results, photos = [], {}
     with tempfile.TemporaryDirectory() as scratch:
         for _, item in template.iter_items():
             fail = item.key in failing
@@ -76,7 +83,7 @@ def inspect(
                     path = Path(scratch) / f"{project.code}-{item.key}-{n + 1}.png"
                     path.write_bytes(photo(f"{project.code} {template_key} {item.key} {n + 1}", 96 + 16 * n))
                     refs.append(EvidenceFileRef(path, path.name, at, None))
-                evidence[item.key] = refs
+                photos[item.key] = refs
         form = FilledForm(
             source=f"demo {template_key} {project.code}",
             draft_id=None,
@@ -91,12 +98,16 @@ def inspect(
             follow_up_of_id=None,
             notes="",
             results=results,
-            evidence=evidence,
+            evidence=photos,
         )
         recorded = record_inspection(
-            session=session, form=form, project=project, inspectors=inspectors, store=store, now=at
+            session=session, form=form, project=project, inspectors=inspectors, store=evidence, now=at
         )
-    assert recorded.inspection.id is not None
-    sign(
-        session=session, inspection_id=recorded.inspection.id, actor=inspectors[0], now=at, calendar=calendar
+    sign_inspection(
+        session=session,
+        inspection=recorded.inspection,
+        actor=inspectors[0],
+        now=at,
+        calendar=calendar,
+        deadline_days=deadline_days,
     )

@@ -1,0 +1,161 @@
+"""What every command shares: the context, the common options, consoles, and the one error mapping.
+
+Nothing here imports SQLAlchemy or a table: ``ducha --help`` builds every command from these
+modules, so a command module imports its domain code inside the function that runs it.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+from typer.exceptions import Abort, Exit, TyperException
+
+from ducha.context import AppContext
+from models.errors import DuchaError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlmodel import Session
+
+    from models import Person
+    from models.listing import Window
+
+EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT, EXIT_BUG = 0, 1, 2, 3
+# Rows a table shows unless --limit says otherwise; --json streams every row.
+PAGE = 100
+
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Freeze 'now' (ISO 8601; a bare date means 09:00 Asia/Shanghai)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ProgrammeOption = Annotated[str | None, typer.Option("--programme", help="Programme name or id.")]
+ActorOption = Annotated[str, typer.Option("--as", help="Who does it: name, phone or id.")]
+LimitOption = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", min=0, help=f"Rows to show (a table shows {PAGE}, --json every row; 0: every row)."
+    ),
+]
+OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Rows to skip first.")]
+
+
+def context(ctx: typer.Context) -> AppContext:
+    """The application context the root command made (one per process)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppContext):
+        root.obj = AppContext()
+    return root.obj
+
+
+def window(limit: int | None, offset: int, *, as_json: bool) -> Window:
+    """The rows a list command shows: a page for a table, every row for --json, unless told."""
+    from models.listing import Window
+
+    if limit == 0:
+        return Window(None, offset)
+    if limit is None and not as_json:
+        return Window(PAGE, offset)
+    return Window(limit, offset)
+
+
+def actor(session: Session, ref: str) -> Person:
+    """The person named by --as."""
+    from workflows.people import find_person
+
+    return find_person(session=session, ref=ref)
+
+
+_consoles: dict[str, Console] = {}
+
+
+def console() -> Console:
+    """Where tables and messages go (stdout, wide enough for a table when it is not a terminal)."""
+    if "out" not in _consoles:
+        from rich.console import Console
+
+        _consoles["out"] = Console(width=None if sys.stdout.isatty() else 160)
+    return _consoles["out"]
+
+
+def errors() -> Console:
+    """Where error lines go: stderr, never wrapped (one problem, one line, for logs and scripts)."""
+    if "err" not in _consoles:
+        from rich.console import Console
+
+        _consoles["err"] = Console(stderr=True, soft_wrap=True)
+    return _consoles["err"]
+
+
+def say_error(line: str) -> None:
+    errors().print(line, markup=False, highlight=False)
+
+
+def report(exc: DuchaError) -> None:
+    """Print an error the way a person reads it: each line names its file, row or field."""
+    for line in exc.lines():
+        say_error(line if exc.located else f"error: {line}")
+    if exc.summary:
+        say_error(exc.summary)
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return False
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError)
+
+
+def internal_error(exc: BaseException, ctx: typer.Context | None) -> Path:
+    """Write the traceback to the error log and return where it went."""
+    path = Path("./ducha-errors.log")
+    app = ctx.find_root().obj if ctx is not None else None
+    if isinstance(app, AppContext):
+        try:
+            path = app.settings.error_log
+        except DuchaError:
+            pass
+    text = "".join(traceback.format_exception(exc))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"--- ducha {' '.join(sys.argv[1:])}\n{text}\n")
+    except OSError:
+        path = Path("(stderr)")
+        sys.stderr.write(text)
+    return path
+
+
+class DuchaGroup(TyperGroup):
+    """The root command: maps every error a command raises to its message and exit code, once.
+
+    A ``DuchaError`` is the user's to fix: its lines, exit 2. A database that cannot be reached:
+    one line, exit 2. Anything else is a bug: one line naming the log file that holds the
+    traceback, exit 3 (never a traceback on screen, never the "finding" code 1).
+    """
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return list(self.commands)  # the registration order, which the help panels follow
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (Exit, Abort, TyperException):  # an exit code, Ctrl-C, a usage error: Typer's own
+            raise
+        except DuchaError as exc:
+            report(exc)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as exc:
+            if _database_unavailable(exc):
+                say_error(f"error: database unavailable: {getattr(exc, 'orig', exc)}")
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            where = internal_error(exc, ctx)
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            say_error(f"internal error: {type(exc).__name__}: {message}, details in {where}")
+            raise typer.Exit(EXIT_BUG) from None

@@ -1,0 +1,249 @@
+"""Deadlines and alerts: sweep, list, sync, extend, done, waive (the office's "what is late")."""
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from ducha.cli.common import (
+    EXIT_FINDING,
+    AtOption,
+    JsonOption,
+    LimitOption,
+    OffsetOption,
+    actor,
+    console,
+    context,
+    window,
+)
+from models.errors import BadInput
+
+deadlines_app = typer.Typer(
+    help="Deadlines: list, keep in step with the data, extend, record a cadence done, waive."
+)
+OfficeOption = Annotated[
+    str, typer.Option("--as", help="Who does it (the supervision office): name, phone or id.")
+]
+ProjectFilter = Annotated[
+    str | None, typer.Option("--project", help="Only this project (code, village or id).")
+]
+DeadlineArgument = Annotated[int, typer.Argument(metavar="ID")]
+
+
+def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -> None:
+    """Raise every escalation level that has come (idempotent: sweeping again adds nothing)."""
+    from ducha.cli.json_output import emit_json
+    from ducha.jobs import run_job
+    from models.localtime import local
+    from workflows.jobs import sweep_job
+
+    app = context(ctx)
+    result = run_job(sweep_job, app, app.now(at)).sweep
+    if as_json:
+        emit_json(
+            {
+                "as_of": result.as_of,
+                "raised": result.raised,
+                "by_level": result.by_level,
+                "by_kind": result.by_kind,
+            }
+        )
+        return
+    levels = ", ".join(f"{name} {count}" for name, count in result.by_level.items()) or "nothing new"
+    console().print(
+        f"sweep as of {local(result.as_of):%Y-%m-%d %H:%M}: {result.raised} alert(s) raised ({levels})",
+        markup=False,
+    )
+
+
+@deadlines_app.callback(invoke_without_command=True)
+def deadlines(
+    ctx: typer.Context,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only deadlines not yet met, missed or waived.")
+    ] = False,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open deadlines past due (exit 1 if any).")
+    ] = False,
+    project: ProjectFilter = None,
+    at: AtOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List deadlines with their due time, revision and status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ducha.cli.json_output import emit_list
+    from ducha.cli.tables import print_page, when
+    from workflows.alerts import DeadlineRow, list_deadlines
+    from workflows.projects import find_project
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.reading() as session:
+        project_id = find_project(session=session, ref=project).id if project else None
+        listing = list_deadlines(
+            session=session,
+            now=now,
+            open_only=open_only,
+            overdue_only=overdue,
+            project_id=project_id,
+            window=window(limit, offset, as_json=as_json),
+        )
+        if as_json:
+            emit_list(listing, as_of=now)
+            found = listing.count()
+        else:
+
+            def cells(row: DeadlineRow) -> list[object]:
+                return [
+                    row.id,
+                    row.kind,
+                    row.title,
+                    when(row.due_at),
+                    row.revision,
+                    row.status,
+                    "OVERDUE" if row.overdue else "",
+                ]
+
+            found = print_page(
+                console(),
+                listing,
+                f"{listing.count()} deadlines, as of {when(now)}",
+                ("id", "kind", "title", "due", "rev", "status", ""),
+                cells,
+            )
+    if overdue and found:
+        raise typer.Exit(EXIT_FINDING)
+
+
+@deadlines_app.command("sync")
+def deadlines_sync(ctx: typer.Context, at: AtOption = None) -> None:
+    """Do the daily job now: open the deadlines the data implies, settle those whose event happened,
+    and open this period's cadence deadlines (idempotent)."""
+    from rich.markup import escape
+
+    from ducha.jobs import run_job
+    from workflows.jobs import daily_job
+
+    app = context(ctx)
+    result = run_job(daily_job, app, app.now(at))
+    out = console()
+    out.print(
+        f"deadlines: {result.opened} opened, {result.settled} settled; "
+        f"cadences: {result.cadences_opened} opened, {result.cadences_settled} settled"
+    )
+    for warning in result.warnings:
+        out.print(f"[yellow]calendar warning:[/yellow] {escape(warning)}")
+
+
+@deadlines_app.command("extend")
+def deadlines_extend(
+    ctx: typer.Context,
+    deadline_id: DeadlineArgument,
+    to: Annotated[str, typer.Option("--to", help="New due date (YYYY-MM-DD, end of that day local).")],
+    at: AtOption = None,
+) -> None:
+    """Record an approved extension: a new revision; alerts of the old revision stop."""
+    from workflows.actions import extend_deadline
+
+    try:
+        day = date.fromisoformat(to)
+    except ValueError:
+        raise BadInput(f"--to {to!r}: give a date as YYYY-MM-DD") from None
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        deadline = extend_deadline(
+            session=tx.session, now=now, calendar=app.calendar, deadline_id=deadline_id, to=day
+        )
+        revision = deadline.revision
+    console().print(f"deadline {deadline_id} extended to {day} (revision {revision})")
+
+
+@deadlines_app.command("done")
+def deadlines_done(
+    ctx: typer.Context,
+    deadline_id: DeadlineArgument,
+    actor_ref: OfficeOption,
+    note: Annotated[
+        str | None, typer.Option("--note", help="What was done (kept with the deadline).")
+    ] = None,
+    at: AtOption = None,
+) -> None:
+    """Record a cadence done now (the monthly summary sent, the yearly evaluation held): met or missed."""
+    from models.localtime import local
+    from workflows.actions import record_deadline_done
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        deadline = record_deadline_done(
+            session=tx.session,
+            now=now,
+            actor=actor(tx.session, actor_ref),
+            deadline_id=deadline_id,
+            note=note,
+        )
+        status = deadline.status
+    console().print(f"deadline {deadline_id} {status} at {local(now):%Y-%m-%d %H:%M}")
+
+
+@deadlines_app.command("waive")
+def deadlines_waive(
+    ctx: typer.Context,
+    deadline_id: DeadlineArgument,
+    actor_ref: OfficeOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why the obligation is lifted (required).")],
+    at: AtOption = None,
+) -> None:
+    """Lift an obligation: the deadline is waived and raises nothing more."""
+    from models.localtime import local
+    from workflows.actions import waive_deadline
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        waive_deadline(
+            session=tx.session,
+            now=now,
+            actor=actor(tx.session, actor_ref),
+            deadline_id=deadline_id,
+            reason=reason,
+        )
+    console().print(f"deadline {deadline_id} waived at {local(now):%Y-%m-%d %H:%M}")
+
+
+def alerts(
+    ctx: typer.Context,
+    level: Annotated[
+        str | None, typer.Option(help="Only this level: upcoming, due, overdue, escalated_1…")
+    ] = None,
+    project: ProjectFilter = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List raised alerts with the people each one tells."""
+    from ducha.cli.json_output import emit_list
+    from ducha.cli.tables import print_page, when
+    from workflows.alerts import AlertRow, list_alerts
+    from workflows.projects import find_project
+
+    with context(ctx).reading() as session:
+        project_id = find_project(session=session, ref=project).id if project else None
+        listing = list_alerts(
+            session=session, level=level, project_id=project_id, window=window(limit, offset, as_json=as_json)
+        )
+        if as_json:
+            emit_list(listing)
+            return
+
+        def cells(row: AlertRow) -> list[object]:
+            tells = ", ".join(f"{r.name} ({r.role})" for r in row.recipients) or "—"
+            return [row.id, row.level, row.title, when(row.due_at), tells]
+
+        print_page(
+            console(), listing, f"{listing.count()} alerts", ("id", "level", "title", "due", "tells"), cells
+        )

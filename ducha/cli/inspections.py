@@ -1,0 +1,206 @@
+"""Inspections (事前审查, 事中检查, 事后验收): blank checklists, recording, signing, reading them."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ducha.cli.common import (
+    ActorOption,
+    AtOption,
+    JsonOption,
+    LimitOption,
+    OffsetOption,
+    actor,
+    console,
+    context,
+    window,
+)
+from models.kinds import InspectionKind
+
+inspect_app = typer.Typer(no_args_is_help=True, help="Inspections: blank checklists, recording, signing.")
+
+
+@inspect_app.command("new")
+def inspect_new(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project code, village or id.")],
+    template: Annotated[str, typer.Option(help="Checklist template key, e.g. pre-review, in-progress.")],
+    kind: Annotated[InspectionKind | None, typer.Option(help="Defaults to the template's kind.")] = None,
+    follow_up: Annotated[
+        int | None, typer.Option(help="Re-inspect the flagged items of this inspection.")
+    ] = None,
+    inspector: Annotated[
+        list[str] | None, typer.Option(help="Inspector (name, phone or id); repeat.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the form here (default: print it).")] = None,
+    at: AtOption = None,
+) -> None:
+    """Write a blank checklist to fill in; a follow-up carries the original's flagged items forward."""
+    from workflows.reads import blank_checklist
+
+    app = context(ctx)
+    with app.reading() as session:
+        blank = blank_checklist(
+            session=session,
+            now=app.now(at),
+            project=project,
+            template=template,
+            kind=kind,
+            follow_up=follow_up,
+            inspectors=inspector or [],
+        )
+    if out is None:
+        typer.echo(blank.text, nl=False)
+    else:
+        out.write_text(blank.text, encoding="utf-8")
+        console().print(
+            f"blank {blank.template_key} checklist for {blank.project_code} written to {out}", markup=False
+        )
+
+
+@inspect_app.command("record")
+def inspect_record(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(help="A filled checklist.")], at: AtOption = None
+) -> None:
+    """Validate a filled checklist and store it unsigned; nothing is stored if anything is wrong."""
+    from workflows.actions import record_inspection_form
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        recorded = record_inspection_form(session=tx.session, now=now, evidence=tx.evidence, path=file)
+    card, number = recorded.card, recorded.inspection.id
+    critical = " (a critical item failed)" if card.critical_failed else ""
+    console().print(
+        f"inspection {number} recorded (unsigned): score {card.score}, {card.outcome.value}{critical}, "
+        f"{len(card.findings)} finding(s); sign it with `ducha inspect sign {number} --as …`",
+        markup=False,
+    )
+
+
+@inspect_app.command("sign")
+def inspect_sign(
+    ctx: typer.Context,
+    inspection_id: Annotated[int, typer.Argument(metavar="ID")],
+    actor_ref: ActorOption,
+    at: AtOption = None,
+) -> None:
+    """Sign an inspection: it becomes immutable and its failed items become rectification orders."""
+    from models.localtime import local
+    from workflows.actions import sign_inspection
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        person = actor(tx.session, actor_ref)
+        result = sign_inspection(
+            session=tx.session,
+            now=now,
+            calendar=app.calendar,
+            actor=person,
+            inspection_id=inspection_id,
+            deadline_days=app.deadline_days,
+        )
+    signed = result.signed
+    lines = [f"inspection {inspection_id} signed by {person.name}: {signed.inspection.outcome}"]
+    lines += [
+        f"  order {order.id} issued: {order.item_key} ({order.severity}), "
+        f"due {local(order.due_at):%Y-%m-%d %H:%M}"
+        for order in signed.issued
+    ]
+    lines += [f"  order {order.id} closed: {order.item_key}" for order in signed.closed]
+    lines += [f"  order {order.id} still open: {order.item_key}" for order in signed.kept_open]
+    if result.transition is not None:
+        lines.append(f"  project returned to {result.transition.to_stage}: {result.transition.reason}")
+    for line in lines:
+        console().print(line, markup=False, highlight=False)
+
+
+@inspect_app.command("show")
+def inspect_show(
+    ctx: typer.Context,
+    inspection_id: Annotated[int, typer.Argument(metavar="ID")],
+    as_json: JsonOption = False,
+) -> None:
+    """One inspection item by item; a re-inspection side by side with the original."""
+    from ducha.cli.json_output import emit_json
+    from ducha.cli.tables import table
+    from models.localtime import local
+    from workflows.reads import inspection_detail
+
+    with context(ctx).reading() as session:
+        detail = inspection_detail(session=session, inspection_id=inspection_id)
+    inspection = detail.inspection
+    if as_json:
+        emit_json(
+            {
+                "inspection": inspection,
+                "project_code": detail.project_code,
+                "inspectors": detail.inspectors,
+                "items": detail.items,
+            }
+        )
+        return
+    out = console()
+    out.print(
+        f"inspection {inspection.id} ({inspection.kind}) of project {detail.project_code} "
+        f"by {', '.join(detail.inspectors)} "
+        f"at {local(inspection.inspected_at):%Y-%m-%d %H:%M}: score {inspection.score_tenths / 10}, "
+        f"{inspection.outcome}; {'signed' if inspection.signed_at else 'UNSIGNED'}",
+        markup=False,
+        highlight=False,
+    )
+    columns = ["item", *(["original"] if detail.follows_up else []), "result", "value", "notes"]
+    rows = []
+    for item in detail.items:
+        if detail.follows_up and item.original_verdict is None:
+            continue
+        cells: list[object] = [f"{item.item_key} {item.text}"]
+        if detail.follows_up:
+            cells.append(item.original_verdict)
+        cells += [item.verdict, item.value or "", item.notes]
+        rows.append(cells)
+    out.print(table("", columns, rows))
+
+
+def inspections(
+    ctx: typer.Context,
+    project: Annotated[str | None, typer.Option(help="Only this project (code, village or id).")] = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List inspections with score, outcome and whether they are signed."""
+    from ducha.cli.json_output import emit_list
+    from ducha.cli.tables import print_page, when
+    from inspections.queries import InspectionRow, list_inspections
+    from workflows.projects import find_project
+
+    with context(ctx).reading() as session:
+        project_id = find_project(session=session, ref=project).id if project else None
+        listing = list_inspections(
+            session=session, project_id=project_id, window=window(limit, offset, as_json=as_json)
+        )
+        if as_json:
+            emit_list(listing)
+            return
+
+        def cells(row: InspectionRow) -> list[object]:
+            return [
+                row.id,
+                row.project_code,
+                row.kind,
+                when(row.inspected_at),
+                row.score,
+                row.outcome,
+                "yes" if row.signed_at else "no",
+            ]
+
+        print_page(
+            console(),
+            listing,
+            f"{listing.count()} inspections",
+            ("id", "project", "kind", "when", "score", "outcome", "signed"),
+            cells,
+        )

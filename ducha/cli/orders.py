@@ -1,0 +1,142 @@
+"""Rectification orders (整改通知, 限期整改): list them, respond with evidence, verify a response."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ducha.cli.common import (
+    EXIT_FINDING,
+    ActorOption,
+    AtOption,
+    JsonOption,
+    LimitOption,
+    OffsetOption,
+    actor,
+    console,
+    context,
+    window,
+)
+
+orders_app = typer.Typer(help="Rectification orders (整改通知): list, respond, verify.")
+
+
+@orders_app.callback(invoke_without_command=True)
+def orders(
+    ctx: typer.Context,
+    open_only: Annotated[bool, typer.Option("--open", help="Only orders not yet closed.")] = False,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open orders past their deadline (exit 1 if any).")
+    ] = False,
+    project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
+    at: AtOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List rectification orders with their deadline and who answers for them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ducha.cli.json_output import emit_list
+    from ducha.cli.tables import print_page, when
+    from inspections.orders import OrderRow, list_orders
+    from workflows.projects import find_project
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.reading() as session:
+        project_id = find_project(session=session, ref=project).id if project else None
+        listing = list_orders(
+            session=session,
+            now=now,
+            project_id=project_id,
+            open_only=open_only,
+            overdue_only=overdue,
+            window=window(limit, offset, as_json=as_json),
+        )
+        if as_json:
+            emit_list(listing, as_of=now)
+            found = listing.count()
+        else:
+
+            def cells(row: OrderRow) -> list[object]:
+                return [
+                    row.id,
+                    row.project_code,
+                    row.village,
+                    row.item_key,
+                    row.severity,
+                    row.responsible_name,
+                    row.status,
+                    when(row.due_at),
+                    "OVERDUE" if row.overdue else "",
+                ]
+
+            found = print_page(
+                console(),
+                listing,
+                f"{listing.count()} rectification orders, as of {when(now)}",
+                ("id", "project", "village", "item", "severity", "responsible", "status", "due", ""),
+                cells,
+            )
+    if overdue and found:
+        raise typer.Exit(EXIT_FINDING)
+
+
+@orders_app.command("respond")
+def orders_respond(
+    ctx: typer.Context,
+    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    evidence: Annotated[list[Path], typer.Option(help="Evidence file of the fix; repeat for several.")],
+    actor_ref: ActorOption,
+    note: Annotated[str, typer.Option(help="What was done.")] = "",
+    at: AtOption = None,
+) -> None:
+    """Report a fix with evidence; the order waits for the office to verify it."""
+    from workflows.actions import respond_to_order
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        respond_to_order(
+            session=tx.session,
+            now=now,
+            evidence=tx.evidence,
+            actor=actor(tx.session, actor_ref),
+            order_id=order_id,
+            files=evidence,
+            note=note,
+        )
+    console().print(
+        f"order {order_id}: response with {len(evidence)} evidence file(s) recorded; awaiting verification",
+        markup=False,
+    )
+
+
+@orders_app.command("verify")
+def orders_verify(
+    ctx: typer.Context,
+    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    actor_ref: ActorOption,
+    accept: Annotated[bool, typer.Option("--accept/--reject", help="Accept the fix (closes) or reject it.")],
+    reason: Annotated[str, typer.Option(help="Why (required to reject).")] = "",
+    at: AtOption = None,
+) -> None:
+    """Accept a fix (the order closes) or reject it back to issued, with a reason."""
+    from workflows.actions import verify_order
+
+    app = context(ctx)
+    now = app.now(at)  # read once: the verification and the deadline it settles share one time
+    with app.transaction() as tx:
+        person = actor(tx.session, actor_ref)
+        verify_order(
+            session=tx.session,
+            now=now,
+            calendar=app.calendar,
+            actor=person,
+            order_id=order_id,
+            accept=accept,
+            reason=reason,
+        )
+    outcome = "accepted and closed" if accept else "rejected back to issued"
+    console().print(f"order {order_id}: {outcome} by {person.name}", markup=False)

@@ -1,0 +1,195 @@
+"""Commands for the registers: programmes, project imports (台账) and workflow definitions."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ducha.cli.common import (
+    AtOption,
+    JsonOption,
+    LimitOption,
+    OffsetOption,
+    ProgrammeOption,
+    console,
+    context,
+    window,
+)
+from models.errors import BadInput
+
+if TYPE_CHECKING:
+    from workflows.programmes import FundingSourceSpec
+
+programmes_app = typer.Typer(help="Programmes: list them, or create one.")
+import_app = typer.Typer(no_args_is_help=True, help="Import registers (台账) from CSV or XLSX.")
+workflows_app = typer.Typer(help="Workflow definitions: list the loaded ones, or load one.")
+
+
+@programmes_app.callback(invoke_without_command=True)
+def programmes(
+    ctx: typer.Context, limit: LimitOption = None, offset: OffsetOption = 0, as_json: JsonOption = False
+) -> None:
+    """List programmes with their budget and project count."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ducha.cli.json_output import emit_list
+    from ducha.cli.tables import print_page
+    from models import format_yuan
+    from workflows.board import ProgrammeRow, list_programmes
+
+    with context(ctx).reading() as session:
+        listing = list_programmes(session=session, window=window(limit, offset, as_json=as_json))
+        if as_json:
+            emit_list(listing)
+            return
+
+        def cells(row: ProgrammeRow) -> list[object]:
+            due = ", ".join(f"{key} {day}" for key, day in row.milestones.items())
+            return [row.id, row.name, row.projects, format_yuan(row.budget_total_fen), due]
+
+        print_page(
+            console(),
+            listing,
+            "programmes",
+            ("id", "name", "projects", "budget (yuan)", "milestones"),
+            cells,
+            id="right",
+            projects="right",
+            **{"budget (yuan)": "right"},
+        )
+
+
+def _sources(budget: list[str]) -> list[FundingSourceSpec]:
+    from models import parse_yuan
+    from workflows.programmes import FundingSourceSpec
+
+    sources: list[FundingSourceSpec] = []
+    for spec in budget:
+        code, _, rest = spec.partition("=")
+        amount, _, label = rest.partition("=")
+        try:
+            fen = parse_yuan(amount)
+        except ValueError as exc:
+            raise BadInput(f"--budget {spec!r}: amount {exc}") from None
+        if not code:
+            raise BadInput(f"--budget {spec!r}: give CODE=YUAN")
+        sources.append(FundingSourceSpec(code=code, name=label or code, amount_fen=fen))
+    return sources
+
+
+def _milestones(milestone: list[str]) -> dict[str, date]:
+    dates: dict[str, date] = {}
+    for spec in milestone:
+        key, _, day = spec.partition("=")
+        try:
+            dates[key] = date.fromisoformat(day)
+        except ValueError:
+            raise BadInput(f"--milestone {spec!r}: give KEY=YYYY-MM-DD") from None
+    return dates
+
+
+@programmes_app.command("create")
+def programmes_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Programme name.")],
+    district: Annotated[str, typer.Option(help="District the programme's villages belong to.")],
+    budget: Annotated[
+        list[str], typer.Option(help="Funding source as CODE=YUAN or CODE=YUAN=NAME; repeat per source.")
+    ],
+    milestone: Annotated[
+        list[str] | None,
+        typer.Option(help="Milestone date as KEY=YYYY-MM-DD, e.g. start_construction=2026-12-31."),
+    ] = None,
+    workflow: Annotated[str, typer.Option(help="Workflow definition key.")] = "village-venue",
+    earmark: Annotated[str, typer.Option(help="What the money may be spent on (专款专用).")] = "",
+    at: AtOption = None,
+) -> None:
+    """Create a programme with its budget per funding source and its milestone dates."""
+    from workflows.actions import start_programme
+
+    sources = _sources(budget)
+    dates = _milestones(milestone or [])
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        programme = start_programme(
+            session=tx.session,
+            now=now,
+            name=name,
+            district=district,
+            workflow=workflow,
+            sources=sources,
+            milestones=dates,
+            earmark=earmark,
+        )
+    console().print(f"programme {programme.id} created: {programme.name}", markup=False)
+
+
+@import_app.command("projects")
+def import_projects_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX register.")],
+    programme: ProgrammeOption = None,
+    at: AtOption = None,
+) -> None:
+    """Import projects (town, village, leader, specialist, budget per source, dates), all or nothing."""
+    from workflows.actions import import_register
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        imported = import_register(
+            session=tx.session, now=now, calendar=app.calendar, path=file, programme=programme
+        )
+    created = imported.projects
+    codes = f"{created[0].code}…{created[-1].code}" if len(created) > 1 else created[0].code
+    console().print(
+        f"{file}: {len(created)} projects imported into {imported.programme.name} ({codes})", markup=False
+    )
+
+
+@workflows_app.callback(invoke_without_command=True)
+def workflows(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the loaded workflow definitions and their versions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ducha.cli.json_output import emit_json
+    from ducha.cli.tables import table, when
+    from workflows.reads import workflow_definitions
+
+    with context(ctx).reading() as session:
+        records = workflow_definitions(session=session)
+    if as_json:
+        emit_json(
+            {
+                "data": [record.model_dump(exclude={"source_text"}) for record in records],
+                "count": len(records),
+            }
+        )
+        return
+    console().print(
+        table(
+            "workflow definitions",
+            ("key", "version", "title", "source", "loaded"),
+            [(r.key, r.version, r.title, r.source_name, when(r.loaded_at)) for r in records],
+        )
+    )
+
+
+@workflows_app.command("load")
+def workflows_load(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Workflow definition YAML.")],
+    at: AtOption = None,
+) -> None:
+    """Validate and load a workflow definition; new projects use the newest version."""
+    from workflows.actions import load_workflow
+
+    app = context(ctx)
+    now = app.now(at)
+    with app.transaction() as tx:
+        record = load_workflow(session=tx.session, now=now, path=file)
+    console().print(f"{file}: workflow {record.key} version {record.version} loaded", markup=False)

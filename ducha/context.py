@@ -1,0 +1,121 @@
+"""The application context: everything a front end or a job needs, built from the settings once.
+
+The CLI keeps one in the Typer context; the scheduler and the Prefect flows make one per run. The
+engine, the working-day calendar and the evidence store are built on first use, so a command that
+does not need the database never touches it. A front end reads in ``reading()`` and writes in
+``transaction()``, which owns the commit: domain and action code never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from ducha.clock import Clock, clock_from
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from ducha.config import Settings
+    from inspections.evidence import EvidenceBatch, EvidenceStore
+    from models.calendar import WorkingCalendar
+
+
+@dataclass
+class Transaction:
+    """One unit of work: a session, and the evidence files it puts (removed again if it fails)."""
+
+    session: Session
+    evidence: EvidenceBatch
+
+
+@dataclass
+class AppContext:
+    """Settings, clock, engine, calendar, evidence store and deadline defaults of one installation."""
+
+    # The --at given for every command (the root option); a command's own --at wins over it.
+    at: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @cached_property
+    def settings(self) -> Settings:
+        if self._settings is not None:
+            return self._settings
+        from ducha.config import get_settings
+
+        return get_settings()
+
+    def clock(self, at: str | None = None, default: str | None = None) -> Clock:
+        """The clock for this command: its --at, else the root --at, else DUCHA_NOW, else the system."""
+        return clock_from(at or self.at or self.settings.now or default)
+
+    def now(self, at: str | None = None, default: str | None = None) -> datetime:
+        return self.clock(at, default).now()
+
+    @cached_property
+    def engine(self) -> Engine:
+        from ducha.db import make_engine
+
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        from models.calendar import WorkingCalendar
+
+        return WorkingCalendar.load(self.settings.holiday_dir)
+
+    @cached_property
+    def evidence_store(self) -> EvidenceStore:
+        from inspections.evidence import EvidenceStore
+
+        return EvidenceStore(self.settings.evidence_dir, max_bytes=self.settings.evidence_max_bytes)
+
+    @cached_property
+    def deadline_days(self) -> Mapping[str, int]:
+        """Working days to fix a finding, by severity: the defaults with the installation's changes."""
+        from inspections.orders import DEFAULT_DEADLINE_DAYS
+
+        return {**DEFAULT_DEADLINE_DAYS, **self.settings.rectification_days}
+
+    def checked_engine(self) -> Engine:
+        """The engine, once the database is known to have this code's schema (checked once per process)."""
+        from ducha.db import require_current_schema
+
+        require_current_schema(self.engine)
+        return self.engine
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads; whatever it did is rolled back at the end."""
+        from ducha.db import session_scope
+
+        with session_scope(self.checked_engine()) as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A write transaction: committed when the block ends, rolled back (files too) if it raises."""
+        from sqlmodel import Session
+
+        from ducha.db import writer
+        from inspections.evidence import EvidenceBatch
+
+        evidence = EvidenceBatch(self.evidence_store)
+        with Session(writer(self.checked_engine()), expire_on_commit=False) as session:
+            try:
+                yield Transaction(session, evidence)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                evidence.discard()
+                raise
+
+    def dispose(self) -> None:
+        """Close the engine's connections, if it was ever built."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,88 @@
+"""Lists that page and stream: a window (limit, offset) over a query, rows read as they are printed.
+
+A list read returns a ``Listing``: iterating it streams the rows in the window (a server-side cursor
+on PostgreSQL, SQLite's own cursor), never the whole result in memory, and ``count()`` says how many
+rows match in all, which a front end shows beside a page (``{data, count}``).
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+T = TypeVar("T")
+# Rows fetched from the database at a time while streaming.
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows of a list: ``limit`` None means every row from ``offset`` on."""
+
+    limit: int | None = None
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"limit {self.limit} is negative")
+        if self.offset < 0:
+            raise ValueError(f"offset {self.offset} is negative")
+
+    @property
+    def everything(self) -> bool:
+        return self.limit is None and self.offset == 0
+
+
+class Listing(Generic[T]):
+    """The rows of ``query`` in ``window``, made by ``rows`` a batch at a time; iterate once.
+
+    ``rows`` gets up to ``BATCH`` result rows and returns the list's rows for them, so that what a
+    row needs from elsewhere (a project's budget lines) is read once per batch, never per row and
+    never for the whole list at once.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        query: Any,  # a SELECT, SQLAlchemy's or SQLModel's
+        rows: Callable[[list[Any]], list[T]],
+        window: Window = Window(),
+    ) -> None:
+        self._session = session
+        self._query = query
+        self._rows = rows
+        self.window = window
+        self._streamed: int | None = None
+
+    @classmethod
+    def each(
+        cls, session: Session, query: Any, row: Callable[[Any], T], window: Window = Window()
+    ) -> "Listing[T]":
+        """A listing whose rows are made one result row at a time."""
+        return cls(session, query, lambda batch: [row(found) for found in batch], window)
+
+    def __iter__(self) -> Iterator[T]:
+        query = self._query
+        if self.window.offset:
+            query = query.offset(self.window.offset)
+        if self.window.limit is not None:
+            query = query.limit(self.window.limit)
+        streamed = 0
+        result = self._session.execute(query.execution_options(yield_per=BATCH))
+        for partition in result.partitions():
+            batch = self._rows(list(partition))
+            streamed += len(batch)
+            yield from batch
+        self._streamed = streamed
+
+    def count(self) -> int:
+        """How many rows the list holds in all, whatever the window."""
+        if self.window.everything and self._streamed is not None:
+            return self._streamed
+        counted = select(func.count()).select_from(self._query.order_by(None).subquery())
+        return int(self._session.execute(counted).scalar_one())
+
+    def all(self) -> list[T]:
+        return list(self)

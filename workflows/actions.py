@@ -1,0 +1,347 @@
+"""Every multi-step write a front end makes, each one function: the CLI, the jobs and the API call these.
+
+An action takes the session, the time it happens (``now``), the person acting and plain arguments
+(references as a person would type them: a project code, an order id), calls the domain, keeps
+deadlines in step with what changed, and returns what it did. It never commits: the front end's
+transaction (ducha.context) does, or rolls everything back, evidence files included.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from inspections.attachments import EvidenceItem
+from inspections.evidence import EvidenceWriter, read_evidence_file
+from inspections.forms import read_form
+from inspections.loaded_templates import get_template
+from inspections.orders import DEFAULT_DEADLINE_DAYS, check_response, get_order, respond, verify
+from inspections.recording import Recorded, record_inspection
+from inspections.signing import Signed
+from inspections.signing import sign_inspection as sign_checked_inspection
+from inspections.spot_checks import draw_spot_check as draw_weighted
+from models import (
+    Deadline,
+    Inspection,
+    InspectionKind,
+    OrderEvent,
+    Person,
+    Programme,
+    Project,
+    ProjectDocument,
+    SpotCheckDraw,
+    WorkflowDefinitionRecord,
+    WorkflowEvent,
+)
+from models.calendar import WorkingCalendar
+from models.errors import BadInput, NotFound
+from models.yaml_source import read_source_text
+from workflows.deadline_changes import extend, record_done, waive
+from workflows.deadline_sync import SyncResult, sync_deadlines
+from workflows.definition import get_definition, load_definition
+from workflows.engine import apply_transition
+from workflows.importer import import_projects
+from workflows.people import find_person
+from workflows.programmes import FundingSourceSpec, create_programme, find_programme
+from workflows.projects import find_project, record_document
+from workflows.reads import drawn_projects
+
+
+def keep_deadlines_in_step(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkingCalendar,
+    project: Project | None = None,
+    programme: Programme | None = None,
+) -> SyncResult:
+    """Open and settle the deadlines a change implies, for one project, one programme or all."""
+    return sync_deadlines(
+        session=session,
+        now=now,
+        calendar=calendar,
+        project_id=project.id if project is not None else None,
+        programme_id=programme.id if programme is not None else None,
+    )
+
+
+def _project(session: Session, ref: str, programme: str | None) -> Project:
+    programme_id = find_programme(session=session, ref=programme).id if programme else None
+    return find_project(session=session, ref=ref, programme_id=programme_id)
+
+
+# --- projects ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Advanced:
+    project: Project
+    from_stage: str
+    event: WorkflowEvent
+
+
+def advance_project(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkingCalendar,
+    actor: Person,
+    project: str,
+    to: str,
+    reason: str = "",
+    programme: str | None = None,
+) -> Advanced:
+    """Move a project to another stage (``resume`` un-suspends); refused with every unmet condition."""
+    found = _project(session, project, programme)
+    before = found.stage
+    event = apply_transition(session=session, project=found, to=to, actor=actor, now=now, reason=reason)
+    keep_deadlines_in_step(session=session, now=now, calendar=calendar, project=found)
+    return Advanced(found, before, event)
+
+
+@dataclass(frozen=True)
+class DocumentAdded:
+    project: Project
+    document: ProjectDocument
+
+
+def add_document(
+    *,
+    session: Session,
+    now: datetime,
+    actor: Person,
+    project: str,
+    kind: str,
+    title: str = "",
+    programme: str | None = None,
+) -> DocumentAdded:
+    """Record that a project document exists (guards such as documents_recorded look for it)."""
+    found = _project(session, project, programme)
+    document = record_document(session=session, project=found, kind=kind, title=title, actor=actor, now=now)
+    return DocumentAdded(found, document)
+
+
+@dataclass(frozen=True)
+class Imported:
+    programme: Programme
+    projects: list[Project]
+
+
+def import_register(
+    *, session: Session, now: datetime, calendar: WorkingCalendar, path: Path, programme: str | None = None
+) -> Imported:
+    """Import a project register (台账), all or nothing, and open the new projects' deadlines."""
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file")
+    target = find_programme(session=session, ref=programme)
+    created = import_projects(session=session, path=path, programme=target, now=now)
+    keep_deadlines_in_step(session=session, now=now, calendar=calendar, programme=target)
+    return Imported(target, created)
+
+
+def start_programme(
+    *,
+    session: Session,
+    now: datetime,
+    name: str,
+    district: str,
+    workflow: str,
+    sources: Sequence[FundingSourceSpec],
+    milestones: Mapping[str, date],
+    earmark: str = "",
+) -> Programme:
+    """Create a programme with its budget per funding source and its milestone dates."""
+    return create_programme(
+        session=session,
+        name=name,
+        district=district,
+        definition_key=workflow,
+        sources=sources,
+        milestones=milestones,
+        earmark=earmark,
+        now=now,
+    )
+
+
+def load_workflow(*, session: Session, now: datetime, path: Path) -> WorkflowDefinitionRecord:
+    """Validate and keep a workflow definition file; new projects use the newest version."""
+    return load_definition(session=session, text=read_source_text(path), source=str(path), now=now)
+
+
+# --- inspections and orders ----------------------------------------------------------------------
+
+
+def record_inspection_form(
+    *, session: Session, now: datetime, evidence: EvidenceWriter, path: Path
+) -> Recorded:
+    """Read a filled checklist, resolve its project and inspectors, and record it unsigned."""
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file")
+    form = read_form(path, lambda key, version: get_template(session=session, key=key, version=version)[1])
+    project = find_project(session=session, ref=form.project_ref)
+    inspectors = [find_person(session=session, ref=ref) for ref in form.inspector_refs]
+    return record_inspection(
+        session=session, form=form, project=project, inspectors=inspectors, store=evidence, now=now
+    )
+
+
+@dataclass(frozen=True)
+class SignedInLifecycle:
+    signed: Signed
+    transition: WorkflowEvent | None
+
+
+def sign_inspection(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkingCalendar,
+    actor: Person,
+    inspection_id: int,
+    deadline_days: Mapping[str, int] = DEFAULT_DEADLINE_DAYS,
+) -> SignedInLifecycle:
+    """Sign an inspection; a failed inspection takes the transition its workflow declares for it
+    (a failed acceptance returns the project to construction with its orders)."""
+    inspection = session.get(Inspection, inspection_id)
+    if inspection is None:
+        raise NotFound(f"no inspection {inspection_id}")
+    signed = sign_checked_inspection(
+        session=session,
+        inspection=inspection,
+        actor=actor,
+        now=now,
+        calendar=calendar,
+        deadline_days=deadline_days,
+    )
+    project = session.get(Project, inspection.project_id)
+    assert project is not None
+    transition = None
+    if signed.failed:
+        definition = get_definition(
+            session=session, key=project.definition_key, version=project.definition_version
+        )
+        declared = definition.on_failed_inspection(project.stage, InspectionKind(inspection.kind))
+        if declared is not None:
+            transition = apply_transition(
+                session=session,
+                project=project,
+                to=declared.to,
+                actor=actor,
+                now=now,
+                reason=f"{InspectionKind(inspection.kind).failed} (inspection #{inspection.id}, "
+                f"{len(signed.issued)} orders)",
+            )
+    keep_deadlines_in_step(session=session, now=now, calendar=calendar, project=project)
+    return SignedInLifecycle(signed, transition)
+
+
+def respond_to_order(
+    *,
+    session: Session,
+    now: datetime,
+    evidence: EvidenceWriter,
+    actor: Person,
+    order_id: int,
+    files: Sequence[Path],
+    note: str = "",
+) -> OrderEvent:
+    """Report a fix with evidence files; the order waits for the office to verify it.
+
+    Everything is checked (the order, who answers, every file) before a file is stored.
+    """
+    order = get_order(session=session, order_id=order_id)
+    check_response(session=session, order=order, actor=actor, evidence_count=len(files))
+    contents = [(path.name, read_evidence_file(path, max_bytes=evidence.max_bytes)) for path in files]
+    for name, data in contents:
+        evidence.check(name, data)
+    items = [EvidenceItem(evidence.put(name, data), name) for name, data in contents]
+    return respond(session=session, order=order, actor=actor, now=now, note=note, evidence=items)
+
+
+def verify_order(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkingCalendar,
+    actor: Person,
+    order_id: int,
+    accept: bool,
+    reason: str = "",
+) -> OrderEvent:
+    """Accept a fix (the order closes, its deadline is met or missed) or reject it back to issued."""
+    order = get_order(session=session, order_id=order_id)
+    event = verify(session=session, order=order, actor=actor, now=now, accept=accept, reason=reason)
+    project = session.get(Project, order.project_id)
+    keep_deadlines_in_step(session=session, now=now, calendar=calendar, project=project)
+    return event
+
+
+@dataclass(frozen=True)
+class Drawn:
+    draw: SpotCheckDraw
+    drawn: list[dict[str, Any]]  # project id, code, weight and reasons, in the order drawn
+
+
+def draw_spot_check(
+    *,
+    session: Session,
+    now: datetime,
+    actor: Person | None,
+    programme: str | None,
+    count: int,
+    seed: int,
+) -> Drawn:
+    """Draw projects for unannounced visits (四不两直), weighted toward risk; recorded, told to nobody."""
+    target = find_programme(session=session, ref=programme)
+    assert target.id is not None
+    definition = get_definition(session=session, key=target.definition_key)
+    record = draw_weighted(
+        session=session,
+        programme_id=target.id,
+        count=count,
+        seed=seed,
+        actor=actor,
+        now=now,
+        exclude_stages=definition.inactive_stages(),
+    )
+    return Drawn(record, drawn_projects(session=session, draw=record))
+
+
+# --- deadlines -----------------------------------------------------------------------------------
+
+
+def _deadline(session: Session, deadline_id: int) -> Deadline:
+    deadline = session.get(Deadline, deadline_id)
+    if deadline is None:
+        raise NotFound(f"no deadline {deadline_id}")
+    return deadline
+
+
+def extend_deadline(
+    *, session: Session, now: datetime, calendar: WorkingCalendar, deadline_id: int, to: date
+) -> Deadline:
+    """Record an approved extension to the end of day ``to``: a new revision, new levels."""
+    return extend(
+        session=session,
+        deadline=_deadline(session, deadline_id),
+        due_at=WorkingCalendar.end_of_day(to),
+        calendar=calendar,
+        now=now,
+    )
+
+
+def record_deadline_done(
+    *, session: Session, now: datetime, actor: Person, deadline_id: int, note: str | None = None
+) -> Deadline:
+    """The office records a cadence done now (the summary sent, the evaluation held): met or missed."""
+    return record_done(session=session, deadline=_deadline(session, deadline_id), by=actor, at=now, note=note)
+
+
+def waive_deadline(
+    *, session: Session, now: datetime, actor: Person, deadline_id: int, reason: str
+) -> Deadline:
+    """The office lifts an obligation with a reason: the deadline raises nothing more."""
+    return waive(session=session, deadline=_deadline(session, deadline_id), by=actor, at=now, reason=reason)

@@ -1,0 +1,175 @@
+"""Projects: create one at its workflow's first stage, find one, record its documents, read its history."""
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, or_, select
+
+from models import (
+    Person,
+    Place,
+    PlaceKind,
+    Programme,
+    Project,
+    ProjectDocument,
+    ProjectFunding,
+    Role,
+    WorkflowEvent,
+)
+from models.errors import NotFound, Refused, candidates
+from workflows.definition import get_definition
+from workflows.people import SHOWN_MATCHES, assign_role, ensure_place
+from workflows.programmes import funding_sources
+
+
+def reserve_project_codes(*, session: Session, programme: Programme, count: int) -> list[str]:
+    """The next ``count`` project codes of a programme (P001, P002…), with the programme row locked.
+
+    The lock (``FOR UPDATE`` on PostgreSQL; SQLite's write transactions are serial already) makes two
+    imports into one programme take turns instead of both choosing the same codes.
+    """
+    session.exec(select(Programme.id).where(col(Programme.id) == programme.id).with_for_update()).one()
+    taken = session.exec(
+        select(func.count()).select_from(Project).where(col(Project.programme_id) == programme.id)
+    ).one()
+    return [f"P{number:03d}" for number in range(taken + 1, taken + count + 1)]
+
+
+def create_project(
+    *,
+    session: Session,
+    programme: Programme,
+    town: str,
+    village: str,
+    leader: Person,
+    specialist: Person,
+    budget_fen: Mapping[str, int],
+    planned_start: date,
+    planned_finish: date,
+    now: datetime,
+    created_by: str,
+    code: str | None = None,
+) -> Project:
+    """Create a project at its workflow's first stage, pinned to the newest definition version.
+
+    ``code`` comes from ``reserve_project_codes``; without it the next free code is reserved.
+    """
+    if planned_finish < planned_start:
+        raise Refused(f"planned finish {planned_finish} is before planned start {planned_start}")
+    definition = get_definition(session=session, key=programme.definition_key)
+    town_place = ensure_place(
+        session=session, kind=PlaceKind.TOWN, name=town, parent_id=programme.district_id
+    )
+    village_place = ensure_place(
+        session=session, kind=PlaceKind.VILLAGE, name=village, parent_id=town_place.id
+    )
+    taken = session.exec(
+        select(Project.code).where(
+            col(Project.programme_id) == programme.id, col(Project.village_id) == village_place.id
+        )
+    ).first()
+    if taken is not None:
+        raise Refused(f"{town} {village} already has project {taken} in this programme")
+    sources = {s.code: s for s in funding_sources(session=session, programme_id=programme.id)}  # type: ignore[arg-type]
+    unknown = set(budget_fen) - set(sources)
+    if unknown:
+        raise Refused(f"unknown funding source {', '.join(sorted(unknown))} (sources: {', '.join(sources)})")
+    project = Project(
+        programme_id=programme.id,  # type: ignore[arg-type]
+        village_id=village_place.id,  # type: ignore[arg-type]
+        code=code or reserve_project_codes(session=session, programme=programme, count=1)[0],
+        name=f"{village}村级组织活动场所",
+        definition_key=definition.key,
+        definition_version=definition.version,
+        stage=definition.initial,
+        stage_entered_at=now,
+        planned_start=planned_start,
+        planned_finish=planned_finish,
+        created_at=now,
+    )
+    session.add(project)
+    session.flush()
+    for source_code, amount in budget_fen.items():
+        session.add(
+            ProjectFunding(project_id=project.id, source_id=sources[source_code].id, amount_fen=amount)  # type: ignore[arg-type]
+        )
+    assign_role(session=session, person=leader, role=Role.LEADER, project=project)
+    assign_role(session=session, person=specialist, role=Role.SPECIALIST, project=project)
+    session.add(
+        WorkflowEvent(
+            project_id=project.id,  # type: ignore[arg-type]
+            occurred_at=now,
+            actor_name=created_by,
+            from_stage=None,
+            to_stage=definition.initial,
+            reason="project created",
+            definition_version=definition.version,
+        )
+    )
+    session.flush()
+    return project
+
+
+def find_project(*, session: Session, ref: str, programme_id: int | None = None) -> Project:
+    """A project by code (P007), village name or id."""
+    ref = ref.strip()
+    village = aliased(Place)
+    query = (
+        select(Project)
+        .join(village, col(village.id) == col(Project.village_id))
+        .where(
+            or_(
+                col(Project.code) == ref.upper(),
+                col(village.name) == ref,
+                col(Project.id) == (int(ref) if ref.isdigit() and len(ref) < 10 else -1),
+            )
+        )
+    )
+    if programme_id is not None:
+        query = query.where(col(Project.programme_id) == programme_id)
+    matches = list(session.exec(query.order_by(col(Project.id)).limit(SHOWN_MATCHES + 1)).all())
+    if not matches:
+        raise NotFound(f"no project {ref!r} (give a code such as P007, a village name or an id)")
+    if len(matches) > 1:
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        codes = candidates((f"{p.code} (id {p.id})" for p in matches), total=total)
+        raise NotFound(f"{ref!r} matches {total} projects ({codes}): name the programme with --programme")
+    return matches[0]
+
+
+def record_document(
+    *, session: Session, project: Project, kind: str, title: str, actor: Person | None, now: datetime
+) -> ProjectDocument:
+    """Record that a document of ``kind`` exists for the project."""
+    document = ProjectDocument(
+        project_id=project.id,  # type: ignore[arg-type]
+        kind=kind,
+        title=title or kind,
+        recorded_at=now,
+        recorded_by_id=actor.id if actor else None,
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+def documents(*, session: Session, project_id: int) -> list[ProjectDocument]:
+    return list(
+        session.exec(
+            select(ProjectDocument)
+            .where(col(ProjectDocument.project_id) == project_id)
+            .order_by(col(ProjectDocument.recorded_at))
+        ).all()
+    )
+
+
+def history(*, session: Session, project_id: int) -> list[WorkflowEvent]:
+    return list(
+        session.exec(
+            select(WorkflowEvent)
+            .where(col(WorkflowEvent.project_id) == project_id)
+            .order_by(col(WorkflowEvent.occurred_at), col(WorkflowEvent.id))
+        ).all()
+    )

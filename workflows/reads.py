@@ -1,0 +1,199 @@
+"""The reads front ends share beyond plain lists: one project in full, one inspection item by item
+(side by side with the one it follows up), a blank checklist, the definitions, a spot-check draw."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from inspections.forms import blank_form
+from inspections.loaded_templates import get_template, template_of
+from inspections.spot_checks import replay
+from models import (
+    Inspection,
+    InspectionInspector,
+    InspectionItemResult,
+    InspectionKind,
+    Person,
+    Project,
+    ProjectDocument,
+    SpotCheckDraw,
+    Verdict,
+    WorkflowDefinitionRecord,
+    WorkflowEvent,
+)
+from models.errors import BadInput, NotFound
+from workflows.board import ProjectRow, list_projects
+from workflows.engine import TransitionOption, available_transitions
+from workflows.programmes import find_programme
+from workflows.projects import documents, find_project, history
+
+
+@dataclass(frozen=True)
+class ProjectDetail:
+    """One project: its row, its history, its documents and what can happen next."""
+
+    project: ProjectRow
+    history: list[WorkflowEvent]
+    documents: list[ProjectDocument]
+    next: list[TransitionOption]
+
+
+def project_detail(
+    *, session: Session, now: datetime, project: str, programme: str | None = None
+) -> ProjectDetail:
+    programme_id = find_programme(session=session, ref=programme).id if programme else None
+    found = find_project(session=session, ref=project, programme_id=programme_id)
+    assert found.id is not None
+    [row] = list_projects(session=session, project_id=found.id).all()
+    return ProjectDetail(
+        project=row,
+        history=history(session=session, project_id=found.id),
+        documents=documents(session=session, project_id=found.id),
+        next=available_transitions(session=session, project=found, now=now),
+    )
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    item_key: str
+    text: str
+    verdict: str | None
+    value: str | None
+    notes: str
+    original_verdict: str | None  # in the inspection a re-inspection follows up
+
+
+@dataclass(frozen=True)
+class InspectionDetail:
+    inspection: Inspection
+    project_code: str
+    inspectors: list[str]
+    items: list[ItemLine]
+    follows_up: bool
+
+
+def inspection_detail(*, session: Session, inspection_id: int) -> InspectionDetail:
+    """One inspection item by item; a re-inspection beside the inspection it follows up."""
+    inspection = session.get(Inspection, inspection_id)
+    if inspection is None:
+        raise NotFound(f"no inspection {inspection_id}")
+    project = session.get(Project, inspection.project_id)
+    assert project is not None
+    checklist = template_of(session=session, inspection=inspection)
+    rows = _results(session, inspection_id)
+    original = _results(session, inspection.follow_up_of_id) if inspection.follow_up_of_id else {}
+    items = [
+        ItemLine(
+            item_key=item.key,
+            text=item.text,
+            verdict=rows[item.key].verdict if item.key in rows else None,
+            value=rows[item.key].value if item.key in rows else None,
+            notes=rows[item.key].notes if item.key in rows else "",
+            original_verdict=original[item.key].verdict if item.key in original else None,
+        )
+        for _, item in checklist.iter_items()
+    ]
+    inspectors = list(
+        session.exec(
+            select(Person.name)
+            .join(InspectionInspector, col(InspectionInspector.person_id) == col(Person.id))
+            .where(col(InspectionInspector.inspection_id) == inspection_id)
+        ).all()
+    )
+    return InspectionDetail(inspection, project.code, inspectors, items, follows_up=bool(original))
+
+
+def _results(session: Session, inspection_id: int) -> dict[str, InspectionItemResult]:
+    return {
+        row.item_key: row
+        for row in session.exec(
+            select(InspectionItemResult).where(col(InspectionItemResult.inspection_id) == inspection_id)
+        ).all()
+    }
+
+
+@dataclass(frozen=True)
+class BlankChecklist:
+    project_code: str
+    template_key: str
+    text: str
+
+
+def blank_checklist(
+    *,
+    session: Session,
+    now: datetime,
+    project: str,
+    template: str,
+    kind: InspectionKind | None = None,
+    follow_up: int | None = None,
+    inspectors: Sequence[str] = (),
+) -> BlankChecklist:
+    """A blank checklist to fill in; a follow-up carries the original's failed items forward."""
+    found = find_project(session=session, ref=project)
+    _, checklist = get_template(session=session, key=template)
+    carried = None
+    if follow_up is not None:
+        original = session.get(Inspection, follow_up)
+        if original is None or original.project_id != found.id:
+            raise BadInput(f"--follow-up {follow_up}: not an inspection of {found.code}")
+        checklist = template_of(session=session, inspection=original)
+        carried = {
+            row.item_key: row
+            for row in _results(session, follow_up).values()
+            if row.verdict == Verdict.FAILED
+        }
+        kind = InspectionKind.RE_INSPECTION
+    text = blank_form(
+        template=checklist,
+        project_code=found.code,
+        kind=kind or checklist.kind,
+        inspected_at=now,
+        inspector_refs=list(inspectors),
+        follow_up_of=follow_up,
+        carried=carried,
+    )
+    return BlankChecklist(found.code, checklist.key, text)
+
+
+def workflow_definitions(*, session: Session) -> list[WorkflowDefinitionRecord]:
+    """The loaded workflow definitions, by key and version."""
+    return list(
+        session.exec(
+            select(WorkflowDefinitionRecord).order_by(
+                col(WorkflowDefinitionRecord.key), col(WorkflowDefinitionRecord.version)
+            )
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class DrawDetail:
+    draw: SpotCheckDraw
+    drawn: list[dict[str, Any]]  # project id, code, weight and reasons, in the order drawn
+    replayed: list[int]  # the draw run again from its recorded weights and seed
+
+    @property
+    def honest(self) -> bool:
+        return self.replayed == self.draw.drawn_project_ids
+
+
+def spot_check_draw(*, session: Session, draw_id: int) -> DrawDetail:
+    """A recorded draw, its projects, and the same draw run again from its recorded seed."""
+    record = session.get(SpotCheckDraw, draw_id)
+    if record is None:
+        raise NotFound(f"no spot-check draw {draw_id}")
+    return DrawDetail(record, drawn_projects(session=session, draw=record), replay(record))
+
+
+def drawn_projects(*, session: Session, draw: SpotCheckDraw) -> list[dict[str, Any]]:
+    """The drawn projects with their codes and the weights they were drawn with."""
+    out = []
+    for project_id in draw.drawn_project_ids:
+        project = session.get(Project, project_id)
+        assert project is not None
+        out.append({"project_id": project_id, "code": project.code, **draw.weights[str(project_id)]})
+    return out
