@@ -41,6 +41,8 @@ class AppContext:
     # The --at given for every command (the root option); a command's own --at wins over it.
     at: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
+    # An engine to use instead of one built from the settings (a test's, with its own limits).
+    _engine: Engine | None = field(default=None, repr=False)
 
     @cached_property
     def settings(self) -> Settings:
@@ -59,6 +61,8 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
+        if self._engine is not None:
+            return self._engine
         from ducha.db import make_engine
 
         return make_engine(self.settings.database_url)
@@ -116,6 +120,6 @@ class AppContext:
                 raise
 
     def dispose(self) -> None:
-        """Close the engine's connections, if it was ever built."""
-        if "engine" in self.__dict__:
+        """Close the connections of the engine this context built, if it built one."""
+        if "engine" in self.__dict__ and self._engine is None:
             self.engine.dispose()

@@ -4,12 +4,11 @@ Everything is counted in SQL (stages, towns, budgets, milestones reached) and th
 stream, so the board of 500,000 projects costs a few grouped queries, not a Python loop over rows.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import ColumnElement, String, and_, cast, func, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -98,6 +97,7 @@ def list_projects(
             specialist.c.person_id,
             specialist.c.name,
             specialist.c.phone,
+            _budget_lines(),
         )
         .join(village, col(village.id) == col(Project.village_id))
         .join(town_place, col(town_place.id) == col(village.parent_id))
@@ -117,57 +117,64 @@ def list_projects(
         query = query.where(col(Project.actual_start).is_(None), col(Project.stage).not_in(not_started_by))
     definitions = _Definitions(session)
 
-    def rows(batch: list[Any]) -> list[ProjectRow]:
-        budgets = _budgets(session, [found[0].id for found in batch])
-        out = []
-        for project, village_name, town_name, lead_id, lead, lead_phone, spec_id, spec, spec_phone in batch:
-            budget = budgets.get(project.id, {})
-            definition = definitions.get(project.definition_key, project.definition_version)
-            out.append(
-                ProjectRow(
-                    id=project.id,
-                    code=project.code,
-                    programme_id=project.programme_id,
-                    town=town_name,
-                    village=village_name,
-                    stage=project.stage,
-                    stage_label=definition.stage_label(project.stage),
-                    leader_id=lead_id,
-                    leader_name=lead,
-                    leader_phone=lead_phone,
-                    specialist_id=spec_id,
-                    specialist_name=spec,
-                    specialist_phone=spec_phone,
-                    budget_fen=budget,
-                    budget_total_fen=sum(budget.values()),
-                    planned_start=project.planned_start,
-                    planned_finish=project.planned_finish,
-                    actual_start=project.actual_start,
-                    actual_finish=project.actual_finish,
-                    definition_key=project.definition_key,
-                    definition_version=project.definition_version,
-                    version=project.version,
-                )
-            )
-        return out
+    def row(found: Any) -> ProjectRow:
+        project, village_name, town_name, lead_id, lead, lead_phone, spec_id, spec, spec_phone, lines = found
+        budget = _budget(lines)
+        definition = definitions.get(project.definition_key, project.definition_version)
+        return ProjectRow(
+            id=project.id,
+            code=project.code,
+            programme_id=project.programme_id,
+            town=town_name,
+            village=village_name,
+            stage=project.stage,
+            stage_label=definition.stage_label(project.stage),
+            leader_id=lead_id,
+            leader_name=lead,
+            leader_phone=lead_phone,
+            specialist_id=spec_id,
+            specialist_name=spec,
+            specialist_phone=spec_phone,
+            budget_fen=budget,
+            budget_total_fen=sum(budget.values()),
+            planned_start=project.planned_start,
+            planned_finish=project.planned_finish,
+            actual_start=project.actual_start,
+            actual_finish=project.actual_finish,
+            definition_key=project.definition_key,
+            definition_version=project.definition_version,
+            version=project.version,
+        )
 
-    return Listing(session, query, rows, window)
+    return Listing.each(session, query, row, window)
 
 
-def _budgets(session: Session, project_ids: list[int]) -> dict[int, dict[str, int]]:
-    """The budget lines of one batch of listed projects (at most ``models.listing.BATCH`` ids)."""
-    budgets: dict[int, dict[str, int]] = defaultdict(dict)
-    if not project_ids:
-        return budgets
-    rows = session.exec(
-        select(ProjectFunding.project_id, FundingSource.code, ProjectFunding.amount_fen)
+def _budget_lines() -> Any:
+    """A project's budget lines in one text column, ``position:code:fen`` joined by commas.
+
+    A correlated aggregate, so a list of any length carries its budgets in the one query that
+    streams it (group_concat on SQLite, string_agg on PostgreSQL).
+    """
+    line = (
+        cast(FundingSource.position, String)
+        + literal(":")
+        + col(FundingSource.code)
+        + literal(":")
+        + cast(ProjectFunding.amount_fen, String)
+    )
+    return (
+        sa_select(func.aggregate_strings(line, ","))
+        .select_from(ProjectFunding)
         .join(FundingSource, col(FundingSource.id) == col(ProjectFunding.source_id))
-        .where(col(ProjectFunding.project_id).in_(project_ids))
-        .order_by(col(FundingSource.position))
-    ).all()
-    for project_id, code, amount in rows:
-        budgets[project_id][code] = amount
-    return budgets
+        .where(col(ProjectFunding.project_id) == col(Project.id))
+        .scalar_subquery()
+    )
+
+
+def _budget(lines: str | None) -> dict[str, int]:
+    """The budget by funding source code, in the sources' order, from ``_budget_lines``."""
+    parts = sorted((line.split(":") for line in (lines or "").split(",") if line), key=lambda p: int(p[0]))
+    return {code: int(fen) for _, code, fen in parts}
 
 
 @dataclass(frozen=True)
@@ -184,51 +191,53 @@ class ProgrammeRow:
 
 
 def list_programmes(*, session: Session, window: Window = Window()) -> Listing[ProgrammeRow]:
-    """Programmes with their budget per source, project count and milestone dates."""
-    counts = (
-        select(Project.programme_id, func.count().label("projects"))
-        .group_by(col(Project.programme_id))
-        .subquery("counts")
-    )
-    query = (
-        select(Programme, func.coalesce(counts.c.projects, 0))
-        .outerjoin(counts, counts.c.programme_id == col(Programme.id))
-        .order_by(col(Programme.id))
-    )
-
-    def rows(batch: list[Any]) -> list[ProgrammeRow]:
-        # One batch's ids (at most models.listing.BATCH), never the whole list's.
-        ids = [programme.id for programme, _ in batch]
-        budgets: dict[int, dict[str, int]] = defaultdict(dict)
-        for source in session.exec(
-            select(FundingSource)
-            .where(col(FundingSource.programme_id).in_(ids))
-            .order_by(col(FundingSource.position))
-        ).all():
-            budgets[source.programme_id][source.code] = source.amount_fen
-        dates: dict[int, dict[str, date]] = defaultdict(dict)
-        for milestone in session.exec(
-            select(ProgrammeMilestone)
-            .where(col(ProgrammeMilestone.programme_id).in_(ids))
-            .order_by(col(ProgrammeMilestone.due_date))
-        ).all():
-            dates[milestone.programme_id][milestone.key] = milestone.due_date
-        return [
-            ProgrammeRow(
-                id=programme.id,
-                name=programme.name,
-                definition_key=programme.definition_key,
-                earmark=programme.earmark,
-                illustrative=programme.illustrative,
-                projects=int(projects),
-                budget_fen=budgets[programme.id],
-                budget_total_fen=sum(budgets[programme.id].values()),
-                milestones=dates[programme.id],
+    """Programmes with their budget per source, project count and milestone dates (one query)."""
+    projects = sa_select(func.count()).where(col(Project.programme_id) == col(Programme.id)).scalar_subquery()
+    sources = (
+        sa_select(
+            func.aggregate_strings(
+                cast(FundingSource.position, String)
+                + literal(":")
+                + col(FundingSource.code)
+                + literal(":")
+                + cast(FundingSource.amount_fen, String),
+                ",",
             )
-            for programme, projects in batch
-        ]
+        )
+        .where(col(FundingSource.programme_id) == col(Programme.id))
+        .scalar_subquery()
+    )
+    dates = (
+        sa_select(
+            func.aggregate_strings(
+                col(ProgrammeMilestone.key) + literal(":") + cast(ProgrammeMilestone.due_date, String), ","
+            )
+        )
+        .where(col(ProgrammeMilestone.programme_id) == col(Programme.id))
+        .scalar_subquery()
+    )
+    query = sa_select(Programme, projects, sources, dates).order_by(col(Programme.id))
 
-    return Listing(session, query, rows, window)
+    def row(found: Any) -> ProgrammeRow:
+        programme, count, budget_lines, milestone_lines = found
+        budget = _budget(budget_lines)
+        due = sorted(
+            (date.fromisoformat(day), key)
+            for key, day in (line.split(":") for line in (milestone_lines or "").split(",") if line)
+        )
+        return ProgrammeRow(
+            id=programme.id,
+            name=programme.name,
+            definition_key=programme.definition_key,
+            earmark=programme.earmark,
+            illustrative=programme.illustrative,
+            projects=int(count),
+            budget_fen=budget,
+            budget_total_fen=sum(budget.values()),
+            milestones={key: day for day, key in due},
+        )
+
+    return Listing.each(session, query, row, window)
 
 
 @dataclass(frozen=True)

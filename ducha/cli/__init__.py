@@ -65,7 +65,9 @@ def root(
     ] = None,
 ) -> None:
     """督查 ducha: lifecycle, inspections and deadlines of supervised construction programmes."""
-    ctx.obj = AppContext(at=at)
+    if not isinstance(ctx.obj, AppContext):  # a caller may hand one in (a test, with its own engine)
+        ctx.obj = AppContext()
+    ctx.obj.at = at
     ctx.call_on_close(ctx.obj.dispose)
 
 

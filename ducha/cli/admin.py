@@ -10,7 +10,7 @@ from ducha.cli.common import AtOption, JsonOption, console, context
 def init(ctx: typer.Context, at: AtOption = None) -> None:
     """Create or upgrade the database schema and load the built-in workflow definitions."""
     from ducha.db import display_url, upgrade_to_head
-    from workflows.builtins import load_builtins
+    from workflows.built_ins import load_builtins
 
     app = context(ctx)
     now = app.now(at)
@@ -35,7 +35,7 @@ def demo(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -
     from ducha.demo import DEFAULT_DEMO_AT, load_demo
     from models.localtime import local
     from workflows.board import programme_board
-    from workflows.builtins import load_builtins
+    from workflows.built_ins import load_builtins
 
     app = context(ctx)
     now = app.now(at, default=DEFAULT_DEMO_AT)

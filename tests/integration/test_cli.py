@@ -4,28 +4,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ducha.cli import app
+from tests.integration.conftest import run as ducha
 
-runner = CliRunner()
 AT = "2026-12-10T09:00+08:00"
 
 
-def ducha(url: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url, **(env or {})})
-    return result.exit_code, result.output
-
-
-@pytest.fixture
-def demo_url(database_url: str) -> str:
-    code, output = ducha(database_url, "demo")
-    assert code == 0, output
-    return database_url
-
-
-def test_demo_board_shows_the_programme_to_the_fen(demo_url: str) -> None:
-    code, output = ducha(demo_url, "board", "--json", "--at", AT)
+def test_demo_board_shows_the_programme_to_the_fen(demo: str) -> None:
+    code, output = ducha(demo, "board", "--json", "--at", AT)
     assert code == 0, output
     board = json.loads(output)
     assert board["programme"]["name"] == "村级组织活动场所建设(第一批)"
@@ -60,20 +46,20 @@ def test_demo_board_shows_the_programme_to_the_fen(demo_url: str) -> None:
     assert (start["due_date"], start["reached"], start["not_reached"]) == ("2026-12-31", 24, 26)
 
 
-def test_demo_is_idempotent_and_prints_the_board(demo_url: str) -> None:
-    code, output = ducha(demo_url, "demo")
+def test_demo_is_idempotent_and_prints_the_board(demo: str) -> None:
+    code, output = ducha(demo, "demo")
     assert code == 0
     assert "demo already loaded: nothing changed" in output
     assert "as of 2026-12-10 09:00 (Asia/Shanghai)" in output
     assert "illustrative data" in output
     assert "1,847,000.00" in output and "1,684,600.00" in output and "162,400.00" in output
     assert "26 projects have not started construction" in output
-    code, output = ducha(demo_url, "projects", "--json")
+    code, output = ducha(demo, "projects", "--json")
     assert json.loads(output)["count"] == 50
 
 
-def test_projects_filters_and_json_shape(demo_url: str) -> None:
-    code, output = ducha(demo_url, "projects", "--stage", "pre_review", "--json")
+def test_projects_filters_and_json_shape(demo: str) -> None:
+    code, output = ducha(demo, "projects", "--stage", "pre_review", "--json")
     assert code == 0
     rows = json.loads(output)["data"]
     assert len(rows) == 6 and {r["stage"] for r in rows} == {"pre_review"}
@@ -92,19 +78,19 @@ def test_projects_filters_and_json_shape(demo_url: str) -> None:
         "budget_total_fen",
         "planned_start",
     }
-    code, output = ducha(demo_url, "projects", "--town", "城关镇", "--json")
+    code, output = ducha(demo, "projects", "--town", "城关镇", "--json")
     assert {r["town"] for r in json.loads(output)["data"]} == {"城关镇"}
-    code, output = ducha(demo_url, "programmes", "--json")
+    code, output = ducha(demo, "programmes", "--json")
     (programme,) = json.loads(output)["data"]
     assert (programme["projects"], programme["budget_total_fen"]) == (50, 184_700_000)
     assert programme["milestones"]["start_construction"] == "2026-12-31"
 
 
-def test_advance_from_the_cli_and_show_the_history(demo_url: str) -> None:
-    code, output = ducha(demo_url, "projects", "--stage", "approved", "--json")
+def test_advance_from_the_cli_and_show_the_history(demo: str) -> None:
+    code, output = ducha(demo, "projects", "--stage", "approved", "--json")
     project = json.loads(output)["data"][0]
     code, output = ducha(
-        demo_url,
+        demo,
         "advance",
         project["code"],
         "in_construction",
@@ -116,7 +102,7 @@ def test_advance_from_the_cli_and_show_the_history(demo_url: str) -> None:
     assert code == 2
     assert "required document not recorded: construction_contract" in output
     code, output = ducha(
-        demo_url,
+        demo,
         "document",
         "add",
         project["code"],
@@ -130,7 +116,7 @@ def test_advance_from_the_cli_and_show_the_history(demo_url: str) -> None:
     )
     assert code == 0, output
     code, output = ducha(
-        demo_url,
+        demo,
         "advance",
         project["code"],
         "in_construction",
@@ -145,7 +131,7 @@ def test_advance_from_the_cli_and_show_the_history(demo_url: str) -> None:
         f"{project['code']}: approved → in_construction by {project['specialist_name']} at 2026-12-10 09:00"
         in output
     )
-    code, output = ducha(demo_url, "show", project["code"], "--json", "--at", AT)
+    code, output = ducha(demo, "show", project["code"], "--json", "--at", AT)
     shown = json.loads(output)
     assert shown["project"]["stage"] == "in_construction"
     assert shown["project"]["actual_start"] == "2026-12-10"
@@ -153,7 +139,7 @@ def test_advance_from_the_cli_and_show_the_history(demo_url: str) -> None:
     assert shown["history"][-1]["actor_name"] == project["specialist_name"]
     assert shown["history"][-1]["reason"] == "开工"
     assert [n["to"] for n in shown["next"]] == ["completed", "suspended"]
-    code, output = ducha(demo_url, "show", project["village"], "--at", AT)
+    code, output = ducha(demo, "show", project["village"], "--at", AT)
     assert code == 0 and "在建 in construction" in output and "施工合同" in output
 
 
@@ -167,8 +153,8 @@ def test_advance_from_the_cli_and_show_the_history(demo_url: str) -> None:
         (["projects", "--programme", "第二批"], "no programme '第二批'"),
     ],
 )
-def test_bad_input_exits_2_with_a_message(demo_url: str, args: list[str], message: str) -> None:
-    code, output = ducha(demo_url, *args)
+def test_bad_input_exits_2_with_a_message(demo: str, args: list[str], message: str) -> None:
+    code, output = ducha(demo, *args)
     assert code == 2
     assert message in output
 

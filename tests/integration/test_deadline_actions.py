@@ -1,33 +1,18 @@
 """What the office does to deadlines by hand, from the CLI: cadences done, waivers, extensions."""
 
-import json
-
 import pytest
-from typer.testing import CliRunner
 
-from ducha.cli import app
+from tests.integration.conftest import js, run
 
-runner = CliRunner()
 OFFICE = "13900000001"  # the demo's supervision office head
 
 
-def run(url: str, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url})
-    return result.exit_code, result.output
-
-
-def js(url: str, *args: str) -> dict:  # type: ignore[type-arg]
-    code, output = run(url, *args, "--json")
-    assert code == 0, output
-    return dict(json.loads(output))
-
-
 @pytest.fixture
-def demo(database_url: str) -> str:
-    assert run(database_url, "demo")[0] == 0
-    code, output = run(database_url, "deadlines", "sync", "--at", "2026-12-10")
+def demo(demo: str) -> str:
+    """The demo after the daily job of 10 December: this period's cadences are open."""
+    code, output = run(demo, "deadlines", "sync", "--at", "2026-12-10")
     assert code == 0 and "cadences: 4 opened" in output, output
-    return database_url
+    return demo
 
 
 def cadences(url: str) -> dict[str, dict]:  # type: ignore[type-arg]

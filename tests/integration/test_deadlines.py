@@ -1,38 +1,15 @@
 """Deadlines on schedule: the time-travel scenario on the demo, idempotent sweeps, met, missed, extended."""
 
-import json
-import multiprocessing
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, col, select
-from typer.testing import CliRunner
+from sqlmodel import Session
 
-from ducha.cli import app
-from ducha.db import make_engine
-from models import Alert, Deadline
+from tests.integration.conftest import js, ok, run
 from workflows.sweep import sweep
-
-runner = CliRunner()
-
-
-def ok(url: str, *args: str) -> str:
-    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url})
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def js(url: str, *args: str) -> dict:  # type: ignore[type-arg]
-    return dict(json.loads(ok(url, *args, "--json")))
-
-
-@pytest.fixture
-def demo(database_url: str) -> str:
-    ok(database_url, "demo")
-    return database_url
 
 
 def start_alerts(url: str, level: str) -> list[dict]:  # type: ignore[type-arg]
@@ -157,10 +134,7 @@ def test_met_missed_and_extended(demo: str) -> None:
         if d["subject"].startswith("milestone:start")
     ][0]
     assert (missed["status"], missed["revision"]) == ("missed", 2)
-    status = runner.invoke(
-        app, ["deadlines", "--overdue", "--at", "2027-02-01"], env={"DUCHA_DATABASE_URL": demo}
-    )
-    assert status.exit_code == 1
+    assert run(demo, "deadlines", "--overdue", "--at", "2027-02-01")[0] == 1
 
 
 def test_a_database_error_in_the_sweep_is_reported_as_sqlalchemys_and_changes_nothing(demo: str) -> None:
@@ -181,33 +155,3 @@ def test_a_database_error_in_the_sweep_is_reported_as_sqlalchemys_and_changes_no
     assert raised.value.statement is not None and raised.value.statement.startswith("INSERT INTO alert")
     assert js(demo, "alerts")["data"] == []
     assert js(demo, "sweep", "--at", "2027-01-04")["raised"] > 0
-
-
-def _sweep_in_process(url: str, at: str) -> int:
-    engine = make_engine(url)
-    with Session(engine) as session:
-        result = sweep(session=session, now=datetime.fromisoformat(at))
-        session.commit()
-    engine.dispose()
-    return result.raised
-
-
-@pytest.mark.postgres
-def test_two_sweeps_in_parallel_processes_make_the_alerts_of_one(demo: str) -> None:
-    if not demo.startswith("postgresql"):
-        pytest.skip("parallel writers: PostgreSQL")
-    at = "2027-01-04T01:00:00+00:00"
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        raised = pool.starmap(_sweep_in_process, [(demo, at), (demo, at)])
-    engine = make_engine(demo)
-    with Session(engine) as session:
-        alerts = session.exec(select(Alert)).all()
-        keys = [(a.deadline_id, a.revision, a.level) for a in alerts]
-        assert len(keys) == len(set(keys)) == sum(raised)
-        assert (
-            session.exec(
-                select(Deadline).where(col(Deadline.next_level_at) <= datetime(2027, 1, 4, 1, tzinfo=UTC))
-            ).all()
-            == []
-        )
-    engine.dispose()

@@ -8,28 +8,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from typer.testing import CliRunner
 
-from ducha.cli import app
 from ducha.demo.inspections import photo
 from inspections.templates import ItemKind
 from tests.checklists import builtin_template
+from tests.integration.conftest import ok
+from tests.integration.conftest import run as ducha
 
-runner = CliRunner()
 OFFICE_HEAD, INSPECTOR_A, INSPECTOR_B = "13900000001", "13900000002", "13900000003"
-
-
-def ducha(url: str, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url})
-    return result.exit_code, result.output
-
-
-def ok(url: str, *args: str) -> str:
-    code, output = ducha(url, *args)
-    assert code == 0, output
-    return output
 
 
 def fill(form_path: Path, failing: set[str], at: str) -> None:
@@ -67,12 +54,6 @@ def inspect(url: str, tmp: Path, name: str, args: list[str], failing: set[str], 
     inspection_id = int(recorded.split()[1])
     ok(url, "inspect", "sign", str(inspection_id), "--as", signer, "--at", at)
     return inspection_id
-
-
-@pytest.fixture
-def demo(database_url: str) -> str:
-    ok(database_url, "demo")
-    return database_url
 
 
 def test_the_rectification_loop_runs_from_the_cli(demo: str, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ the process work pool, deploys deploy/prefect.yaml as an office would, and lets 
 sweep deployment twice for 4 January 2027: the alerts of one sweep land, the second run adds none.
 """
 
-import json
 import os
 import signal
 import socket
@@ -18,7 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -29,13 +27,11 @@ from prefect.client.schemas.responses import DeploymentResponse
 from prefect.logging import disable_run_logger
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import Session, col, func, select
-from typer.testing import CliRunner
 
-from ducha.cli import app
 from ducha.db import make_engine
 from ducha.flows import daily_deadlines, deadline_sweep
 from models import Alert, Deadline, DeadlineKind
-from tests.conftest import PostgresDatabases
+from tests.integration.conftest import PostgresDatabases, js
 from workflows.sweep import SweepResult, sweep
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,18 +40,6 @@ POOL = "ducha-process"
 AS_OF = "2027-01-04T09:00:00+08:00"
 AS_OF_UTC = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
 SERVER_START_SECONDS, COMMAND_SECONDS, RUN_SECONDS = 60, 60, 60
-
-runner = CliRunner()
-
-
-def ok(url: str, *args: str) -> str:
-    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url})
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def js(url: str, *args: str) -> dict[str, Any]:
-    return dict(json.loads(ok(url, *args, "--json")))
 
 
 def sweep_rolled_back(url: str, now: datetime) -> SweepResult:
@@ -94,8 +78,8 @@ def cadence_deadlines(url: str) -> int:
         engine.dispose()
 
 
-def test_the_flows_return_plain_counts(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    ok(database_url, "demo")
+def test_the_flows_return_plain_counts(demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    database_url = demo
     expected = sweep_rolled_back(database_url, AS_OF_UTC)
     assert expected.by_level["overdue"] > 0
     monkeypatch.setenv("DUCHA_DATABASE_URL", database_url)
@@ -261,10 +245,9 @@ def run_deployment(server: PrefectServer, name: str, as_of: str, expect_log: str
 
 @pytest.mark.postgres
 def test_a_worker_runs_the_sweep_deployment_once_per_level(
-    postgres_databases: PostgresDatabases, prefect_server: PrefectServer
+    postgres_databases: PostgresDatabases, prefect_server: PrefectServer, tmp_path: Path
 ) -> None:
-    url = postgres_databases.fresh()
-    ok(url, "demo")
+    url = postgres_databases.fresh(template=postgres_databases.demo(tmp_path / "evidence")[0])
     expected = sweep_rolled_back(url, AS_OF_UTC)
     not_started = {p["code"] for p in js(url, "board", "--at", AS_OF)["not_started"]}
     assert expected.raised > 0 and not_started

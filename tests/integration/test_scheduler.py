@@ -34,12 +34,11 @@ def _wait_for(condition, seconds: float = 20.0) -> None:  # type: ignore[no-unty
 
 
 @pytest.fixture
-def demo(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    result = CliRunner().invoke(app, ["demo"], env={"DUCHA_DATABASE_URL": database_url})
-    assert result.exit_code == 0, result.output
-    monkeypatch.setenv("DUCHA_DATABASE_URL", database_url)
+def demo(demo: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The demo, as the scheduler's environment names it, on 4 January 2027."""
+    monkeypatch.setenv("DUCHA_DATABASE_URL", demo)
     monkeypatch.setenv("DUCHA_NOW", AS_OF)
-    return database_url
+    return demo
 
 
 def _alerts(url: str) -> list[tuple[int, int, int]]:

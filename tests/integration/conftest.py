@@ -1,0 +1,204 @@
+"""Databases for integration tests, the 50-village demo, and the CLI as a user drives it.
+
+Every test gets a fresh database: on SQLite a copy of a template file, on PostgreSQL (only when
+DUCHA_TEST_POSTGRES_URL is set) a ``CREATE DATABASE … TEMPLATE``. There are two templates per
+backend, each built once per run: an empty migrated one (``database_url``) and one holding the demo
+(``demo``), with a copy of the demo's evidence files for each test that uses it. A fresh database per
+test, rather than a rollback per test, lets tests commit, open second connections and drive the CLI.
+"""
+
+import itertools
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from ducha.cli import app
+from ducha.db import make_engine, upgrade_to_head
+from workflows.built_ins import load_builtins
+
+INIT_AT = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+POSTGRES_URL = os.environ.get("DUCHA_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+runner = CliRunner()
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+def run(url: str, *args: str, env: dict[str, str | None] | None = None) -> tuple[int, str]:
+    """Run ``ducha ARGS`` against the database at ``url``: (exit code, stdout and stderr)."""
+    result = runner.invoke(app, list(args), env={"DUCHA_DATABASE_URL": url, **(env or {})})
+    return result.exit_code, result.output
+
+
+def ok(url: str, *args: str, env: dict[str, str | None] | None = None) -> str:
+    """Run a command that must succeed; its output."""
+    code, output = run(url, *args, env=env)
+    assert code == 0, output
+    return output
+
+
+def js(url: str, *args: str) -> dict[str, Any]:
+    """Run a read command with --json; its JSON."""
+    return dict(json.loads(ok(url, *args, "--json")))
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+def _initialise(url: str) -> None:
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    with Session(engine) as session:
+        load_builtins(session=session, now=INIT_AT)
+        session.commit()
+    engine.dispose()
+
+
+def _load_demo(url: str, evidence: Path) -> None:
+    ok(url, "demo", env={"DUCHA_EVIDENCE_DIR": str(evidence)})
+
+
+@dataclass(frozen=True)
+class SqliteTemplates:
+    empty: Path
+    demo: Path
+    demo_evidence: Path
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    folder = tmp_path_factory.mktemp("templates")
+    empty, demo = folder / "empty.db", folder / "demo.db"
+    _initialise(f"sqlite:///{empty}")
+    shutil.copyfile(empty, demo)
+    _load_demo(f"sqlite:///{demo}", folder / "evidence")
+    return SqliteTemplates(empty, demo, folder / "evidence")
+
+
+class PostgresDatabases:
+    """Creates databases from migrated templates on the server in DUCHA_TEST_POSTGRES_URL."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.base = make_url(admin_url)
+        self.prefix = f"ducha_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.template = f"{self.prefix}_template"
+        self.counter = itertools.count()
+        self.created: list[str] = []
+        self._create(self.template, template=None)
+        _initialise(self.url(self.template))
+        self._demo: tuple[str, Path] | None = None
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def _create(self, name: str, template: str | None) -> None:
+        clause = f" TEMPLATE {template}" if template else ""
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        self.created.append(name)
+
+    def fresh(self, template: str | None = None) -> str:
+        name = f"{self.prefix}_{next(self.counter)}"
+        self._create(name, template=template or self.template)
+        return self.url(name)
+
+    def demo(self, evidence: Path) -> tuple[str, Path]:
+        """A template database holding the demo (made on first use), and its evidence files."""
+        if self._demo is None:
+            name = f"{self.prefix}_demo"
+            self._create(name, template=self.template)
+            _load_demo(self.url(name), evidence)
+            self._demo = (name, evidence)
+        return self._demo
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as connection:
+            for name in reversed(self.created):
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    if not POSTGRES_URL:
+        pytest.skip("DUCHA_TEST_POSTGRES_URL is not set")
+    databases = PostgresDatabases(POSTGRES_URL)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh, migrated database with the built-in workflows loaded."""
+    if request.param == "sqlite":
+        path = tmp_path / "ducha.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_templates").empty, path)
+        return f"sqlite:///{path}"
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    return databases.fresh()
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases) -> str:
+    """A fresh PostgreSQL database, for what only PostgreSQL can show (parallel writers)."""
+    return postgres_databases.fresh()
+
+
+@pytest.fixture(params=BACKENDS)
+def demo(request: pytest.FixtureRequest, tmp_path: Path, evidence_dir: Path) -> str:
+    """The URL of a fresh copy of the 50-village demo (as ``ducha demo`` lays it out), with its
+    evidence files in this test's evidence directory."""
+    if request.param == "sqlite":
+        templates: SqliteTemplates = request.getfixturevalue("sqlite_templates")
+        path = tmp_path / "demo.db"
+        shutil.copyfile(templates.demo, path)
+        shutil.copytree(templates.demo_evidence, evidence_dir)
+        return f"sqlite:///{path}"
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+    name, evidence = databases.demo(factory.getbasetemp() / "pg-demo-evidence")
+    shutil.copytree(evidence, evidence_dir)
+    return databases.fresh(template=name)
+
+
+@pytest.fixture
+def postgres_demo(postgres_databases: PostgresDatabases, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh copy of the demo on PostgreSQL, for what only PostgreSQL can show (parallel writers)."""
+    name, _ = postgres_databases.demo(tmp_path_factory.getbasetemp() / "pg-demo-evidence")
+    return postgres_databases.fresh(template=name)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    built = make_engine(database_url)
+    yield built
+    built.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as opened:
+        yield opened
+
+
+@pytest.fixture(autouse=True)
+def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Evidence the CLI stores goes to a per-test directory, never the working directory."""
+    directory = tmp_path / "evidence"
+    monkeypatch.setenv("DUCHA_EVIDENCE_DIR", str(directory))
+    monkeypatch.setenv("DUCHA_ERROR_LOG", str(tmp_path / "ducha-errors.log"))
+    return directory
