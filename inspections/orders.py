@@ -5,9 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from inspections.attachments import EvidenceItem, attach_evidence
@@ -24,6 +22,7 @@ from models import (
 )
 from models.errors import Conflict, NotFound, Refused
 from models.listing import Listing, Window
+from models.optimistic import update_if_unchanged
 
 # Working days to fix a finding, by severity (configurable per installation).
 DEFAULT_DEADLINE_DAYS: Mapping[str, int] = {"critical": 5, "major": 10, "minor": 20}
@@ -152,16 +151,10 @@ def withdraw(
 
 def _move(session: Session, order: RectificationOrder, **values: object) -> None:
     values["version"] = order.version + 1
-    result = session.execute(
-        update(RectificationOrder)
-        .where(col(RectificationOrder.id) == order.id, col(RectificationOrder.version) == order.version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not update_if_unchanged(
+        session=session, row=order, unchanged={"version": order.version}, values=values
+    ):
         raise OrderChanged(f"order {order.id} was changed by someone else since it was read: retry")
-    for name, value in values.items():
-        set_committed_value(order, name, value)
 
 
 def _event(

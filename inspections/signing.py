@@ -6,7 +6,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import literal, update
+from sqlalchemy import literal
 from sqlmodel import Session, col, select
 
 from inspections.loaded_templates import template_of
@@ -27,6 +27,8 @@ from models import (
     Verdict,
     role_holders,
 )
+from models.errors import Conflict
+from models.optimistic import update_if_unchanged
 
 
 class WorkingDays(Protocol):
@@ -74,15 +76,11 @@ def sign_inspection(
         raise InspectionRefused(
             f"{actor.name} did not carry out inspection {inspection.id}: only its inspectors sign"
         )
-    result = session.execute(
-        update(Inspection)
-        .where(col(Inspection.id) == inspection.id, col(Inspection.signed_at).is_(None))
-        .values(signed_at=now, signed_by_id=actor.id)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise InspectionRefused(f"inspection {inspection.id} was signed by someone else meanwhile")
-    session.refresh(inspection)
+    signing = {"signed_at": now, "signed_by_id": actor.id}
+    if not update_if_unchanged(
+        session=session, row=inspection, unchanged={"signed_at": None}, values=signing
+    ):
+        raise Conflict(f"inspection {inspection.id} was signed by someone else meanwhile")
     inspection_id = inspection.id
     assert inspection_id is not None
     template = template_of(session=session, inspection=inspection)

@@ -28,23 +28,16 @@ from models.kinds import (  # noqa: F401  (re-exported: the value types of these
     Verdict,
 )
 from models.types import UTCDateTime
+from models.versioned import VersionedSource
 
 
-class InspectionTemplateRecord(SQLModel, table=True):
+class InspectionTemplateRecord(VersionedSource, table=True):
     """The exact text of one version of a checklist template, kept forever."""
 
     __tablename__ = "inspection_template"
     __table_args__ = (UniqueConstraint("key", "version", name="uq_inspection_template_version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(sa_column=Column(String(64), nullable=False))
-    version: int = Field(sa_column=Column(Integer, nullable=False))
-    kind: str = Field(sa_column=Column(String(32), nullable=False))
-    title: str = Field(sa_column=Column(String(200), nullable=False))
-    source_name: str = Field(sa_column=Column(String(300), nullable=False))
-    source_text: str = Field(sa_column=Column(Text, nullable=False))
-    sha256: str = Field(sa_column=Column(String(64), nullable=False))
-    loaded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    kind: str = Field(sa_type=String(32), nullable=False)
 
 
 class Inspection(SQLModel, table=True):

@@ -2,20 +2,26 @@
 
 import hashlib
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Integer, String, Text
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.errors import Refused
+from models.types import UTCDateTime
 
 
-class VersionedSource(Protocol):
-    id: int | None
-    key: str
-    version: int
-    source_name: str
-    source_text: str
-    sha256: str
+class VersionedSource(SQLModel):
+    """The columns of a kept source text: key and version, where it came from, its exact text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=String(64), nullable=False)
+    version: int = Field(sa_type=Integer, nullable=False)
+    title: str = Field(sa_type=String(200), nullable=False)
+    source_name: str = Field(sa_type=String(300), nullable=False)
+    source_text: str = Field(sa_type=Text, nullable=False)
+    sha256: str = Field(sa_type=String(64), nullable=False)
+    loaded_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
 
 
 R = TypeVar("R", bound=VersionedSource)
@@ -34,7 +40,7 @@ def keep_source(
     text: str,
     source: str,
     now: datetime,
-    **fields: object,
+    **fields: Any,
 ) -> R:
     """Store the text under (key, version); the same text again is a no-op, a changed one is refused."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -48,7 +54,7 @@ def keep_source(
                 f"(from {existing.source_name}); give the changed text a new version"
             )
         return existing
-    record = record_type(  # type: ignore[call-arg]  # a table class, keyword-constructed
+    record = record_type(
         key=key, version=version, source_name=source, source_text=text, sha256=digest, loaded_at=now, **fields
     )
     session.add(record)

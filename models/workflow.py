@@ -6,22 +6,14 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueC
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
+from models.versioned import VersionedSource
 
 
-class WorkflowDefinitionRecord(SQLModel, table=True):
+class WorkflowDefinitionRecord(VersionedSource, table=True):
     """The exact text of one version of a workflow definition, kept forever."""
 
     __tablename__ = "workflow_definition"
     __table_args__ = (UniqueConstraint("key", "version", name="uq_workflow_definition_version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(sa_column=Column(String(64), nullable=False))
-    version: int = Field(sa_column=Column(Integer, nullable=False))
-    title: str = Field(sa_column=Column(String(200), nullable=False))
-    source_name: str = Field(sa_column=Column(String(300), nullable=False))
-    source_text: str = Field(sa_column=Column(Text, nullable=False))
-    sha256: str = Field(sa_column=Column(String(64), nullable=False))
-    loaded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class WorkflowEvent(SQLModel, table=True):

@@ -3,13 +3,12 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, or_, select
 
 from models import Person, Project, Role, RoleAssignment, WorkflowEvent
 from models.errors import Conflict, Refused
 from models.localtime import local_date
+from models.optimistic import update_if_unchanged
 from workflows.definition import Transition, WorkflowDefinition, get_definition, guard_params
 from workflows.guards import GUARDS, GuardContext
 
@@ -167,29 +166,23 @@ def apply_transition(
     if step.transition is not None and step.transition.sets is not None:
         values[step.transition.sets] = local_date(now)
 
-    result = session.execute(
-        update(Project)
-        .where(col(Project.id) == project.id, col(Project.version) == project.version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    before = project.stage
+    if not update_if_unchanged(
+        session=session, row=project, unchanged={"version": project.version}, values=values
+    ):
         raise VersionConflict(project)
     event = WorkflowEvent(
         project_id=project.id,  # type: ignore[arg-type]
         occurred_at=now,
         actor_id=actor.id,
         actor_name=actor.name,
-        from_stage=project.stage,
+        from_stage=before,
         to_stage=to,
         reason=reason.strip(),
         definition_version=project.definition_version,
     )
     session.add(event)
     session.flush()
-    # The row was written by the UPDATE above; bring the loaded object in step without a second write.
-    for name, value in values.items():
-        set_committed_value(project, name, value)
     return event
 
 
