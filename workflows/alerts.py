@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from models import (
     Alert,
@@ -51,8 +51,24 @@ def list_deadlines(
     window: Window = Window(),
 ) -> Listing[DeadlineRow]:
     """Deadlines in due order, with their project and who settled them by hand."""
+    # Columns, not entities: a long list must not build an ORM object per row.
     query = (
-        select(Deadline, Project.code, Person.name)
+        sa_select(
+            col(Deadline.id),
+            col(Deadline.kind),
+            col(Deadline.subject),
+            col(Deadline.title),
+            col(Deadline.project_id),
+            col(Project.code),
+            col(Deadline.order_id),
+            col(Deadline.due_at),
+            col(Deadline.revision),
+            col(Deadline.status),
+            col(Deadline.settled_at),
+            col(Person.name),
+            col(Deadline.settle_note),
+            col(Deadline.next_level_at),
+        )
         .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
         .outerjoin(Person, col(Person.id) == col(Deadline.settled_by_id))
         .order_by(col(Deadline.due_at), col(Deadline.id))
@@ -65,23 +81,26 @@ def list_deadlines(
         query = query.where(col(Deadline.project_id) == project_id)
 
     def row(found: Any) -> DeadlineRow:
-        d, code, settled_by = found
+        (
+            deadline_id, kind, subject, title, project, code, order_id, due_at, revision, status,
+            settled_at, settled_by, settle_note, next_level_at,
+        ) = found  # fmt: skip
         return DeadlineRow(
-            id=d.id,
-            kind=d.kind,
-            subject=d.subject,
-            title=d.title,
-            project_id=d.project_id,
+            id=deadline_id,
+            kind=kind,
+            subject=subject,
+            title=title,
+            project_id=project,
             project_code=code,
-            order_id=d.order_id,
-            due_at=d.due_at,
-            revision=d.revision,
-            status=d.status,
-            settled_at=d.settled_at,
+            order_id=order_id,
+            due_at=due_at,
+            revision=revision,
+            status=status,
+            settled_at=settled_at,
             settled_by=settled_by,
-            settle_note=d.settle_note,
-            overdue=d.status == DeadlineStatus.OPEN and d.due_at < now,
-            next_level_at=d.next_level_at,
+            settle_note=settle_note,
+            overdue=status == DeadlineStatus.OPEN and due_at < now,
+            next_level_at=next_level_at,
         )
 
     return Listing.each(session, query, row, window)
@@ -127,7 +146,22 @@ def list_alerts(
     """
     leader, specialist = holder_of(Role.LEADER), holder_of(Role.SPECIALIST)
     query = (
-        sa_select(Alert, Deadline, col(Project.code), leader, specialist)
+        sa_select(
+            col(Alert.id),
+            col(Alert.deadline_id),
+            col(Deadline.kind),
+            col(Deadline.title),
+            col(Deadline.project_id),
+            col(Project.code),
+            col(Alert.revision),
+            col(Alert.name),
+            col(Alert.level_at),
+            col(Alert.raised_at),
+            col(Deadline.due_at),
+            col(Alert.notify),
+            leader,
+            specialist,
+        )
         .join(Deadline, col(Deadline.id) == col(Alert.deadline_id))
         .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
         .outerjoin(leader, leader.c.project_id == col(Deadline.project_id))
@@ -150,29 +184,32 @@ def list_alerts(
         return [] if person_id is None else [Holder(project_id, role, person_id, name, phone, email)]
 
     def row(found: Any) -> AlertRow:
-        alert, deadline, code = found[0], found[1], found[2]
-        lead, spec = tuple(found[3 : 3 + width]), tuple(found[3 + width : 3 + 2 * width])
+        (
+            alert_id, deadline_id, kind, title, project_id, code, revision, level, level_at, raised_at,
+            due_at, notify,
+        ) = found[:12]  # fmt: skip
+        lead, spec = tuple(found[12 : 12 + width]), tuple(found[12 + width : 12 + 2 * width])
         told = recipients(
-            alert.notify,
-            on_project=deadline.project_id is not None,
+            notify,
+            on_project=project_id is not None,
             project_holders={
-                Role.LEADER: holder(deadline.project_id, Role.LEADER, lead),
-                Role.SPECIALIST: holder(deadline.project_id, Role.SPECIALIST, spec),
+                Role.LEADER: holder(project_id, Role.LEADER, lead),
+                Role.SPECIALIST: holder(project_id, Role.SPECIALIST, spec),
             },
             unit_holders=units,
         )
         return AlertRow(
-            id=alert.id,
-            deadline_id=deadline.id,
-            kind=deadline.kind,
-            title=deadline.title,
-            project_id=deadline.project_id,
+            id=alert_id,
+            deadline_id=deadline_id,
+            kind=kind,
+            title=title,
+            project_id=project_id,
             project_code=code,
-            revision=alert.revision,
-            level=alert.name,
-            level_at=alert.level_at,
-            raised_at=alert.raised_at,
-            due_at=deadline.due_at,
+            revision=revision,
+            level=level,
+            level_at=level_at,
+            raised_at=raised_at,
+            due_at=due_at,
             recipients=[Recipient(h.person_id, h.name, h.role.value, h.phone, h.email) for h in told],
         )
 
