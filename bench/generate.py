@@ -8,11 +8,14 @@ before ``NOW``):
 
 - one district, a town per 100 villages, a village per project; a programme (batch) per 50 projects,
   each with its own start-construction and complete-construction dates spread over 2026;
-- per project six open deadlines, revision 1, with the subjects, titles and kinds the product writes
-  (workflows.deadlines): two milestones (``milestone:<key>:project:<id>``, due at the end of the
-  programme's date) and four stage time limits (``stage:<stage>:project:<id>:<entered>``, due
-  17:30 on the n-th working day after entering the stage, stage entries spread over the year);
-- five levels per deadline from ``workflows.deadlines.level_times`` on the real working-day calendar;
+- per project six open deadlines, revision 1, with the subjects, titles, kinds and "about" columns
+  the product writes (workflows.deadline_sync): two milestones (``milestone:<key>:project:<id>``,
+  ``milestone_key``, due at the end of the programme's date) and four stage time limits
+  (``stage:<stage>:project:<id>:<entered>``, ``stage`` and ``stage_entered_at``, due 17:30 on the
+  n-th working day after entering the stage, stage entries spread over the year); projects pin
+  village-venue version 2;
+- five levels per deadline from ``workflows.deadlines.level_times`` on the real working-day calendar,
+  the roles to tell as a JSON list (``["specialist", "leader"]``), in the levels and the alerts;
 - ``next_level``/``next_level_at`` as the sweep leaves them: the first level after ``LAST_SWEEP``,
   NULL when every level has passed; and one alert for every level that had come by ``LAST_SWEEP``
   (raised by the daily 09:00 sweep that followed it).
@@ -24,6 +27,7 @@ are due: about 2% of deadlines, a fraction that does not depend on the number of
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sqlite3
 import sys
@@ -38,13 +42,13 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
-from workflows.setup import load_builtins
 
 from ducha.db import make_engine, upgrade_to_head
 from models.calendar import WorkingCalendar
 from models.deadlines import DeadlineKind
-from models.localtime import LOCAL_TZ, local_date
-from workflows.deadlines import STAGE_CUTOFF, LevelTime, level_times
+from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ, local_date
+from workflows.built_ins import load_builtins
+from workflows.deadlines import LevelTime, level_times
 from workflows.definition import BUILTIN_DIR, WorkflowDefinition, parse_definition
 
 # 09:00 in Shanghai on Wednesday 1 July 2026; the previous daily sweep ran 24 hours earlier.
@@ -56,13 +60,16 @@ SWEEP_HOUR_UTC = 1  # the daily sweep runs at 09:00 Shanghai
 PROJECTS_PER_PROGRAMME = 50
 VILLAGES_PER_TOWN = 100
 DEADLINES_PER_PROJECT = 6
-# Stages with a time limit in village-venue v1, in the order a project goes through them.
+# Four stages with a time limit in working days in village-venue v2, in the order a project goes
+# through them (v2 also limits ``accepted``, in calendar days; the sweep's data leaves it out).
 STAGES_WITH_LIMITS = ("proposed", "pre_review", "completed", "acceptance")
 MILESTONE_KEYS = ("start_construction", "complete_construction")
 YEAR_START = date(2026, 1, 1)
 DAYS = 365
 CHUNK_PROJECTS = 5_000
-GENERATOR_VERSION = "ducha-sweep-bench-1"
+DEFINITION_FILE = "village-venue.v2.yaml"
+DEFINITION_VERSION = 2
+GENERATOR_VERSION = "ducha-sweep-bench-2"
 
 Row = tuple[Any, ...]
 Timestamp = Callable[[datetime], str]
@@ -81,8 +88,8 @@ def _pg_ts(moment: datetime) -> str:
 class LevelPlan:
     """One deadline's ladder, pre-rendered: its level rows, history alerts and next level."""
 
-    level_rows: tuple[Row, ...]  # (revision, level, name, at, notify)
-    alert_rows: tuple[Row, ...]  # (revision, level, name, notify, level_at, raised_at)
+    level_rows: tuple[Row, ...]  # (revision, level, name, at, notify as JSON text)
+    alert_rows: tuple[Row, ...]  # (revision, level, name, notify as JSON text, level_at, raised_at)
     next_level: int | None
     next_level_at: str | None
 
@@ -101,8 +108,9 @@ class Planner:
     def __init__(self, ts: Timestamp) -> None:
         self.ts = ts
         self.definition: WorkflowDefinition = parse_definition(
-            (BUILTIN_DIR / "village-venue.v1.yaml").read_text(encoding="utf-8"), "village-venue.v1.yaml"
+            (BUILTIN_DIR / DEFINITION_FILE).read_text(encoding="utf-8"), DEFINITION_FILE
         )
+        assert self.definition.version == DEFINITION_VERSION
         assert self.definition.escalation is not None
         self.escalation = self.definition.escalation
         self.calendar = WorkingCalendar.load()
@@ -116,10 +124,12 @@ class Planner:
         ts = self.ts
         upcoming = [lt for lt in levels if lt.at > LAST_SWEEP]
         passed = [lt for lt in levels if lt.at <= LAST_SWEEP]
+        # deadline_level.notify and alert.notify are JSON lists of role names (as SQLAlchemy writes them).
+        notify = {lt.level: json.dumps([role.value for role in lt.notify]) for lt in levels}
         return LevelPlan(
-            level_rows=tuple((1, lt.level, lt.name, ts(lt.at), lt.notify) for lt in levels),
+            level_rows=tuple((1, lt.level, lt.name, ts(lt.at), notify[lt.level]) for lt in levels),
             alert_rows=tuple(
-                (1, lt.level, lt.name, lt.notify, ts(lt.at), ts(_raised_at(lt.at))) for lt in passed
+                (1, lt.level, lt.name, notify[lt.level], ts(lt.at), ts(_raised_at(lt.at))) for lt in passed
             ),
             next_level=upcoming[0].level if upcoming else None,
             next_level_at=ts(upcoming[0].at) if upcoming else None,
@@ -128,7 +138,7 @@ class Planner:
     def _stage_due(self, entered_day: date, working_days: int) -> datetime:
         # deadline_after_working_days counts from the Shanghai date of the entry time only.
         entered = datetime.combine(entered_day, time(12), LOCAL_TZ)
-        return self.calendar.deadline_after_working_days(entered, working_days, STAGE_CUTOFF)
+        return self.calendar.deadline_after_working_days(entered, working_days, CLOSE_OF_BUSINESS)
 
 
 @dataclass
@@ -149,8 +159,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "actual_finish", "version", "created_at",
     ),
     "deadline": (
-        "id", "kind", "subject", "title", "programme_id", "project_id", "order_id", "due_at", "revision",
-        "status", "settled_at", "next_level", "next_level_at",
+        "id", "kind", "subject", "title", "programme_id", "project_id", "order_id", "milestone_key", "stage",
+        "stage_entered_at", "due_at", "revision", "status", "settled_at", "next_level", "next_level_at",
     ),
     "deadline_level": ("deadline_id", "revision", "level", "name", "at", "notify"),
     # alert.id is left to the database (autoincrement / the id sequence), as the sweep does.
@@ -248,7 +258,7 @@ class Synthesiser:
                 projects.append(
                     (
                         project_id, programme_id, self.village_id(p), code,
-                        f"基准村{p + 1:06d}村级组织活动场所建设", "village-venue", 1,
+                        f"基准村{p + 1:06d}村级组织活动场所建设", "village-venue", DEFINITION_VERSION,
                         STAGES_WITH_LIMITS[current], None, ts(entries[current]),
                         (start_by - timedelta(days=30)).isoformat(), finish_by.isoformat(), None, None, 1,
                         ts(entries[0]),
@@ -262,7 +272,7 @@ class Synthesiser:
                         chunk, plan(due_at, DeadlineKind.MILESTONE), deadline_id, DeadlineKind.MILESTONE,
                         f"milestone:{key}:project:{project_id}",
                         f"{code} {self.milestone_titles[key]} by {due_day}", programme_id, project_id,
-                        due_at,
+                        due_at, (key, None, None),
                     )  # fmt: skip
                 for stage, entered in zip(STAGES_WITH_LIMITS, entries, strict=True):
                     deadline_id += 1
@@ -273,7 +283,7 @@ class Synthesiser:
                         chunk, plan(due_at, DeadlineKind.STAGE_LIMIT), deadline_id,
                         DeadlineKind.STAGE_LIMIT, f"stage:{stage}:project:{project_id}:{entered.isoformat()}",
                         f"{code} leaves {label} {label_en} within {limit.describe()}", programme_id,
-                        project_id, due_at,
+                        project_id, due_at, (None, stage, ts(entered)),
                     )  # fmt: skip
             yield projects, chunk
 
@@ -288,11 +298,12 @@ class Synthesiser:
         programme_id: int,
         project_id: int,
         due_at: datetime,
+        about: tuple[str | None, str | None, str | None],  # milestone_key, stage, stage_entered_at
     ) -> None:
         chunk.deadlines.append(
             (
-                deadline_id, kind.value, subject, title, programme_id, project_id, None, self.ts(due_at), 1,
-                "open", None, plan.next_level, plan.next_level_at,
+                deadline_id, kind.value, subject, title, programme_id, project_id, None, *about,
+                self.ts(due_at), 1, "open", None, plan.next_level, plan.next_level_at,
             )
         )  # fmt: skip
         key = (deadline_id,)
@@ -303,8 +314,13 @@ class Synthesiser:
 # -- loaders ------------------------------------------------------------------------------------
 
 
+# Tables whose ids the generator gives; PostgreSQL's id sequences are moved past them at the end.
+SEQUENCES = ("place", "programme", "funding_source", "programme_milestone", "project", "deadline")
+
+
 class SqliteLoader:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, columns: dict[str, tuple[str, ...]] = TABLE_COLUMNS) -> None:
+        self.columns = columns
         self.connection = sqlite3.connect(path, isolation_level=None)
         for pragma in (
             "journal_mode=OFF",
@@ -317,7 +333,7 @@ class SqliteLoader:
         self.connection.execute("BEGIN")
 
     def load(self, table: str, rows: Iterable[Row]) -> None:
-        columns = TABLE_COLUMNS[table]
+        columns = self.columns[table]
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         self.connection.executemany(sql, rows)
 
@@ -345,14 +361,21 @@ def _copy_text(value: Any) -> str:
 
 
 class PostgresLoader:
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        columns: dict[str, tuple[str, ...]] = TABLE_COLUMNS,
+        sequences: Sequence[str] = SEQUENCES,
+    ) -> None:
+        self.columns = columns
+        self.sequences = sequences
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.conninfo = conninfo
         self.connection = psycopg.connect(conninfo)
         self.connection.execute("SET synchronous_commit = off")
 
     def load(self, table: str, rows: Iterable[Row]) -> None:
-        columns = TABLE_COLUMNS[table]
+        columns = self.columns[table]
         with self.connection.cursor() as cursor:
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 lines: list[str] = []
@@ -368,7 +391,7 @@ class PostgresLoader:
         self.connection.commit()
 
     def finish(self) -> None:
-        for table in ("place", "programme", "funding_source", "programme_milestone", "project", "deadline"):
+        for table in self.sequences:
             self.connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
@@ -423,7 +446,7 @@ def generate(url: str, projects: int, *, log: Callable[[str], None] = print) -> 
         deadlines += len(chunk.deadlines)
         levels += len(chunk.levels)
         alerts += len(chunk.alerts)
-        due += sum(1 for row in chunk.deadlines if row[12] is not None and row[12] <= now_text)
+        due += sum(1 for row in chunk.deadlines if row[-1] is not None and row[-1] <= now_text)
         if deadlines % 600_000 == 0:
             log(
                 f"  {backend} {projects}: {deadlines:,} deadlines loaded ({clock.perf_counter() - started:.0f} s)"

@@ -1,19 +1,23 @@
-"""Settings from the environment (``DUCHA_*``), built on demand, never at import time."""
+"""Settings from the environment (``DUCHA_*``), read on demand, never at import time."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any, get_origin
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.errors import BadInput
 
+PREFIX = "DUCHA_"
 
-class Settings(BaseSettings):
-    """What an installation can configure."""
 
-    model_config = SettingsConfigDict(env_prefix="DUCHA_", extra="ignore")
+class Settings(BaseModel):
+    """What an installation can configure; each field is the variable DUCHA_<FIELD NAME>."""
+
+    model_config = ConfigDict(extra="forbid")
 
     database_url: str = "sqlite:///./ducha.db"
     # ISO 8601 instant that freezes "now" for simulation, e.g. 2026-12-10T09:00+08:00.
@@ -29,13 +33,27 @@ class Settings(BaseSettings):
     error_log: Path = Path("./ducha-errors.log")
 
 
-def get_settings() -> Settings:
+def get_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from the environment as it is now; a bad value names its variable."""
+    source = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        variable = PREFIX + name.upper()
+        raw = source.get(variable)
+        if raw is None:
+            continue
+        if get_origin(field.annotation) is dict:  # structured values are JSON, as documented
+            try:
+                values[name] = json.loads(raw)
+            except ValueError as exc:
+                raise BadInput(f"{variable}: not JSON ({exc})") from None
+        else:
+            values[name] = raw
     try:
-        return Settings()
+        return Settings(**values)
     except ValidationError as exc:
         problems = [
-            f"DUCHA_{'_'.join(str(part) for part in error['loc'][:1]).upper()}: {error['msg']}"
+            f"{PREFIX}{str(error['loc'][0]).upper()}: {error['msg']}" if error["loc"] else error["msg"]
             for error in exc.errors()
         ]
         raise BadInput("; ".join(problems)) from None

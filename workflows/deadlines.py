@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models import Deadline, DeadlineKind, DeadlineLevel, DeadlineStatus, Role
@@ -73,11 +72,16 @@ def level_rows(deadline_id: int, revision: int, levels: Iterable[LevelTime]) -> 
 
 def insert_ignoring_duplicates(session: Session, table: Any, unique: Sequence[str]) -> Any:
     """An INSERT that skips rows whose ``unique`` columns are taken (another writer got there first)."""
+    # Each dialect's INSERT is imported when used: a SQLite installation never loads PostgreSQL's.
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table).on_conflict_do_nothing(index_elements=list(unique))
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(unique))
     raise RuntimeError(f"ducha runs on SQLite and PostgreSQL, not {dialect}")
 
 
