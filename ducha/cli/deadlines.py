@@ -75,7 +75,7 @@ def deadlines(
     if ctx.invoked_subcommand is not None:
         return
     from ducha.cli.json_output import emit_list
-    from ducha.cli.tables import print_page, when
+    from ducha.cli.tables import late, print_page, when
     from workflows.alerts import DeadlineRow, list_deadlines
     from workflows.projects import find_project
 
@@ -104,7 +104,7 @@ def deadlines(
                     when(row.due_at),
                     row.revision,
                     row.status,
-                    "OVERDUE" if row.overdue else "",
+                    late(row.overdue),
                 ]
 
             found = print_page(

@@ -38,7 +38,7 @@ def orders(
     if ctx.invoked_subcommand is not None:
         return
     from ducha.cli.json_output import emit_list
-    from ducha.cli.tables import print_page, when
+    from ducha.cli.tables import late, print_page, when
     from inspections.orders import OrderRow, list_orders
     from workflows.projects import find_project
 
@@ -69,7 +69,7 @@ def orders(
                     row.responsible_name,
                     row.status,
                     when(row.due_at),
-                    "OVERDUE" if row.overdue else "",
+                    late(row.overdue),
                 ]
 
             found = print_page(

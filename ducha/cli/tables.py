@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from models import format_yuan
 from models.listing import Listing
@@ -18,9 +19,16 @@ from models.localtime import local
 from workflows.board import Board, ProjectRow, days_left
 
 
-def cell(value: object) -> str:
-    """A value from the data, made safe to print in a rich table."""
+def cell(value: object) -> str | Text:
+    """A value from the data, made safe to print in a rich table (a Text is already safe)."""
+    if isinstance(value, Text):
+        return value
     return escape("" if value is None else str(value))
+
+
+def late(overdue: bool) -> Text:
+    """The marker of an overdue row."""
+    return Text("OVERDUE", style="red") if overdue else Text("")
 
 
 def when(moment: datetime | None) -> str:

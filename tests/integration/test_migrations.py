@@ -1,5 +1,7 @@
 """Migrations run from empty on both databases, and the models agree with them."""
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
@@ -44,3 +46,32 @@ def test_upgrade_from_empty_reaches_head_and_is_repeatable(database_url: str, tm
         assert set(SQLModel.metadata.tables) <= set(inspect(target).get_table_names())
     finally:
         target.dispose()
+
+
+def test_the_revision_list_is_the_migration_scripts_in_order() -> None:
+    """ducha checks a database's schema against migrations.REVISIONS, without importing Alembic."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    scripts = ScriptDirectory.from_config(config)
+    in_order = [script.revision for script in reversed(list(scripts.walk_revisions()))]
+    assert tuple(in_order) == migrations.REVISIONS
+    assert scripts.get_current_head() == head_revision()
+
+
+def test_a_database_made_by_a_newer_ducha_says_so(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    try:
+        require_current_schema(engine)
+    except SchemaBehind as exc:
+        assert "was made by a newer ducha (revision 0099" in str(exc) and "upgrade ducha" in str(exc)
+    else:
+        raise AssertionError("a newer database was accepted")
+    finally:
+        engine.dispose()
