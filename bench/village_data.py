@@ -163,7 +163,9 @@ class Villages:
         cut = round(len(building) * OPEN_ORDERS)
         open_orders = with_orders[:cut]
         self.order_state = {p: "open" for p in open_orders} | {p: "closed" for p in with_orders[cut:]}
-        closing = self.rng.sample(open_orders, min(len(open_orders), max(1, round(len(open_orders) * CLOSING))))
+        closing = self.rng.sample(
+            open_orders, min(len(open_orders), max(1, round(len(open_orders) * CLOSING)))
+        )
         self.order_state.update({p: "closing" for p in closing})
         self.levels: dict[tuple[datetime, DeadlineKind], tuple[tuple[LevelTime, ...], Row | None]] = {}
         self.next_deadline = 1
@@ -189,28 +191,46 @@ class Villages:
             *((self.village_id(p), "village", f"基准村{p + 1:06d}", 2 + p // VILLAGES_PER_TOWN) for p in range(self.n)),
         ]  # fmt: skip
         created = self.ts(INIT_AT)
-        yield "programme", [
-            (g + 1, f"基准项目第{g + 1:05d}批", 1, "village-venue", "建设和办公用品配置", False, created)
-            for g in range(self.programmes)
-        ]
+        yield (
+            "programme",
+            [
+                (g + 1, f"基准项目第{g + 1:05d}批", 1, "village-venue", "建设和办公用品配置", False, created)
+                for g in range(self.programmes)
+            ],
+        )
         sources = []
         for g in range(self.programmes):
             size = min(self.size, self.n - g * self.size)
             for position, (code, name, fen) in enumerate(BUDGET):
                 sources.append((2 * g + position + 1, g + 1, code, name, fen * size, position))
         yield "funding_source", sources
-        yield "programme_milestone", [
-            (2 * g + m + 1, g + 1, milestone.key, self.dates[g][m].isoformat())
-            for g in range(self.programmes)
-            for m, (milestone, _) in enumerate(self.milestones)
-        ]
+        yield (
+            "programme_milestone",
+            [
+                (2 * g + m + 1, g + 1, milestone.key, self.dates[g][m].isoformat())
+                for g in range(self.programmes)
+                for m, (milestone, _) in enumerate(self.milestones)
+            ],
+        )
         yield "org_unit", [(1, "区委督查室", "office", 1), (2, "区委办公室", "leadership", 1)]
-        people = [(1, "督查室主任", "13900000001", None, 1, "[]"), (2, "督查员", "13900000002", None, 1, "[]")]
+        people = [
+            (1, "督查室主任", "13900000001", None, 1, "[]"),
+            (2, "督查员", "13900000002", None, 1, "[]"),
+        ]
         people.append((3, "区领导", "13900000009", None, 2, "[]"))
-        people += [(self.leader_id(5 * i), f"领导{i + 1:06d}", f"131{i:08d}", None, None, "[]") for i in range(self.leaders)]
-        people += [(self.specialist_id(p), f"专干{p + 1:06d}", f"132{p:08d}", None, None, "[]") for p in range(self.n)]
+        people += [
+            (self.leader_id(5 * i), f"领导{i + 1:06d}", f"131{i:08d}", None, None, "[]")
+            for i in range(self.leaders)
+        ]
+        people += [
+            (self.specialist_id(p), f"专干{p + 1:06d}", f"132{p:08d}", None, None, "[]")
+            for p in range(self.n)
+        ]
         yield "person", people
-        yield "role_assignment", [(1, "office", None, 1), (2, "inspector", None, 1), (3, "leadership", None, 2)]
+        yield (
+            "role_assignment",
+            [(1, "office", None, 1), (2, "inspector", None, 1), (3, "leadership", None, 2)],
+        )
 
     # -- levels ---------------------------------------------------------------------------------
 
@@ -218,7 +238,9 @@ class Villages:
         """The levels of a deadline due at ``due_at`` and its first level, once per (due, kind)."""
         known = self.levels.get((due_at, kind))
         if known is None:
-            levels = tuple(level_times(due_at=due_at, kind=kind, escalation=self.escalation, calendar=self.calendar))
+            levels = tuple(
+                level_times(due_at=due_at, kind=kind, escalation=self.escalation, calendar=self.calendar)
+            )
             upcoming = next_level(levels, revision=1, now=LAST_RUN)
             first = None if upcoming is None else (upcoming.level, self.ts(upcoming.at))
             known = self.levels[(due_at, kind)] = (levels, first)
@@ -248,7 +270,9 @@ class Villages:
         self.counts["deadlines"] += 1
         self.counts["levels"] += len(levels)
         if settles_now is not None:
-            self.settled.append((deadline_id, "met" if settles_now <= due_at else "missed", settles_now.isoformat()))
+            self.settled.append(
+                (deadline_id, "met" if settles_now <= due_at else "missed", settles_now.isoformat())
+            )
         return deadline_id
 
     # -- projects ---------------------------------------------------------------------------------
@@ -286,7 +310,10 @@ class Villages:
             chunk.add("project_funding", (project_id, 2 * (programme_id - 1) + position + 1, fen))
         name = f"专干{p + 1:06d}"
         for i, at in enumerate(times):
-            chunk.add("workflow_event", (project_id, ts(at), specialist, name, PATH[i - 1] if i else None, PATH[i], "", 2))
+            chunk.add(
+                "workflow_event",
+                (project_id, ts(at), specialist, name, PATH[i - 1] if i else None, PATH[i], "", 2),
+            )
         self.counts["events"] += len(times)
         if not self.with_deadlines:
             return
@@ -321,11 +348,15 @@ class Villages:
         if state is not None:
             self.order(chunk, p, state, code, programme_id, times[3])
 
-    def order(self, chunk: Chunk, p: int, state: str, code: str, programme_id: int, building: datetime) -> None:
+    def order(
+        self, chunk: Chunk, p: int, state: str, code: str, programme_id: int, building: datetime
+    ) -> None:
         ts, order_id = self.ts, p + 1
         issued = self._seconds(building, LAST_RUN - timedelta(hours=1))
         due_at = self.calendar.deadline_after_working_days(issued, 10)
-        closed = {"closed": self._seconds(issued, LAST_RUN), "closing": self._seconds(LAST_RUN, NOW)}.get(state)
+        closed = {"closed": self._seconds(issued, LAST_RUN), "closing": self._seconds(LAST_RUN, NOW)}.get(
+            state
+        )
         item, severity = "fund_use", "major"
         chunk.add("rectification_order", (
             order_id, p + 1, "fund_audit", None, item, severity, "资金审计发现问题 fund audit finding",

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Protocol
@@ -272,15 +273,66 @@ def _check_name(original_name: str) -> None:
 
 
 def _sniff(data: bytes) -> str | None:
-    if data.startswith(b"\xff\xd8\xff"):
+    """The type the content is, read from its structure: a JPEG header followed by HTML is no JPEG."""
+    if data.startswith(b"\xff\xd8\xff") and _jpeg_holds_together(data):
         return JPEG
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and _png_holds_together(data):
         return PNG
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and _webp_holds_together(data):
         return WEBP
-    if data.startswith(b"%PDF-"):
+    if data.startswith(b"%PDF-") and b"%%EOF" in data[-2048:]:
         return PDF
     return None
+
+
+def _jpeg_holds_together(data: bytes) -> bool:
+    """Marker segments with consistent lengths up to the scan, and an end-of-image marker after it.
+
+    Bytes after the end-of-image marker are allowed: phones append a motion clip or a thumbnail there.
+    """
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return False
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xD9 or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            return False  # an end or restart marker before any scan
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if length < 2:
+            return False
+        if marker == 0xDA:  # start of scan: the entropy-coded data runs to the end-of-image marker
+            return data.find(b"\xff\xd9", i + 2 + length) != -1
+        i += 2 + length
+    return False
+
+
+def _png_holds_together(data: bytes) -> bool:
+    """Chunks from IHDR to IEND, each with its declared length and a correct CRC."""
+    i, first = 8, True
+    while i + 12 <= len(data):
+        length = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8]
+        end = i + 8 + length
+        if end + 4 > len(data) or (first and kind != b"IHDR"):
+            return False
+        if zlib.crc32(data[i + 4 : end]) != int.from_bytes(data[end : end + 4], "big"):
+            return False
+        if kind == b"IEND":
+            return True
+        i, first = end + 4, False
+    return False
+
+
+def _webp_holds_together(data: bytes) -> bool:
+    """A RIFF container whose size is the file's, holding a VP8, VP8L or VP8X chunk that fits in it."""
+    declared = int.from_bytes(data[4:8], "little")
+    if declared + 8 not in (len(data), len(data) - 1) or len(data) < 20:
+        return False
+    chunk, size = data[12:16], int.from_bytes(data[16:20], "little")
+    return chunk in (b"VP8 ", b"VP8L", b"VP8X") and 20 + size <= len(data)
 
 
 def _human_size(size: int) -> str:

@@ -9,14 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from inspections.evidence import GpsPoint
 from inspections.scoring import ItemResult
 from inspections.templates import ChecklistItem, ChecklistTemplate, ItemKind
 from models import InspectionItemResult, InspectionKind
 from models.localtime import LOCAL_TZ
+from models.text import normalised, problem
+from models.types import MAX_ID
 from models.yaml_source import SourceError, SourceProblem, YamlDocument
 
 
@@ -24,33 +27,63 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Ids and versions are whole numbers a BIGINT holds; ``true`` is not a number.
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+NOTES = 2000
+# A measurement or score is a plain number within this size (1e999999999 is not a reading).
+MAX_MAGNITUDE = Decimal(10) ** 12
+
+
+def _text(max_length: int, multiline: bool = False) -> Any:
+    def check(value: object) -> object:
+        if isinstance(value, str):
+            text = normalised(value)
+            wrong = problem(text, max_length=max_length, multiline=multiline)
+            if wrong is not None:
+                raise ValueError(wrong)
+            return text
+        return value
+
+    return BeforeValidator(check)
+
+
+Name = Annotated[str, _text(100)]
+Notes = Annotated[str, _text(NOTES, multiline=True)]
+
+
+def _no_booleans(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("true/false is not a number")
+    return value
+
+
 class EvidenceEntry(_Strict):
-    file: str
+    file: str = Field(max_length=1024)  # the evidence store checks the name itself
     taken_at: datetime | None = None
     gps: tuple[float, float] | None = None
 
 
 class ResultEntry(_Strict):
     passed: bool | None = None
-    value: int | float | str | None = None
+    value: Annotated[int | float | str | None, BeforeValidator(_no_booleans)] = None
     waived: bool = False
-    notes: str = ""
-    evidence: list[EvidenceEntry] = Field(default_factory=list)
+    notes: Notes = ""
+    evidence: list[EvidenceEntry] = Field(default_factory=list, max_length=100)
 
 
 class InspectionForm(_Strict):
-    inspection: int | None = None
-    project: str
-    template: str
-    template_version: int
+    inspection: Id | None = None
+    project: Name
+    template: Annotated[str, _text(64)]
+    template_version: Id
     kind: InspectionKind
     inspected_at: datetime | str
     announced: bool = True
-    inspectors: list[str] = Field(min_length=1)
-    supersedes: int | None = None
-    follow_up_of: int | None = None
-    notes: str = ""
-    results: dict[str, ResultEntry]
+    inspectors: list[Name] = Field(min_length=1, max_length=50)
+    supersedes: Id | None = None
+    follow_up_of: Id | None = None
+    notes: Notes = ""
+    results: dict[str, ResultEntry] = Field(max_length=500)
 
 
 @dataclass(frozen=True)
@@ -118,13 +151,16 @@ def read_form(path: Path, template_for: TemplateLookup) -> FilledForm:
             problems.append(document.problem(loc, f"unknown item {key!r} in template {template.key}"))
             continue
         refs = []
+        seen: set[Path] = set()
         for index, ev in enumerate(entry.evidence):
-            file_path = (path.parent / ev.file) if not Path(ev.file).is_absolute() else Path(ev.file)
-            if not file_path.is_file():
-                problems.append(
-                    document.problem((*loc, "evidence", index, "file"), f"no such file: {ev.file}")
-                )
+            where = (*loc, "evidence", index, "file")
+            file_path, wrong = _beside(path, ev.file)
+            if wrong is not None or file_path is None:
+                problems.append(document.problem(where, wrong or f"no such file: {ev.file}"))
                 continue
+            if file_path in seen:
+                continue  # the same file listed twice is one piece of evidence
+            seen.add(file_path)
             gps = None
             if ev.gps is not None:
                 try:
@@ -142,7 +178,7 @@ def read_form(path: Path, template_for: TemplateLookup) -> FilledForm:
                 item_key=key,
                 passed=entry.passed,
                 value=value,
-                evidence_count=len(entry.evidence),
+                evidence_count=len(refs),
                 waived=entry.waived,
                 notes=entry.notes,
             )
@@ -172,6 +208,22 @@ def read_form(path: Path, template_for: TemplateLookup) -> FilledForm:
     )
 
 
+def _beside(form: Path, given: str) -> tuple[Path | None, str | None]:
+    """The evidence file a form names: under the form's own folder, a plain file, not a link."""
+    if Path(given).is_absolute():
+        return None, f"{given} is an absolute path: name a file in the form's folder"
+    folder = form.parent.resolve()
+    candidate = form.parent / given
+    if candidate.is_symlink():
+        return None, f"{given} is a symbolic link: give the file itself"
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(folder):
+        return None, f"{given} is outside the form's folder ({folder})"
+    if not resolved.is_file():
+        return None, f"no such file: {given}"
+    return resolved, None
+
+
 def _instant(value: datetime | str) -> datetime | None:
     if isinstance(value, str):
         try:
@@ -187,14 +239,17 @@ def _value(item: ChecklistItem, entry: ResultEntry) -> tuple[int | Decimal | Non
     if raw is None or entry.waived:
         return None, None
     if item.kind == ItemKind.SCORE:
-        if isinstance(raw, int):
+        if isinstance(raw, int) and abs(raw) <= MAX_MAGNITUDE:
             return raw, None
         return None, f"a score item takes a whole number 0..{item.max}, got {raw!r}"
     if item.kind == ItemKind.MEASUREMENT:
         try:
-            return Decimal(str(raw)), None
+            number = Decimal(str(raw).strip())
         except ArithmeticError:
             return None, f"not a number: {raw!r}"
+        if not number.is_finite() or abs(number) > MAX_MAGNITUDE or number.as_tuple().exponent < -6:  # type: ignore[operator]
+            return None, f"not a measurement: {raw!r} (a number up to 10^12, at most 6 decimals)"
+        return number, None
     return None, f"{item.kind.noun} takes no value"
 
 

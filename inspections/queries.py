@@ -12,12 +12,17 @@ from models import Inspection, InspectionKind, Outcome, Project
 from models.listing import Listing, Window
 
 
-def current_signed(*, session: Session, project_id: int, kind: InspectionKind) -> Inspection | None:
-    """The latest signed inspection of this kind that no signed correction has superseded."""
+def current_signed(
+    *, session: Session, project_id: int, kind: InspectionKind, as_of: datetime
+) -> Inspection | None:
+    """The latest inspection of this kind signed by ``as_of`` that no correction signed by then supersedes.
+
+    ``as_of`` is the moment a guard asks: an inspection signed later does not count for it.
+    """
     correction = aliased(Inspection)
     superseded = (
         select(correction.id)
-        .where(col(correction.supersedes_id) == col(Inspection.id), col(correction.signed_at).is_not(None))
+        .where(col(correction.supersedes_id) == col(Inspection.id), col(correction.signed_at) <= as_of)
         .exists()
     )
     return session.exec(
@@ -25,7 +30,7 @@ def current_signed(*, session: Session, project_id: int, kind: InspectionKind) -
         .where(
             col(Inspection.project_id) == project_id,
             col(Inspection.kind) == kind,
-            col(Inspection.signed_at).is_not(None),
+            col(Inspection.signed_at) <= as_of,
             ~superseded,
         )
         .order_by(col(Inspection.inspected_at).desc(), col(Inspection.id).desc())

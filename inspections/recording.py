@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, delete, select
 
 from inspections.attachments import EvidenceItem, attach_evidence
-from inspections.evidence import EvidenceWriter
+from inspections.evidence import EvidenceWriter, read_evidence_file
 from inspections.forms import FilledForm
 from inspections.loaded_templates import get_template
 from inspections.scoring import ScoreCard, score_inspection
@@ -49,6 +49,9 @@ def record_inspection(
     """Check everything, then store the inspection unsigned; a form naming a draft replaces it."""
     record, template = get_template(session=session, key=form.template_key, version=form.template_version)
     problems = _inspector_problems(session, template, inspectors)
+    if form.inspected_at > now:
+        when = f"inspected_at {form.inspected_at.isoformat()}"
+        problems.append(f"{when} is after the time it is recorded ({now.isoformat()})")
     card = score_inspection(template, form.results)  # raises ResultError naming each bad item
     previous = _checked_reference(session, project, form.supersedes_id, "supersedes", must_be_signed=True)
     original = _checked_reference(session, project, form.follow_up_of_id, "follow_up_of", must_be_signed=True)
@@ -77,7 +80,7 @@ def record_inspection(
     # Every evidence file is checked before anything is stored.
     for refs in form.evidence.values():
         for ref in refs:
-            store.check(ref.original_name, ref.path.read_bytes())
+            store.check(ref.original_name, read_evidence_file(ref.path, max_bytes=store.max_bytes))
 
     assert project.id is not None and record.id is not None
     fresh = Inspection(
@@ -123,7 +126,10 @@ def record_inspection(
         session.flush()
         items = [
             EvidenceItem(
-                store.put(ref.original_name, ref.path.read_bytes()), ref.original_name, ref.taken_at, ref.gps
+                store.put(ref.original_name, read_evidence_file(ref.path, max_bytes=store.max_bytes)),
+                ref.original_name,
+                ref.taken_at,
+                ref.gps,
             )
             for ref in form.evidence.get(verdict.item_key, [])
         ]

@@ -65,6 +65,11 @@ def sign_inspection(
     """
     if inspection.signed_at is not None:
         raise InspectionRefused(f"inspection {inspection.id} is already signed")
+    if now < inspection.inspected_at:
+        raise InspectionRefused(
+            f"inspection {inspection.id} took place at {inspection.inspected_at.isoformat()}: "
+            f"it cannot be signed before that ({now.isoformat()})"
+        )
     signer_ids = set(
         session.exec(
             select(InspectionInspector.person_id).where(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, m
 
 from models.errors import BadInput
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ, local_date
-from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
+from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument, read_source_text
 
 BUILTIN_DIR = Path(__file__).parent / "holidays"
 END_OF_DAY = time(23, 59, 59, 999_999)
@@ -172,7 +172,7 @@ def load_holiday_dir(directory: Path) -> dict[int, HolidayFile]:
         raise SourceError(str(directory), [SourceProblem(None, "", "not a directory of holiday files")])
     found: dict[int, HolidayFile] = {}
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-        holiday_file = parse_holiday_file(path.read_text(encoding="utf-8"), path)
+        holiday_file = parse_holiday_file(read_source_text(path), path)
         if holiday_file.year in found:
             other = found[holiday_file.year].path.name
             raise SourceError(str(path), [SourceProblem(None, "year", f"{other} already gives this year")])

@@ -19,3 +19,10 @@ def local_date(moment: datetime) -> date:
 def local(moment: datetime) -> datetime:
     """An aware instant shown in Asia/Shanghai."""
     return moment.astimezone(LOCAL_TZ)
+
+
+def strict_date(text: str) -> date:
+    """A date written exactly as YYYY-MM-DD (no basic format, no week dates); ValueError otherwise."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (text[:4] + text[5:7] + text[8:]).isdigit():
+        raise ValueError(f"not a date as YYYY-MM-DD: {text!r}")
+    return date.fromisoformat(text)

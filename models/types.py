@@ -28,3 +28,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The largest id or version a column holds on both databases (PostgreSQL's INTEGER is 32 bits).
+MAX_ID = 2**31 - 1

@@ -74,11 +74,41 @@ def field_path(loc: Loc) -> str:
     return out
 
 
+# Deeper than this is no definition, checklist or holiday file, only a way to exhaust the stack.
+MAX_DEPTH = 32
+
+
+def _refuse_what_no_source_needs(text: str, source: str) -> None:
+    """Refuse anchors and aliases (one alias can stand for billions of values: "billion laughs"),
+    nesting past MAX_DEPTH, and a text longer than a source file can be, before building anything."""
+    if len(text) > MAX_SOURCE_BYTES:
+        raise SourceError(source, [SourceProblem(None, "", f"longer than {MAX_SOURCE_BYTES:,} characters")])
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise SourceError(
+                    source, [SourceProblem(line, "", "anchors and aliases (& and *) are not allowed here")]
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SourceError(
+                        source, [SourceProblem(line, "", f"nested deeper than {MAX_DEPTH} levels")]
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # reported, located, by the full parse below
+
+
 class YamlDocument:
     """Parsed YAML plus the 1-based line of each mapping key and sequence item."""
 
     def __init__(self, text: str, source: str) -> None:
         self.source = source
+        _refuse_what_no_source_needs(text, source)
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()

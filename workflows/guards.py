@@ -59,7 +59,9 @@ class InspectionPassed(GuardParams):
 
 def _inspection_passed(context: GuardContext, params: InspectionPassed) -> list[str]:
     assert context.project.id is not None
-    latest = current_signed(session=context.session, project_id=context.project.id, kind=params.kind)
+    latest = current_signed(
+        session=context.session, project_id=context.project.id, kind=params.kind, as_of=context.now
+    )
     if passed(latest):
         return []
     label = params.kind.value.replace("_", "-")

@@ -17,6 +17,9 @@ from sqlmodel import Session, col, select
 
 from models import Person, Place, Programme, Project, parse_yuan
 from models.errors import Problems
+from models.localtime import strict_date
+from models.text import normalised
+from models.text import problem as text_problem
 from workflows.people import ensure_person
 from workflows.programmes import funding_sources
 from workflows.projects import create_project
@@ -80,32 +83,103 @@ class ProjectLine:
     planned_finish: date
 
 
+# A register of every village of a province fits; past these a file is a mistake or an attack.
+MAX_ROWS = 200_000
+MAX_COLUMNS = 64
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# Spreadsheets formatted far below the data yield empty rows: this many in a row end the sheet.
+EMPTY_ROWS_THAT_END_A_SHEET = 1_000
+
+
 def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    """Header cells and (spreadsheet row number, cells) for a CSV or XLSX file."""
+    """Header cells and (spreadsheet row number, cells) for a CSV or XLSX file, within the limits."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImportRejected([f"{path}: cannot be read ({exc.strerror})"]) from None
+    if size > MAX_FILE_BYTES:
+        raise ImportRejected(
+            [f"{path}: {size:,} bytes is too big for a register (at most {MAX_FILE_BYTES:,})"]
+        )
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        rows = list(enumerate(csv.reader(_decode(path).splitlines()), start=1))
+        rows = _csv_rows(path)
     elif suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise ImportRejected([f"{path}: not a readable XLSX workbook ({exc})"]) from None
-        sheet = workbook.worksheets[0]
-        rows = [(n, list(cells)) for n, cells in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        workbook.close()
+        rows = _xlsx_rows(path)
     else:
         raise ImportRejected([f"{path}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx"])
-    rows = [(n, cells) for n, cells in rows if any(_text(c) for c in cells)]
     if not rows:
         raise ImportRejected([f"{path}: the file is empty"])
     header = [_text(c) for c in rows[0][1]]
     return header, iter(rows[1:])
 
 
+def _kept(path: Path, numbered: Iterator[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
+    """The non-empty rows, at most MAX_ROWS of them, MAX_COLUMNS cells each."""
+    rows: list[tuple[int, list[Any]]] = []
+    empty = 0
+    for number, cells in numbered:
+        if len(cells) > MAX_COLUMNS and any(_text(c) for c in cells[MAX_COLUMNS:]):
+            raise ImportRejected([f"{path}: row {number}: more than {MAX_COLUMNS} columns"])
+        if not any(_text(c) for c in cells[:MAX_COLUMNS]):
+            empty += 1
+            if empty >= EMPTY_ROWS_THAT_END_A_SHEET:
+                break
+            continue
+        empty = 0
+        if len(rows) > MAX_ROWS:
+            raise ImportRejected([f"{path}: more than {MAX_ROWS:,} rows"])
+        kept = list(cells[:MAX_COLUMNS])
+        while kept and not _text(kept[-1]):  # a sheet pads every row to its widest one
+            kept.pop()
+        rows.append((number, kept))
+    return rows
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[Any]]]:
+    reader = csv.reader(_decode(path).splitlines())
+    try:
+        return _kept(path, ((n, list(cells)) for n, cells in enumerate(reader, start=1)))
+    except csv.Error as exc:
+        raise ImportRejected([f"{path}: row {reader.line_num}: not readable as CSV ({exc})"]) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    return f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc})"
+
+
+def _xlsx_rows(path: Path) -> list[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportRejected(
+            [f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc})"]
+        ) from None
+    try:
+        sheet = workbook.worksheets[0]
+        if sheet.sheet_state != "visible":
+            raise ImportRejected(
+                [f"{path}: the first sheet, {sheet.title!r}, is hidden: put the register in the first sheet"]
+            )
+        # Row by row, MAX_COLUMNS (+1, to notice more) wide: one cell at XFD1048576 costs nothing.
+        rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)
+        return _kept(path, ((n, list(cells)) for n, cells in enumerate(rows, start=1)))
+    except ImportRejected:
+        raise
+    except Exception as exc:  # a damaged sheet inside a readable workbook
+        raise ImportRejected(
+            [f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc})"]
+        ) from None
+    finally:
+        workbook.close()
+
+
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise ImportRejected([f"{path}: holds NUL bytes: not a text (CSV) file"])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -163,13 +237,14 @@ def parse_register(*, session: Session, path: Path, programme: Programme) -> lis
             problems.append(f"{path}: row {number}, field {field}: {message}")
 
         before = len(problems)
-        values = {name: _text(cell(name)) for name in ("town", "village", *PEOPLE_COLUMNS)}
+        values = {name: normalised(_text(cell(name))) for name in ("town", "village", *PEOPLE_COLUMNS)}
         for name in ("town", "village", "leader", "leader_phone", "specialist", "specialist_phone"):
             if not values[name]:
                 bad(name, "is empty")
         for name, limit in MAX_LENGTH.items():
-            if len(values[name]) > limit:
-                bad(name, f"is longer than {limit} characters")
+            wrong = text_problem(values[name], max_length=limit)
+            if wrong is not None:
+                bad(name, wrong)
         for role in ("leader", "specialist"):
             phone, email = values[f"{role}_phone"], values[f"{role}_email"]
             if phone and not PHONE.match(phone):
@@ -231,7 +306,7 @@ def _date(value: Any, field: str, bad: Any) -> date | None:
         bad(field, "is empty")
         return None
     try:
-        return date.fromisoformat(text)
+        return strict_date(text)
     except ValueError:
         bad(field, f"not a date (YYYY-MM-DD): {text!r}")
         return None

@@ -197,7 +197,7 @@ def test_a_failed_acceptance_sends_the_project_back_with_its_orders(demo: str, t
     form = tmp_path / "acc.yaml"
     ok(url, "inspect", "new", code, "--template", "acceptance", *team, "--out", str(form))
     fill(form, {"signage", "accounts_settled"}, "2027-03-03T10:00")
-    inspection_id = ok(url, "inspect", "record", str(form)).split()[1]
+    inspection_id = ok(url, "inspect", "record", str(form), "--at", "2027-03-03T15:00").split()[1]
     output = ok(url, "inspect", "sign", inspection_id, "--as", INSPECTOR_A, "--at", "2027-03-03T16:00")
     assert "project returned to in_construction" in output
     shown = json.loads(ok(url, "show", code, "--json"))

@@ -259,18 +259,29 @@ def test_a_bad_form_is_refused_clearly_and_stores_nothing(session: Session, w: W
 
 def test_evidence_paths_resolve_from_the_form_folder(session: Session, w: World) -> None:
     (w.folder / "sub").mkdir()
+    (w.folder / "sub" / "inside.png").write_bytes(photo("inside", 6))
     (w.folder.parent / "outside.png").write_bytes(photo("outside", 7))
+    (w.folder / "link.png").symlink_to(w.folder.parent / "outside.png")
 
     def refer(name: str) -> Edit:
         return lambda data, _: data["results"]["site_photos"]["evidence"].append({"file": name})
 
-    missing = _form(session, w, "in-progress", edit=refer("sub/../../missing.png"))
-    line = next(n for n, t in enumerate(missing.read_text().splitlines(), 1) if "missing.png" in t)
-    message = f"{missing}:{line}: results.site_photos.evidence[3].file: no such file: sub/../../missing.png"
-    _refused(session, SourceError, lambda: _record(session, w, missing), message)
-    _record(session, w, _form(session, w, "in-progress", edit=refer("sub/../../outside.png")))
+    def refused(name: str, reason: str) -> None:
+        form = _form(session, w, "in-progress", edit=refer(name))
+        line = next(n for n, t in enumerate(form.read_text().splitlines(), 1) if name in t)
+        message = f"{form}:{line}: results.site_photos.evidence[3].file: {reason}"
+        _refused(session, SourceError, lambda: _record(session, w, form), message)
+
+    refused("sub/missing.png", "no such file: sub/missing.png")
+    refused(
+        "sub/../../outside.png", f"sub/../../outside.png is outside the form's folder ({w.folder.resolve()})"
+    )
+    outside = str(w.folder.parent / "outside.png")
+    refused(outside, f"{outside} is an absolute path: name a file in the form's folder")
+    refused("link.png", "link.png is a symbolic link: give the file itself")
+    _record(session, w, _form(session, w, "in-progress", edit=refer("sub/../sub/inside.png")))
     names = session.exec(select(EvidenceAttachment.original_name).order_by(col(EvidenceAttachment.id))).all()
-    assert names[-1] == "outside.png"  # only the plain name is kept; stored files are named by SHA-256
+    assert names[-1] == "inside.png"  # only the plain name is kept; stored files are named by SHA-256
     assert all(len(p.name) == 64 and p.parent.parent == w.store.root for p in _files(w.store.root))
 
 
@@ -366,7 +377,7 @@ def test_a_correction_withdraws_orders_of_passing_items_and_guards_read_it(
     assert w.proj.stage == "approved"
     again = _form(session, w, "pre-review", at=later, edit=supersede)
     message = f"{again}: inspection {original.id} already has a correction"
-    _refused(session, InspectionRefused, lambda: _record(session, w, again), message)
+    _refused(session, InspectionRefused, lambda: _record(session, w, again, now=later), message)
 
 
 def _re_inspection(session: Session, w: World, of: Inspection, at: datetime, fail: tuple[str, ...]) -> Path:

@@ -3,6 +3,8 @@
 import hashlib
 import math
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,28 @@ from inspections.evidence import (
     StoredEvidence,
 )
 
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
-JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(200))
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+# Small files whose structure holds together (the store reads more than the first bytes).
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n"
+    + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    + _chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+    + _chunk(b"IEND", b"")
+)
+JPEG_BYTES = (
+    b"\xff\xd8"
+    + b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
+    + bytes(range(1, 200))
+    + b"\xff\xd9"
+)
 PDF_BYTES = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"
-WEBP_BYTES = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(32)
+_VP8 = b"VP8 " + struct.pack("<I", 32) + bytes(32)
+WEBP_BYTES = b"RIFF" + struct.pack("<I", 4 + len(_VP8)) + b"WEBP" + _VP8
 EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(64)
 
 
@@ -289,3 +309,26 @@ def test_gps_point_accepts_the_full_range() -> None:
 def test_gps_point_refuses_coordinates_off_the_globe(latitude: float, longitude: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         GpsPoint(latitude, longitude)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"<html><script>alert(1)</script></html>"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n" + b"<html></html>" * 10),
+        ("photo.png", PNG_BYTES[:-6]),  # cut short: no IEND
+        ("photo.jpg", JPEG_BYTES[:-2]),  # no end-of-image marker
+        ("scan.pdf", b"%PDF-1.7\n<html></html>"),
+        ("wall.webp", WEBP_BYTES + bytes(100)),  # the RIFF size no longer matches
+    ],
+)
+def test_a_header_followed_by_something_else_is_refused(tmp_path: Path, name: str, data: bytes) -> None:
+    store = EvidenceStore(tmp_path / "evidence")
+    with pytest.raises(EvidenceRejected, match="the content is not a recognised type"):
+        store.put(name, data)
+    assert files_under(tmp_path / "evidence") == []
+
+
+def test_a_jpeg_may_carry_what_a_phone_appends_after_the_image(tmp_path: Path) -> None:
+    motion_photo = JPEG_BYTES + b"\x00\x00\x00\x18ftypmp42" + bytes(64)
+    assert EvidenceStore(tmp_path).put("motion.jpg", motion_photo).media_type == "image/jpeg"
