@@ -227,3 +227,29 @@ def replace_section(path: Path, title: str, lines: Sequence[str]) -> None:
         sections.append(new)
     body = "\n".join(line for section in sections for line in section).rstrip("\n")
     path.write_text(body + "\n", encoding="utf-8")
+
+
+def patched_module(module: Any, diff: Path, name: str) -> Any:
+    """A copy of the product ``module`` with ``diff`` applied (paths relative to the repository),
+    imported under ``name``; None if the diff no longer applies to the module's file."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    source = Path(module.__file__)
+    relative = source.relative_to(HERE.parent)
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / relative
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(source, target)
+        done = subprocess.run(
+            ["patch", "-s", "-p1", "-d", tmp, "-i", str(diff)], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            log(f"{diff.name} does not apply to {relative}: {done.stdout}{done.stderr}")
+            return None
+        spec = importlib.util.spec_from_file_location(name, target)
+        assert spec is not None and spec.loader is not None
+        patched = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(patched)
+    return patched

@@ -13,12 +13,8 @@ then times both (alternating, each run rolled back), the daily job with the chan
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from bench_db import HERE, Databases, Runner, environment, log, replace_section, seconds
+from bench_db import HERE, Databases, Runner, environment, log, patched_module, replace_section, seconds
 from daily_floor import floor_job
 from sqlalchemy import bindparam, event, text
 from sqlmodel import Session, col, select
@@ -91,23 +87,9 @@ def changes(before: int) -> Callable[[Session], Changes]:
 
 
 def proposed_sync() -> Any:
-    """workflows.deadline_sync.sync_deadlines with bench/proposed_deadline_sync.diff applied (None if it
-    no longer applies to the product's file)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "workflows" / "deadline_sync.py"
-        target.parent.mkdir()
-        shutil.copyfile(deadline_sync.__file__, target)
-        patched = subprocess.run(
-            ["patch", "-s", "-p1", "-d", tmp, "-i", str(PROPOSED)], capture_output=True, text=True
-        )
-        if patched.returncode != 0:
-            log(f"{PROPOSED.name} does not apply: {patched.stdout}{patched.stderr}")
-            return None
-        spec = importlib.util.spec_from_file_location("bench_proposed_deadline_sync", target)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module.sync_deadlines
+    """sync_deadlines with bench/proposed_deadline_sync.diff applied (None if it no longer applies)."""
+    patched = patched_module(deadline_sync, PROPOSED, "bench_proposed_deadline_sync")
+    return None if patched is None else patched.sync_deadlines
 
 
 class Profile:

@@ -53,8 +53,21 @@ class AppContext:
         return get_settings()
 
     def clock(self, at: str | None = None, default: str | None = None) -> Clock:
-        """The clock for this command: its --at, else the root --at, else DUCHA_NOW, else the system."""
-        return clock_from(at or self.at or self.settings.now or default)
+        """The clock for this command: its --at, else the root --at, else DUCHA_NOW, else the system.
+
+        A time given (not the system's) must fall in the years the working-day calendar works in.
+        """
+        from models.errors import BadInput
+        from models.localtime import local_date
+
+        for given in (at, self.at):
+            if given is not None and not given.strip():
+                raise BadInput("--at is empty: give a date or time (2026-12-10, 2026-12-10T09:00+08:00)")
+        text = at or self.at or self.settings.now or default
+        clock = clock_from(text)
+        if text:
+            self.calendar.require_usable(local_date(clock.now()), f"the time {text!r}")
+        return clock
 
     def now(self, at: str | None = None, default: str | None = None) -> datetime:
         return self.clock(at, default).now()

@@ -247,7 +247,8 @@ def _value(item: ChecklistItem, entry: ResultEntry) -> tuple[int | Decimal | Non
             number = Decimal(str(raw).strip())
         except ArithmeticError:
             return None, f"not a number: {raw!r}"
-        if not number.is_finite() or abs(number) > MAX_MAGNITUDE or number.as_tuple().exponent < -6:  # type: ignore[operator]
+        # Read from the exponent: arithmetic on 1e999999999 itself overflows the decimal context.
+        if not number.is_finite() or number.adjusted() >= 12 or number.as_tuple().exponent < -6:  # type: ignore[operator]
             return None, f"not a measurement: {raw!r} (a number up to 10^12, at most 6 decimals)"
         return number, None
     return None, f"{item.kind.noun} takes no value"

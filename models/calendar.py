@@ -251,6 +251,21 @@ class WorkingCalendar:
             files.update(load_holiday_dir(extra_dir))
         return cls(files)
 
+    def usable_years(self) -> tuple[int, int]:
+        """The years a date may be given in: the first covered one to the year after the last.
+
+        The year after the last covered one is allowed so that the office can work in December (its
+        deadlines may reach into January), and is refused as soon as a deadline needs its days.
+        """
+        last = max([self._last, *self._files])
+        return self._first, last + 1
+
+    def require_usable(self, day: date, what: str) -> None:
+        """Refuse a date no working-day count can be made for, naming the range that works."""
+        first, last = self.usable_years()
+        if not first <= day.year <= last:
+            raise BadInput(f"{what}: {day} is outside the years ducha works in ({first}–{last})")
+
     def is_working_day(self, day: date) -> bool:
         """Tell whether ``day`` is a working day; raise CalendarNotCovered outside the covered years."""
         return day in self._year(day.year).working_set

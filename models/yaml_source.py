@@ -109,7 +109,10 @@ class YamlDocument:
     def __init__(self, text: str, source: str) -> None:
         self.source = source
         _refuse_what_no_source_needs(text, source)
-        loader = yaml.SafeLoader(text)
+        try:
+            loader = yaml.SafeLoader(text)  # refuses characters YAML does not allow (a NUL) already
+        except yaml.YAMLError as exc:
+            raise SourceError(source, [SourceProblem(None, "", f"not valid YAML: {exc}")]) from None
         try:
             node = loader.get_single_node()
             # Construct from the same node tree the lines come from; tags like !!int fail here.

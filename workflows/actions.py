@@ -38,6 +38,7 @@ from models import (
 )
 from models.calendar import WorkingCalendar
 from models.errors import BadInput, NotFound
+from models.text import clean
 from models.yaml_source import read_source_text
 from workflows.deadline_changes import extend, record_done, waive
 from workflows.deadline_sync import SyncResult, sync_deadlines
@@ -48,6 +49,9 @@ from workflows.people import find_person
 from workflows.programmes import FundingSourceSpec, create_programme, find_programme
 from workflows.projects import find_project, record_document
 from workflows.reads import drawn_projects
+
+# A reason, note or earmark: a paragraph, not a file.
+REASON = 2000
 
 
 def keep_deadlines_in_step(
@@ -97,7 +101,8 @@ def advance_project(
     """Move a project to another stage (``resume`` un-suspends); refused with every unmet condition."""
     found = _project(session, project, programme)
     before = found.stage
-    event = apply_transition(session=session, project=found, to=to, actor=actor, now=now, reason=reason)
+    why = clean(reason, field="reason", max_length=REASON, multiline=True)
+    event = apply_transition(session=session, project=found, to=to, actor=actor, now=now, reason=why)
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, project=found)
     return Advanced(found, before, event)
 
@@ -120,7 +125,14 @@ def add_document(
 ) -> DocumentAdded:
     """Record that a project document exists (guards such as documents_recorded look for it)."""
     found = _project(session, project, programme)
-    document = record_document(session=session, project=found, kind=kind, title=title, actor=actor, now=now)
+    document = record_document(
+        session=session,
+        project=found,
+        kind=clean(kind, field="kind", max_length=64, required=True),
+        title=clean(title, field="title", max_length=200),
+        actor=actor,
+        now=now,
+    )
     return DocumentAdded(found, document)
 
 
@@ -156,12 +168,22 @@ def start_programme(
     """Create a programme with its budget per funding source and its milestone dates."""
     return create_programme(
         session=session,
-        name=name,
-        district=district,
+        name=clean(name, field="name", max_length=200, required=True),
+        district=clean(district, field="district", max_length=100, required=True),
         definition_key=workflow,
-        sources=sources,
-        milestones=milestones,
-        earmark=earmark,
+        sources=[
+            FundingSourceSpec(
+                code=clean(source.code, field="budget code", max_length=32, required=True),
+                name=clean(source.name, field="budget name", max_length=200, required=True),
+                amount_fen=source.amount_fen,
+            )
+            for source in sources
+        ],
+        milestones={
+            clean(key, field="milestone", max_length=64, required=True): day
+            for key, day in milestones.items()
+        },
+        earmark=clean(earmark, field="earmark", max_length=REASON, multiline=True),
         now=now,
     )
 
@@ -258,7 +280,8 @@ def respond_to_order(
     for name, data in contents:
         evidence.check(name, data)
     items = [EvidenceItem(evidence.put(name, data), name) for name, data in contents]
-    return respond(session=session, order=order, actor=actor, now=now, note=note, evidence=items)
+    why = clean(note, field="note", max_length=REASON, multiline=True)
+    return respond(session=session, order=order, actor=actor, now=now, note=why, evidence=items)
 
 
 def verify_order(
@@ -273,7 +296,8 @@ def verify_order(
 ) -> OrderEvent:
     """Accept a fix (the order closes, its deadline is met or missed) or reject it back to issued."""
     order = get_order(session=session, order_id=order_id)
-    event = verify(session=session, order=order, actor=actor, now=now, accept=accept, reason=reason)
+    why = clean(reason, field="reason", max_length=REASON, multiline=True)
+    event = verify(session=session, order=order, actor=actor, now=now, accept=accept, reason=why)
     project = session.get(Project, order.project_id)
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, project=project)
     return event
@@ -337,11 +361,13 @@ def record_deadline_done(
     *, session: Session, now: datetime, actor: Person, deadline_id: int, note: str | None = None
 ) -> Deadline:
     """The office records a cadence done now (the summary sent, the evaluation held): met or missed."""
-    return record_done(session=session, deadline=_deadline(session, deadline_id), by=actor, at=now, note=note)
+    what = clean(note, field="note", max_length=REASON, multiline=True) if note is not None else None
+    return record_done(session=session, deadline=_deadline(session, deadline_id), by=actor, at=now, note=what)
 
 
 def waive_deadline(
     *, session: Session, now: datetime, actor: Person, deadline_id: int, reason: str
 ) -> Deadline:
     """The office lifts an obligation with a reason: the deadline raises nothing more."""
-    return waive(session=session, deadline=_deadline(session, deadline_id), by=actor, at=now, reason=reason)
+    why = clean(reason, field="reason", max_length=REASON, multiline=True)
+    return waive(session=session, deadline=_deadline(session, deadline_id), by=actor, at=now, reason=why)

@@ -88,7 +88,10 @@ def find_programme(*, session: Session, ref: str | None) -> Programme:
         names = candidates((p.name for p in first), total=total)
         raise NotFound(f"several programmes exist ({names}): name one with --programme")
     query = select(Programme).where(
-        or_(col(Programme.name) == ref, col(Programme.id) == (int(ref) if ref.isdigit() else -1))
+        or_(
+            col(Programme.name) == ref,
+            col(Programme.id) == (int(ref) if ref.isdigit() and len(ref) < 10 else -1),
+        )
     )
     programme = session.exec(query).first()
     if programme is None:

@@ -43,6 +43,9 @@ LimitOption = Annotated[
     ),
 ]
 OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Rows to skip first.")]
+# The largest id a column holds on both databases (models.types.MAX_ID; PostgreSQL's INTEGER).
+MAX_ID = 2**31 - 1
+IdArgument = Annotated[int, typer.Argument(metavar="ID", min=1, max=MAX_ID)]
 
 
 def context(ctx: typer.Context) -> AppContext:
@@ -104,12 +107,20 @@ def report(exc: DuchaError) -> None:
         say_error(exc.summary)
 
 
-def _database_unavailable(exc: Exception) -> bool:
+def _database_trouble(exc: Exception) -> str | None:
+    """What a person should hear about a database that cannot be reached or read, if that is it."""
     if not type(exc).__module__.startswith("sqlalchemy"):
-        return False
-    from sqlalchemy.exc import OperationalError
+        return None
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
-    return isinstance(exc, OperationalError)
+    cause = getattr(exc, "orig", exc)
+    if isinstance(exc, OperationalError):
+        return f"database unavailable: {cause}"
+    if isinstance(exc, DatabaseError) and any(
+        sign in str(cause) for sign in ("malformed", "not a database", "file is encrypted")
+    ):
+        return f"the database file is damaged ({cause}): restore it from a backup"
+    return None
 
 
 def internal_error(exc: BaseException, ctx: typer.Context | None) -> Path:
@@ -152,8 +163,9 @@ class DuchaGroup(TyperGroup):
             report(exc)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except Exception as exc:
-            if _database_unavailable(exc):
-                say_error(f"error: database unavailable: {getattr(exc, 'orig', exc)}")
+            trouble = _database_trouble(exc)
+            if trouble is not None:
+                say_error(f"error: {trouble}")
                 raise typer.Exit(EXIT_BAD_INPUT) from None
             where = internal_error(exc, ctx)
             message = str(exc).splitlines()[0] if str(exc) else ""

@@ -8,6 +8,7 @@ import typer
 from ducha.cli.common import (
     EXIT_FINDING,
     AtOption,
+    IdArgument,
     JsonOption,
     LimitOption,
     OffsetOption,
@@ -27,7 +28,7 @@ OfficeOption = Annotated[
 ProjectFilter = Annotated[
     str | None, typer.Option("--project", help="Only this project (code, village or id).")
 ]
-DeadlineArgument = Annotated[int, typer.Argument(metavar="ID")]
+DeadlineArgument = IdArgument
 
 
 def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -> None:

@@ -6,8 +6,10 @@ from typing import Annotated
 import typer
 
 from ducha.cli.common import (
+    MAX_ID,
     ActorOption,
     AtOption,
+    IdArgument,
     JsonOption,
     LimitOption,
     OffsetOption,
@@ -16,6 +18,7 @@ from ducha.cli.common import (
     context,
     window,
 )
+from models.errors import BadInput
 from models.kinds import InspectionKind
 
 inspect_app = typer.Typer(no_args_is_help=True, help="Inspections: blank checklists, recording, signing.")
@@ -28,17 +31,20 @@ def inspect_new(
     template: Annotated[str, typer.Option(help="Checklist template key, e.g. pre-review, in-progress.")],
     kind: Annotated[InspectionKind | None, typer.Option(help="Defaults to the template's kind.")] = None,
     follow_up: Annotated[
-        int | None, typer.Option(help="Re-inspect the flagged items of this inspection.")
+        int | None, typer.Option(min=1, max=MAX_ID, help="Re-inspect the flagged items of this inspection.")
     ] = None,
     inspector: Annotated[
         list[str] | None, typer.Option(help="Inspector (name, phone or id); repeat.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the form here (default: print it).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
     at: AtOption = None,
 ) -> None:
     """Write a blank checklist to fill in; a follow-up carries the original's flagged items forward."""
     from workflows.reads import blank_checklist
 
+    if out is not None:
+        _writable(out, force)
     app = context(ctx)
     with app.reading() as session:
         blank = blank_checklist(
@@ -53,10 +59,23 @@ def inspect_new(
     if out is None:
         typer.echo(blank.text, nl=False)
     else:
-        out.write_text(blank.text, encoding="utf-8")
+        try:
+            out.write_text(blank.text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"--out {out}: cannot be written ({exc.strerror})") from None
         console().print(
             f"blank {blank.template_key} checklist for {blank.project_code} written to {out}", markup=False
         )
+
+
+def _writable(out: Path, force: bool) -> None:
+    """Refuse an --out that would lose a file or cannot be a file."""
+    if out.is_dir():
+        raise BadInput(f"--out {out} is a folder: give a file name")
+    if not out.parent.is_dir():
+        raise BadInput(f"--out {out}: the folder {out.parent} does not exist")
+    if out.exists() and not force:
+        raise BadInput(f"--out {out} exists: give --force to overwrite it")
 
 
 @inspect_app.command("record")
@@ -82,7 +101,7 @@ def inspect_record(
 @inspect_app.command("sign")
 def inspect_sign(
     ctx: typer.Context,
-    inspection_id: Annotated[int, typer.Argument(metavar="ID")],
+    inspection_id: IdArgument,
     actor_ref: ActorOption,
     at: AtOption = None,
 ) -> None:
@@ -120,7 +139,7 @@ def inspect_sign(
 @inspect_app.command("show")
 def inspect_show(
     ctx: typer.Context,
-    inspection_id: Annotated[int, typer.Argument(metavar="ID")],
+    inspection_id: IdArgument,
     as_json: JsonOption = False,
 ) -> None:
     """One inspection item by item; a re-inspection side by side with the original."""

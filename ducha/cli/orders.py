@@ -9,6 +9,7 @@ from ducha.cli.common import (
     EXIT_FINDING,
     ActorOption,
     AtOption,
+    IdArgument,
     JsonOption,
     LimitOption,
     OffsetOption,
@@ -86,7 +87,7 @@ def orders(
 @orders_app.command("respond")
 def orders_respond(
     ctx: typer.Context,
-    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    order_id: IdArgument,
     evidence: Annotated[list[Path], typer.Option(help="Evidence file of the fix; repeat for several.")],
     actor_ref: ActorOption,
     note: Annotated[str, typer.Option(help="What was done.")] = "",
@@ -116,7 +117,7 @@ def orders_respond(
 @orders_app.command("verify")
 def orders_verify(
     ctx: typer.Context,
-    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    order_id: IdArgument,
     actor_ref: ActorOption,
     accept: Annotated[bool, typer.Option("--accept/--reject", help="Accept the fix (closes) or reject it.")],
     reason: Annotated[str, typer.Option(help="Why (required to reject).")] = "",

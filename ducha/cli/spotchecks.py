@@ -5,7 +5,16 @@ from typing import Annotated
 
 import typer
 
-from ducha.cli.common import EXIT_FINDING, AtOption, JsonOption, ProgrammeOption, actor, console, context
+from ducha.cli.common import (
+    EXIT_FINDING,
+    AtOption,
+    IdArgument,
+    JsonOption,
+    ProgrammeOption,
+    actor,
+    console,
+    context,
+)
 
 spotcheck_app = typer.Typer(no_args_is_help=True, help="四不两直 unannounced spot checks.")
 
@@ -14,7 +23,7 @@ spotcheck_app = typer.Typer(no_args_is_help=True, help="四不两直 unannounced
 def spotcheck_draw(
     ctx: typer.Context,
     programme: ProgrammeOption,
-    count: Annotated[int, typer.Option(min=1, help="How many projects to draw.")],
+    count: Annotated[int, typer.Option(min=1, max=100_000, help="How many projects to draw.")],
     actor_ref: Annotated[str | None, typer.Option("--as", help="Who draws (recorded).")] = None,
     seed: Annotated[
         int | None,
@@ -61,7 +70,7 @@ def spotcheck_draw(
 @spotcheck_app.command("replay")
 def spotcheck_replay(
     ctx: typer.Context,
-    draw_id: Annotated[int, typer.Argument(metavar="ID")],
+    draw_id: IdArgument,
     as_json: JsonOption = False,
 ) -> None:
     """Run a recorded draw again from its weights and seed; exit 1 if it does not draw the same projects."""

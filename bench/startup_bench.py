@@ -1,0 +1,223 @@
+"""CLI start-up benchmark: ``ducha`` commands against a bare Typer app, as separate processes, in one run.
+
+Runs, alternating, each command ``--runs`` times (default 15): a bare Typer app with one command
+(its ``--help``, and the command itself), ``ducha --help``, and three read commands on the demo
+database (``ducha projects``, ``ducha board``, ``ducha projects --json``), made first in a temporary
+directory with ``ducha demo``. Reports the median and the minimum of each, their ratios to the bare
+app running its command, and where a read command's time goes (``python -X importtime`` and
+cProfile of one run).
+
+    .venv/bin/python bench/startup_bench.py
+    .venv/bin/python bench/startup_bench.py --runs 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench_db import HERE, environment, log, replace_section, seconds
+
+ROOT = HERE.parent
+PYTHON = Path(sys.executable)
+DUCHA = PYTHON.parent / "ducha"
+BARE = """import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def hello(name: str = "x"):
+    print(name)
+
+
+app()
+"""
+HELP_TARGET, READ_TARGET = 2.0, 3.0
+
+
+def commands(bare: Path) -> dict[str, list[str]]:
+    return {
+        "bare --help": [str(PYTHON), str(bare), "--help"],
+        "bare command": [str(PYTHON), str(bare)],
+        "ducha --help": [str(DUCHA), "--help"],
+        "ducha projects": [str(DUCHA), "projects"],
+        "ducha board": [str(DUCHA), "board"],
+        "ducha projects --json": [str(DUCHA), "projects", "--json"],
+    }
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    took = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
+    return took
+
+
+def importtime(argv: list[str], env: dict[str, str], top: int) -> list[str]:
+    """The imports that cost most (cumulative), from ``python -X importtime``."""
+    done = subprocess.run(
+        [str(PYTHON), "-X", "importtime", *argv[1:]] if argv[0] == str(PYTHON) else [str(PYTHON), "-X", "importtime", *argv],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
+    )  # fmt: skip
+    rows = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, total, name = (part.strip() for part in line[len("import time:") :].split("|"))
+        rows.append((int(total), int(own), name))
+    # Outermost first: a module whose parent package is listed already is shown under it.
+    rows.sort(reverse=True)
+    return [
+        f"{total / 1000:7.1f} ms cumulative, {own / 1000:6.1f} ms own: {name.strip()}"
+        for total, own, name in rows[:top]
+    ]
+
+
+def profile(argv: list[str], env: dict[str, str], top: int) -> list[str]:
+    """The functions of ducha and of the libraries that cost most (cumulative), from cProfile."""
+    with tempfile.NamedTemporaryFile(suffix=".prof", delete=False) as out:
+        path = out.name
+    try:
+        subprocess.run(
+            [str(PYTHON), "-m", "cProfile", "-o", path, str(DUCHA), *argv[1:]],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+        )  # fmt: skip
+        stats = pstats.Stats(path)
+        total = max(value[3] for value in stats.stats.values())  # type: ignore[attr-defined]
+        rows = []
+        for (file, line, function), (_, _, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+            if file.startswith(str(ROOT)) and "/.venv/" not in file:
+                where = os.path.relpath(file, ROOT)
+            elif "site-packages/" in file:
+                where = file.split("site-packages/")[1]
+            else:
+                continue
+            rows.append((cumulative, own, f"{where}:{line}({function})"))
+        rows.sort(reverse=True)
+        lines = [f"(whole run {total:.3f} s under cProfile)"]
+        seen_names: set[str] = set()
+        for cumulative, own, name in rows:
+            if name in seen_names or "<module>" in name and cumulative < 0.05:
+                continue
+            seen_names.add(name)
+            lines.append(f"{cumulative:6.3f} s cumulative, {own:6.3f} s own: {name}")
+            if len(lines) > top:
+                break
+        return lines
+    finally:
+        os.unlink(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="runs of each command (at least 15)")
+    parser.add_argument("--top", type=int, default=15, help="lines of import times and of the profile")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ducha_startup_") as tmp:
+        bare = Path(tmp) / "bare_app.py"
+        bare.write_text(BARE, encoding="utf-8")
+        env = {
+            **os.environ,
+            "DUCHA_DATABASE_URL": f"sqlite:///{tmp}/ducha.db",
+            "DUCHA_EVIDENCE_DIR": f"{tmp}/evidence",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+        env.pop("DUCHA_NOW", None)
+        log("making the demo database …")
+        subprocess.run([str(DUCHA), "demo"], env=env, stdout=subprocess.DEVNULL, check=True)
+        todo = commands(bare)
+        for argv_ in todo.values():  # warm the file cache and the .pyc files
+            run_once(argv_, env)
+        runs: dict[str, list[float]] = {name: [] for name in todo}
+        for repeat in range(args.runs):
+            order = list(todo.items())
+            for name, argv_ in order if repeat % 2 == 0 else reversed(order):
+                runs[name].append(run_once(argv_, env))
+        log("measuring where the time goes …")
+        imports = importtime(todo["ducha projects"], env, args.top)
+        profiled = profile(todo["ducha projects"], env, args.top)
+        help_imports = importtime(todo["ducha --help"], env, 8)
+    took = time.perf_counter() - started
+    median = {name: statistics.median(values) for name, values in runs.items()}
+    low = {name: min(values) for name, values in runs.items()}
+    base = median["bare command"]
+    lines = [
+        f"{environment()}; `{' '.join(['bench/startup_bench.py', *argv])}` took {took / 60:.1f} min.",
+        f"Each command run {args.runs} times as a separate process, the commands alternating; wall time "
+        "from start to exit. The read commands run on the demo database (SQLite).",
+        "",
+        "| command | median s | min s | median / bare command | min / bare command min |",
+        "|---|---|---|---|---|",
+        *(
+            f"| `{name}` | {seconds(median[name])} | {seconds(low[name])} | {median[name] / base:.2f}× "
+            f"| {low[name] / low['bare command']:.2f}× |"
+            for name in todo
+        ),
+        "",
+        "```",
+    ]
+    verdicts = [
+        ("ducha --help", HELP_TARGET, "bare command"),
+        ("ducha --help", HELP_TARGET, "bare --help"),
+        *(
+            (name, READ_TARGET, "bare command")
+            for name in ("ducha projects", "ducha board", "ducha projects --json")
+        ),
+    ]
+    for name, target, against in verdicts:
+        ratio = median[name] / median[against]
+        lines.append(
+            f"{'PASS' if ratio <= target else 'FAIL'}  {name} {seconds(median[name])} s ≤ {target:g} × {against} "
+            f"{seconds(median[against])} s (ratio {ratio:.2f})"
+            + (
+                "  [for reference; the target is against the bare command]"
+                if against == "bare --help"
+                else ""
+            )
+        )
+    lines += [
+        "```",
+        "",
+        "`ducha projects`: the costliest imports (`python -X importtime`, cumulative):",
+        "",
+        "```",
+    ]
+    lines += [
+        *imports,
+        "```",
+        "",
+        "`ducha projects` under cProfile (cumulative, ducha and library functions):",
+        "",
+    ]
+    lines += [
+        "```",
+        *profiled,
+        "```",
+        "",
+        "`ducha --help`: the costliest imports:",
+        "",
+        "```",
+        *help_imports,
+        "```",
+    ]
+    print("\n".join(lines))
+    replace_section(args.out, "CLI start-up: latest results", lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
