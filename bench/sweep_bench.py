@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_db import replace_section
 from generate import GENERATOR_VERSION, NOW, Generated, generate
 from sqlalchemy import Engine, bindparam, create_engine, func, text
 from sqlalchemy.engine import make_url
@@ -611,8 +612,6 @@ def write_markdown(
 ) -> None:
     started = SystemClock().now().strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Deadline sweep: latest results",
-        "",
         f"Run {started} on {os.cpu_count()} cores; {', '.join(environment())}; "
         f"`{' '.join(['bench/sweep_bench.py', *argv])}` took {took / 60:.1f} min (generation included).",
         "Medians of the repeated runs; times exclude COMMIT (every run is rolled back). "
@@ -659,7 +658,8 @@ def write_markdown(
             lines += ["", f"## Query plans: {r.backend} {r.projects:,}, sweep {title}", ""]
             for statement, plan in plans:
                 lines += ["```sql", statement, "```", "```", plan, "```"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Only this benchmark's section of results.md: the other benchmarks write theirs beside it.
+    replace_section(path, "Deadline sweep: latest results", lines)
 
 
 def fmt_runs(runs: Sequence[float]) -> str:

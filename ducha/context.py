@@ -72,6 +72,14 @@ class AppContext:
     def now(self, at: str | None = None, default: str | None = None) -> datetime:
         return self.clock(at, default).now()
 
+    def as_of(self, at: str | None = None) -> datetime | None:
+        """The time a read was asked for (--at, DUCHA_NOW), or None: then it shows everything there is.
+
+        A simulation may hold what the system clock calls the future; a read without a time given
+        shows it, and one with a time shows what was there by then.
+        """
+        return self.now(at) if (at or self.at or self.settings.now) else None
+
     @cached_property
     def engine(self) -> Engine:
         if self._engine is not None:

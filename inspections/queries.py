@@ -59,14 +59,21 @@ class InspectionRow:
 
 
 def list_inspections(
-    *, session: Session, project_id: int | None = None, window: Window = Window()
+    *,
+    session: Session,
+    project_id: int | None = None,
+    recorded_by: datetime | None = None,
+    window: Window = Window(),
 ) -> Listing[InspectionRow]:
-    """Inspections in the order they took place, with their project code."""
+    """Inspections in the order they took place, with their project code; ``recorded_by`` leaves
+    out those recorded after it."""
     query = (
         select(Inspection, Project.code)
         .join(Project, col(Project.id) == col(Inspection.project_id))
         .order_by(col(Inspection.inspected_at), col(Inspection.id))
     )
+    if recorded_by is not None:
+        query = query.where(col(Inspection.recorded_at) <= recorded_by)
     if project_id is not None:
         query = query.where(col(Inspection.project_id) == project_id)
 

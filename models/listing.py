@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 T = TypeVar("T")
+U = TypeVar("U")
 # Rows fetched from the database at a time while streaming.
 BATCH = 1000
 
@@ -76,6 +77,13 @@ class Listing(Generic[T]):
             streamed += len(batch)
             yield from batch
         self._streamed = streamed
+
+    def map(self, each: Callable[[T], U]) -> "Listing[U]":
+        """The same rows passed through ``each`` as they stream (to note something of each)."""
+        rows = self._rows
+        return Listing(
+            self._session, self._query, lambda batch: [each(row) for row in rows(batch)], self.window
+        )
 
     def count(self) -> int:
         """How many rows the list holds in all, whatever the window."""

@@ -21,6 +21,11 @@ def local(moment: datetime) -> datetime:
     return moment.astimezone(LOCAL_TZ)
 
 
+def days(count: int, noun: str = "day") -> str:
+    """1 working day, 2 working days."""
+    return f"{count} {noun}" if abs(count) == 1 else f"{count} {noun}s"
+
+
 def strict_date(text: str) -> date:
     """A date written exactly as YYYY-MM-DD (no basic format, no week dates); ValueError otherwise."""
     if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (text[:4] + text[5:7] + text[8:]).isdigit():

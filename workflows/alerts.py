@@ -137,9 +137,11 @@ def list_alerts(
     level: str | None = None,
     project_id: int | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     window: Window = Window(),
 ) -> Listing[AlertRow]:
-    """Alerts in the order their levels came, each with the people its level tells.
+    """Alerts in the order their levels came, each with the people its level tells; ``until``
+    leaves out alerts raised after it (the list as it stood then).
 
     A project's leader and specialist come in the same query (outer joins), the office and
     leadership from one query of unit roles, so the list streams at any size.
@@ -174,6 +176,8 @@ def list_alerts(
         query = query.where(col(Deadline.project_id) == project_id)
     if since is not None:
         query = query.where(col(Alert.raised_at) >= since)
+    if until is not None:
+        query = query.where(col(Alert.raised_at) <= until)
     units = by_role(
         h for h in role_holders(session=session, projects=None, roles=list(Role)) if h.project_id is None
     )

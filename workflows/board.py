@@ -206,8 +206,11 @@ class ProgrammeRow:
     milestones: dict[str, date]
 
 
-def list_programmes(*, session: Session, window: Window = Window()) -> Listing[ProgrammeRow]:
-    """Programmes with their budget per source, project count and milestone dates (one query)."""
+def list_programmes(
+    *, session: Session, created_by: datetime | None = None, window: Window = Window()
+) -> Listing[ProgrammeRow]:
+    """Programmes with their budget per source, project count and milestone dates (one query);
+    ``created_by`` leaves out those created after it."""
     projects = sa_select(func.count()).where(col(Project.programme_id) == col(Programme.id)).scalar_subquery()
     sources = (
         sa_select(
@@ -233,6 +236,8 @@ def list_programmes(*, session: Session, window: Window = Window()) -> Listing[P
         .scalar_subquery()
     )
     query = sa_select(Programme, projects, sources, dates).order_by(col(Programme.id))
+    if created_by is not None:
+        query = query.where(col(Programme.created_at) <= created_by)
 
     def row(found: Any) -> ProgrammeRow:
         programme, count, budget_lines, milestone_lines = found

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from models import InspectionKind, Role, WorkflowDefinitionRecord
 from models.errors import NotFound
+from models.localtime import days
 from models.versioned import SourceVersionConflict, keep_source, newest_source
 from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
 from workflows.guards import GUARDS, GuardParams
@@ -48,8 +49,8 @@ class TimeLimit(_Strict):
 
     def describe(self) -> str:
         if self.working_days is not None:
-            return f"{self.working_days} working days"
-        return f"{self.calendar_days} calendar days"
+            return days(self.working_days, "working day")
+        return days(self.calendar_days or 0, "calendar day")
 
 
 class Stage(_Strict):

@@ -75,10 +75,15 @@ class InspectionDetail:
     follows_up: bool
 
 
-def inspection_detail(*, session: Session, inspection_id: int) -> InspectionDetail:
-    """One inspection item by item; a re-inspection beside the inspection it follows up."""
+def inspection_detail(
+    *, session: Session, inspection_id: int, as_of: datetime | None = None
+) -> InspectionDetail:
+    """One inspection item by item; a re-inspection beside the inspection it follows up.
+
+    One recorded after ``as_of`` did not exist yet then.
+    """
     inspection = session.get(Inspection, inspection_id)
-    if inspection is None:
+    if inspection is None or (as_of is not None and inspection.recorded_at > as_of):
         raise NotFound(f"no inspection {inspection_id}")
     project = session.get(Project, inspection.project_id)
     assert project is not None
@@ -159,15 +164,15 @@ def blank_checklist(
     return BlankChecklist(found.code, checklist.key, text)
 
 
-def workflow_definitions(*, session: Session) -> list[WorkflowDefinitionRecord]:
-    """The loaded workflow definitions, by key and version."""
-    return list(
-        session.exec(
-            select(WorkflowDefinitionRecord).order_by(
-                col(WorkflowDefinitionRecord.key), col(WorkflowDefinitionRecord.version)
-            )
-        ).all()
-    )
+def workflow_definitions(
+    *, session: Session, loaded_by: datetime | None = None
+) -> list[WorkflowDefinitionRecord]:
+    """The workflow definitions (loaded by ``loaded_by``, if given), by key and version."""
+    query = select(WorkflowDefinitionRecord)
+    if loaded_by is not None:
+        query = query.where(col(WorkflowDefinitionRecord.loaded_at) <= loaded_by)
+    order = (col(WorkflowDefinitionRecord.key), col(WorkflowDefinitionRecord.version))
+    return list(session.exec(query.order_by(*order)).all())
 
 
 @dataclass(frozen=True)
@@ -181,10 +186,10 @@ class DrawDetail:
         return self.replayed == self.draw.drawn_project_ids
 
 
-def spot_check_draw(*, session: Session, draw_id: int) -> DrawDetail:
+def spot_check_draw(*, session: Session, draw_id: int, as_of: datetime | None = None) -> DrawDetail:
     """A recorded draw, its projects, and the same draw run again from its recorded seed."""
     record = session.get(SpotCheckDraw, draw_id)
-    if record is None:
+    if record is None or (as_of is not None and record.drawn_at > as_of):
         raise NotFound(f"no spot-check draw {draw_id}")
     return DrawDetail(record, drawn_projects(session=session, draw=record), replay(record))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -79,11 +80,17 @@ _consoles: dict[str, Console] = {}
 
 def console() -> Console:
     """Where tables and messages go (stdout, wide enough for a table when it is not a terminal)."""
-    if "out" not in _consoles:
+    import os
+
+    # A terminal's own width; COLUMNS when set (a script's or a test's); else wide enough for a table.
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else (None if sys.stdout.isatty() else 160)
+    key = f"out:{width}"
+    if key not in _consoles:
         from rich.console import Console
 
-        _consoles["out"] = Console(width=None if sys.stdout.isatty() else 160)
-    return _consoles["out"]
+        _consoles[key] = Console(width=width)
+    return _consoles[key]
 
 
 def errors() -> Console:
@@ -93,6 +100,15 @@ def errors() -> Console:
 
         _consoles["err"] = Console(stderr=True, soft_wrap=True)
     return _consoles["err"]
+
+
+def warn_provisional(app: AppContext, years: Iterable[int]) -> None:
+    """Say, on stderr (the JSON on stdout stays clean), which years used come from a provisional file."""
+    from datetime import date
+
+    for year in sorted(set(years)):
+        for warning in app.calendar.warnings_for(date(year, 1, 1), date(year, 1, 1)):
+            errors().print(f"[yellow]calendar warning:[/yellow] {warning}", highlight=False)
 
 
 def say_error(line: str) -> None:

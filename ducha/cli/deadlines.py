@@ -15,6 +15,7 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    warn_provisional,
     window,
 )
 from models.errors import BadInput
@@ -40,6 +41,7 @@ def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption =
 
     app = context(ctx)
     result = run_job(sweep_job, app, app.now(at)).sweep
+    warn_provisional(app, [local(result.as_of).year])
     if as_json:
         emit_json(
             {
@@ -77,6 +79,7 @@ def deadlines(
         return
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import late, print_page, when
+    from models.localtime import local
     from workflows.alerts import DeadlineRow, list_deadlines
     from workflows.projects import find_project
 
@@ -92,12 +95,19 @@ def deadlines(
             project_id=project_id,
             window=window(limit, offset, as_json=as_json),
         )
+        years: set[int] = set()
+
+        def seen(row: DeadlineRow) -> DeadlineRow:
+            years.add(local(row.due_at).year)
+            return row
+
         if as_json:
-            emit_list(listing, as_of=now)
+            emit_list(listing.map(seen), as_of=now)
             found = listing.count()
         else:
 
             def cells(row: DeadlineRow) -> list[object]:
+                seen(row)
                 return [
                     row.id,
                     row.kind,
@@ -115,6 +125,7 @@ def deadlines(
                 ("id", "kind", "title", "due", "rev", "status", ""),
                 cells,
             )
+    warn_provisional(app, {*years, local(now).year})
     if overdue and found:
         raise typer.Exit(EXIT_FINDING)
 
@@ -126,10 +137,12 @@ def deadlines_sync(ctx: typer.Context, at: AtOption = None) -> None:
     from rich.markup import escape
 
     from ducha.jobs import run_job
+    from models.localtime import local
     from workflows.jobs import daily_job
 
     app = context(ctx)
     result = run_job(daily_job, app, app.now(at))
+    warn_provisional(app, [local(result.as_of).year])
     out = console()
     out.print(
         f"deadlines: {result.opened} opened, {result.settled} settled; "
@@ -137,6 +150,8 @@ def deadlines_sync(ctx: typer.Context, at: AtOption = None) -> None:
     )
     for warning in result.warnings:
         out.print(f"[yellow]calendar warning:[/yellow] {escape(warning)}")
+    if result.warnings:  # a period left out: the cron job running this must notice
+        raise typer.Exit(EXIT_FINDING)
 
 
 @deadlines_app.command("extend")
@@ -222,29 +237,49 @@ def alerts(
         str | None, typer.Option(help="Only this level: upcoming, due, overdue, escalated_1…")
     ] = None,
     project: ProjectFilter = None,
+    at: AtOption = None,
     limit: LimitOption = None,
     offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """List raised alerts with the people each one tells."""
+    """List raised alerts with the people each one tells (those raised by --at, when given)."""
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page, when
+    from models.localtime import local
     from workflows.alerts import AlertRow, list_alerts
     from workflows.projects import find_project
 
-    with context(ctx).reading() as session:
+    app = context(ctx)
+    now = app.now(at)
+    with app.reading() as session:
         project_id = find_project(session=session, ref=project).id if project else None
         listing = list_alerts(
-            session=session, level=level, project_id=project_id, window=window(limit, offset, as_json=as_json)
+            session=session,
+            level=level,
+            project_id=project_id,
+            until=app.as_of(at),
+            window=window(limit, offset, as_json=as_json),
         )
+        years: set[int] = set()
+
+        def seen(row: AlertRow) -> AlertRow:
+            years.add(local(row.level_at).year)
+            return row
+
         if as_json:
-            emit_list(listing)
-            return
+            emit_list(listing.map(seen), as_of=now)
+        else:
 
-        def cells(row: AlertRow) -> list[object]:
-            tells = ", ".join(f"{r.name} ({r.role})" for r in row.recipients) or "—"
-            return [row.id, row.level, row.title, when(row.due_at), tells]
+            def cells(row: AlertRow) -> list[object]:
+                seen(row)
+                tells = ", ".join(f"{r.name} ({r.role})" for r in row.recipients) or "—"
+                return [row.id, row.level, row.title, when(row.due_at), tells]
 
-        print_page(
-            console(), listing, f"{listing.count()} alerts", ("id", "level", "title", "due", "tells"), cells
-        )
+            print_page(
+                console(),
+                listing,
+                f"{listing.count()} alerts",
+                ("id", "level", "title", "due", "tells"),
+                cells,
+            )
+    warn_provisional(app, {*years, local(now).year})

@@ -140,6 +140,7 @@ def inspect_sign(
 def inspect_show(
     ctx: typer.Context,
     inspection_id: IdArgument,
+    at: AtOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One inspection item by item; a re-inspection side by side with the original."""
@@ -148,8 +149,9 @@ def inspect_show(
     from models.localtime import local
     from workflows.reads import inspection_detail
 
-    with context(ctx).reading() as session:
-        detail = inspection_detail(session=session, inspection_id=inspection_id)
+    app = context(ctx)
+    with app.reading() as session:
+        detail = inspection_detail(session=session, inspection_id=inspection_id, as_of=app.as_of(at))
     inspection = detail.inspection
     if as_json:
         emit_json(
@@ -186,23 +188,29 @@ def inspect_show(
 def inspections(
     ctx: typer.Context,
     project: Annotated[str | None, typer.Option(help="Only this project (code, village or id).")] = None,
+    at: AtOption = None,
     limit: LimitOption = None,
     offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """List inspections with score, outcome and whether they are signed."""
+    """List inspections with score, outcome and whether they are signed (those recorded by --at)."""
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page, when
     from inspections.queries import InspectionRow, list_inspections
     from workflows.projects import find_project
 
-    with context(ctx).reading() as session:
+    app = context(ctx)
+    now = app.now(at)
+    with app.reading() as session:
         project_id = find_project(session=session, ref=project).id if project else None
         listing = list_inspections(
-            session=session, project_id=project_id, window=window(limit, offset, as_json=as_json)
+            session=session,
+            project_id=project_id,
+            recorded_by=app.as_of(at),
+            window=window(limit, offset, as_json=as_json),
         )
         if as_json:
-            emit_list(listing)
+            emit_list(listing, as_of=now)
             return
 
         def cells(row: InspectionRow) -> list[object]:

@@ -30,7 +30,11 @@ workflows_app = typer.Typer(help="Workflow definitions: list the loaded ones, or
 
 @programmes_app.callback(invoke_without_command=True)
 def programmes(
-    ctx: typer.Context, limit: LimitOption = None, offset: OffsetOption = 0, as_json: JsonOption = False
+    ctx: typer.Context,
+    at: AtOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
 ) -> None:
     """List programmes with their budget and project count."""
     if ctx.invoked_subcommand is not None:
@@ -40,10 +44,14 @@ def programmes(
     from models import format_yuan
     from workflows.board import ProgrammeRow, list_programmes
 
-    with context(ctx).reading() as session:
-        listing = list_programmes(session=session, window=window(limit, offset, as_json=as_json))
+    app = context(ctx)
+    now = app.now(at)
+    with app.reading() as session:
+        listing = list_programmes(
+            session=session, created_by=app.as_of(at), window=window(limit, offset, as_json=as_json)
+        )
         if as_json:
-            emit_list(listing)
+            emit_list(listing, as_of=now)
             return
 
         def cells(row: ProgrammeRow) -> list[object]:
@@ -54,11 +62,11 @@ def programmes(
             console(),
             listing,
             "programmes",
-            ("id", "name", "projects", "budget (yuan)", "milestones"),
+            ("id", "name", "projects", "budget\n(yuan)", "milestones"),
             cells,
             id="right",
             projects="right",
-            **{"budget (yuan)": "right"},
+            **{"budget\n(yuan)": "right"},
         )
 
 
@@ -152,7 +160,7 @@ def import_projects_command(
 
 
 @workflows_app.callback(invoke_without_command=True)
-def workflows(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def workflows(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -> None:
     """List the loaded workflow definitions and their versions."""
     if ctx.invoked_subcommand is not None:
         return
@@ -160,8 +168,9 @@ def workflows(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from ducha.cli.tables import table, when
     from workflows.reads import workflow_definitions
 
-    with context(ctx).reading() as session:
-        records = workflow_definitions(session=session)
+    app = context(ctx)
+    with app.reading() as session:
+        records = workflow_definitions(session=session, loaded_by=app.as_of(at))
     if as_json:
         emit_json(
             {

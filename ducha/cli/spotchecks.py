@@ -71,14 +71,16 @@ def spotcheck_draw(
 def spotcheck_replay(
     ctx: typer.Context,
     draw_id: IdArgument,
+    at: AtOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a recorded draw again from its weights and seed; exit 1 if it does not draw the same projects."""
     from ducha.cli.json_output import emit_json
     from workflows.reads import spot_check_draw
 
-    with context(ctx).reading() as session:
-        detail = spot_check_draw(session=session, draw_id=draw_id)
+    app = context(ctx)
+    with app.reading() as session:
+        detail = spot_check_draw(session=session, draw_id=draw_id, as_of=app.as_of(at))
     record = detail.draw
     if as_json:
         emit_json(

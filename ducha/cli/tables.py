@@ -4,10 +4,13 @@ Data is never read as markup: every value from the database goes through ``cell`
 ``[/]`` must print as itself, not break the table).
 """
 
+import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -15,7 +18,7 @@ from rich.text import Text
 
 from models import format_yuan
 from models.listing import Listing
-from models.localtime import local
+from models.localtime import days, local
 from workflows.board import Board, ProjectRow, days_left
 
 
@@ -39,13 +42,30 @@ def as_of_line(now: datetime) -> str:
     return f"as of {local(now):%Y-%m-%d %H:%M} (Asia/Shanghai)"
 
 
+# Money, dates, times, ids and codes: a column of these is never wrapped or cut, even at 80 columns.
+_WHOLE = re.compile(r"^[0-9A-Z,.:+\-–— ]*$")
+
+
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], **justify: str) -> Table:
-    """A table whose cells are data (escaped); ``justify`` maps a column to right/left."""
+    """A table whose cells are data (escaped); ``justify`` maps a column to right/left.
+
+    On a narrow terminal the text columns wrap; a column of numbers keeps its width.
+    """
     out = Table(title=escape(title), title_justify="left")
-    for name in columns:
-        out.add_column(name, justify=justify.get(name, "left"))  # type: ignore[arg-type]
-    for row in rows:
-        out.add_row(*[cell(value) for value in row])
+    cells = [[cell(value) for value in row] for row in rows]
+    for index, name in enumerate(columns):
+        texts = [str(row[index]) for row in cells if index < len(row)]
+        whole = bool(texts) and all(_WHOLE.match(text) for text in texts)
+        width = max(cell_len(text) for text in texts) if whole else None  # the heading may wrap
+        out.add_column(
+            name,
+            justify=justify.get(name, "left"),  # type: ignore[arg-type]
+            no_wrap=whole,
+            min_width=width,
+            overflow="fold",
+        )
+    for row in cells:
+        out.add_row(*row)
     return out
 
 
@@ -74,20 +94,28 @@ def print_page(
     return len(rows)
 
 
-def project_cells(row: ProjectRow) -> list[object]:
+def project_cells(row: ProjectRow, shared: AbstractSet[str] = frozenset()) -> list[object]:
+    """A project's cells; a name two people share on the page is shown with the person's phone."""
+
+    def who(name: str | None, phone: str | None) -> str:
+        if name is None:
+            return "—"
+        return f"{name} ({phone})" if name in shared and phone else name
+
     return [
         row.code,
         row.town,
         row.village,
         row.stage_label,
-        row.leader_name or "—",
-        row.specialist_name or "—",
+        who(row.leader_name, row.leader_phone),
+        who(row.specialist_name, row.specialist_phone),
         row.planned_start.isoformat(),
         row.actual_start.isoformat() if row.actual_start else "—",
         format_yuan(row.budget_total_fen),
     ]
 
 
+# Two-line headings, so that a narrow terminal keeps its width for the names.
 PROJECT_COLUMNS = (
     "code",
     "town",
@@ -95,14 +123,31 @@ PROJECT_COLUMNS = (
     "stage",
     "leader",
     "specialist",
-    "planned start",
+    "planned\nstart",
     "started",
-    "budget (yuan)",
+    "budget\n(yuan)",
 )
 
 
+def shared_names(rows: Sequence[ProjectRow]) -> set[str]:
+    """Names held by more than one person among these rows' leaders and specialists."""
+    people: dict[str, set[int]] = {}
+    for row in rows:
+        for name, person in ((row.leader_name, row.leader_id), (row.specialist_name, row.specialist_id)):
+            if name is not None and person is not None:
+                people.setdefault(name, set()).add(person)
+    return {name for name, ids in people.items() if len(ids) > 1}
+
+
 def print_projects(console: Console, listing: Listing[ProjectRow], title: str) -> None:
-    print_page(console, listing, title, PROJECT_COLUMNS, project_cells, **{"budget (yuan)": "right"})
+    rows = list(listing)
+    shared = shared_names(rows)
+    console.print(
+        table(title, PROJECT_COLUMNS, [project_cells(r, shared) for r in rows], **{"budget\n(yuan)": "right"})
+    )
+    note = page_note(listing, len(rows))
+    if note:
+        console.print(note, highlight=False)
 
 
 def print_board(console: Console, board: Board) -> None:
@@ -160,7 +205,7 @@ def print_board(console: Console, board: Board) -> None:
     )
     for milestone in board.milestones:
         left = days_left(due=milestone.due_date, now=board.as_of)
-        due = f"{left} days left" if left >= 0 else f"{-left} days overdue"
+        due = f"{days(left)} left" if left >= 0 else f"{days(-left)} overdue"
         console.print(
             f"milestone {escape(milestone.title)} ({escape(milestone.title_en)}) by {milestone.due_date}: "
             f"{milestone.reached} reached, {milestone.not_reached} not yet — {due}",

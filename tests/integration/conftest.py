@@ -51,8 +51,10 @@ def ok(url: str, *args: str, env: dict[str, str | None] | None = None) -> str:
 
 
 def js(url: str, *args: str) -> dict[str, Any]:
-    """Run a read command with --json; its JSON."""
-    return dict(json.loads(ok(url, *args, "--json")))
+    """Run a read command with --json; its JSON (stdout: warnings go to stderr)."""
+    result = runner.invoke(app, [*args, "--json"], env={"DUCHA_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
 
 
 # --- databases -----------------------------------------------------------------------------------
