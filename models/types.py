@@ -3,7 +3,8 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Table
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -32,3 +33,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # The largest id or version a column holds on both databases (PostgreSQL's INTEGER is 32 bits).
 MAX_ID = 2**31 - 1
+
+
+def table_of(model: type) -> Table:
+    """The Core table of a table class: bulk statements on it skip the ORM's per-row work."""
+    table: object = sa_inspect(model).local_table
+    assert isinstance(table, Table)
+    return table

@@ -44,11 +44,12 @@ from workflows.deadline_changes import extend, record_done, waive
 from workflows.deadline_sync import SyncResult, sync_deadlines
 from workflows.definition import get_definition, load_definition
 from workflows.engine import apply_transition
-from workflows.importer import import_projects
+from workflows.importer import CreatedProject, import_projects
 from workflows.people import find_person
-from workflows.programmes import FundingSourceSpec, create_programme, find_programme
+from workflows.programmes import FundingSourceSpec, create_programme, find_programme, funding_sources
 from workflows.projects import find_project, record_document
 from workflows.reads import drawn_projects
+from workflows.register_file import ProjectLine, read_register
 
 # A reason, note or earmark: a paragraph, not a file.
 REASON = 2000
@@ -139,17 +140,45 @@ def add_document(
 @dataclass(frozen=True)
 class Imported:
     programme: Programme
-    projects: list[Project]
+    projects: list[CreatedProject]
 
 
-def import_register(
-    *, session: Session, now: datetime, calendar: WorkingCalendar, path: Path, programme: str | None = None
-) -> Imported:
-    """Import a project register (台账), all or nothing, and open the new projects' deadlines."""
+@dataclass(frozen=True)
+class Register:
+    """A register file read and checked on its own, before the transaction that writes it."""
+
+    path: Path
+    programme: Programme
+    lines: list[ProjectLine]
+
+
+def read_register_file(*, session: Session, path: Path, programme: str | None = None) -> Register:
+    """Read and check a register for a programme: every bad row named, nothing written."""
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     target = find_programme(session=session, ref=programme)
-    created = import_projects(session=session, path=path, programme=target, now=now)
+    assert target.id is not None
+    sources = [source.code for source in funding_sources(session=session, programme_id=target.id)]
+    return Register(path, target, read_register(path, sources))
+
+
+def import_register(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkingCalendar,
+    path: Path,
+    programme: str | None = None,
+    register: Register | None = None,
+) -> Imported:
+    """Import a project register (台账), all or nothing, and open the new projects' deadlines.
+
+    Give ``register`` (from ``read_register_file``, in a reading session) to read the file before
+    this transaction begins: the write lock is then held for the bulk write only.
+    """
+    read = register or read_register_file(session=session, path=path, programme=programme)
+    target = session.get(Programme, read.programme.id) or read.programme
+    created = import_projects(session=session, path=read.path, programme=target, now=now, lines=read.lines)
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, programme=target)
     return Imported(target, created)
 

@@ -29,6 +29,7 @@ from models import (
 )
 from models.calendar import WorkingCalendar
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ
+from models.types import table_of
 from workflows.deadlines import (
     LevelTime,
     insert_ignoring_duplicates,
@@ -139,10 +140,11 @@ def _write(
             next_level=upcoming.level if upcoming else None,
             next_level_at=upcoming.at if upcoming else None,
         )
-    statement = insert_ignoring_duplicates(session, Deadline, ["subject"]).returning(
+    statement = insert_ignoring_duplicates(session, table_of(Deadline), ["subject"]).returning(
         col(Deadline.id), col(Deadline.subject)
     )
-    inserted = dict((subject, deadline_id) for deadline_id, subject in session.execute(statement, rows).all())
+    found = session.connection().execute(statement, rows).all()
+    inserted = {subject: deadline_id for deadline_id, subject in found}
     by_subject = {row["subject"]: levels for row, levels in zip(rows, levels_of, strict=True)}
     write_levels(
         session,

@@ -18,6 +18,7 @@ from models import Deadline, DeadlineKind, DeadlineLevel, DeadlineStatus, Role
 from models.calendar import WorkingCalendar
 from models.errors import Refused
 from models.localtime import LOCAL_TZ, OFFICE_DAY_START
+from models.types import table_of
 from workflows.definition import Escalation
 
 
@@ -88,7 +89,7 @@ def insert_ignoring_duplicates(session: Session, table: Any, unique: Sequence[st
 def write_levels(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert level rows in one executemany (nothing is bound per row in a single statement)."""
     if rows:
-        session.execute(insert(DeadlineLevel), rows)
+        session.connection().execute(insert(table_of(DeadlineLevel)), rows)
 
 
 def _write_levels(session: Session, deadline: Deadline, levels: list[LevelTime], now: datetime) -> None:

@@ -144,13 +144,15 @@ def import_projects_command(
     at: AtOption = None,
 ) -> None:
     """Import projects (town, village, leader, specialist, budget per source, dates), all or nothing."""
-    from workflows.actions import import_register
+    from workflows.actions import import_register, read_register_file
 
     app = context(ctx)
     now = app.now(at)
+    with app.reading() as session:  # read and check the file first, holding no lock
+        register = read_register_file(session=session, path=file, programme=programme)
     with app.transaction() as tx:
         imported = import_register(
-            session=tx.session, now=now, calendar=app.calendar, path=file, programme=programme
+            session=tx.session, now=now, calendar=app.calendar, path=file, register=register
         )
     created = imported.projects
     codes = f"{created[0].code}…{created[-1].code}" if len(created) > 1 else created[0].code
