@@ -106,6 +106,10 @@ def verify(
         raise OrderRefused(f"order {order.id} is {order.status}: only a responded order can be verified")
     if not holds_unit_role(session=session, person=actor, roles=VERIFIER_ROLES):
         raise OrderRefused(f"{actor.name} is not office or inspector: cannot verify order {order.id}")
+    if actor.id == _responder(session, order):
+        raise OrderRefused(
+            f"{actor.name} responded to order {order.id}: someone else verifies it (separation of duties)"
+        )
     if not accept and not reason.strip():
         raise OrderRefused(f"order {order.id}: a rejection needs a reason")
     if accept:
@@ -113,6 +117,32 @@ def verify(
         return _event(session, order, OrderAction.VERIFIED, actor.id, now, reason=reason.strip())
     _move(session, order, status=OrderStatus.ISSUED)
     return _event(session, order, OrderAction.REJECTED, actor.id, now, reason=reason.strip())
+
+
+def _responder(session: Session, order: RectificationOrder) -> int | None:
+    """Who gave the response now waiting for verification."""
+    return session.exec(
+        select(OrderEvent.actor_id)
+        .where(col(OrderEvent.order_id) == order.id, col(OrderEvent.action) == OrderAction.RESPONDED)
+        .order_by(col(OrderEvent.occurred_at).desc(), col(OrderEvent.id).desc())
+        .limit(1)
+    ).first()
+
+
+def move_due(
+    *,
+    session: Session,
+    order: RectificationOrder,
+    due_at: datetime,
+    actor_id: int | None,
+    now: datetime,
+    reason: str,
+) -> OrderEvent:
+    """An approved extension of the order's deadline: the order is due then too, and says so."""
+    if order.status == OrderStatus.CLOSED:
+        raise OrderRefused(f"order {order.id} is closed: its deadline cannot move")
+    _move(session, order, due_at=due_at)
+    return _event(session, order, OrderAction.EXTENDED, actor_id, now, reason=reason)
 
 
 def close_by_reinspection(

@@ -58,6 +58,7 @@ class OrderAction(StrEnum):
     VERIFIED = "verified"
     CLOSED_BY_REINSPECTION = "closed_by_reinspection"
     WITHDRAWN = "withdrawn"  # a signed correction found the item passing
+    EXTENDED = "extended"  # an approved extension moved its due time
 
 
 class Role(StrEnum):

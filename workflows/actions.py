@@ -18,7 +18,7 @@ from inspections.attachments import EvidenceItem
 from inspections.evidence import EvidenceWriter, read_evidence_file
 from inspections.forms import read_form
 from inspections.loaded_templates import get_template
-from inspections.orders import DEFAULT_DEADLINE_DAYS, check_response, get_order, respond, verify
+from inspections.orders import DEFAULT_DEADLINE_DAYS, check_response, get_order, move_due, respond, verify
 from inspections.recording import Recorded, record_inspection
 from inspections.signing import Signed
 from inspections.signing import sign_inspection as sign_checked_inspection
@@ -376,14 +376,26 @@ def _deadline(session: Session, deadline_id: int) -> Deadline:
 def extend_deadline(
     *, session: Session, now: datetime, calendar: WorkingCalendar, deadline_id: int, to: date
 ) -> Deadline:
-    """Record an approved extension to the end of day ``to``: a new revision, new levels."""
-    return extend(
+    """Record an approved extension to the end of day ``to``: a new revision, new levels; the order
+    behind a rectification deadline is due then too (``orders --overdue`` agrees with ``deadlines``)."""
+    deadline = extend(
         session=session,
         deadline=_deadline(session, deadline_id),
         due_at=WorkingCalendar.end_of_day(to),
         calendar=calendar,
         now=now,
     )
+    if deadline.order_id is not None:
+        order = get_order(session=session, order_id=deadline.order_id)
+        move_due(
+            session=session,
+            order=order,
+            due_at=deadline.due_at,
+            actor_id=None,
+            now=now,
+            reason=f"deadline {deadline.id} extended (revision {deadline.revision})",
+        )
+    return deadline
 
 
 def record_deadline_done(
