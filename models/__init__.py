@@ -87,6 +87,9 @@ if TYPE_CHECKING:
         Holder as Holder,
     )
     from models.people import (
+        HolderJoin as HolderJoin,
+    )
+    from models.people import (
         OrgUnit as OrgUnit,
     )
     from models.people import (
@@ -96,7 +99,7 @@ if TYPE_CHECKING:
         RoleAssignment as RoleAssignment,
     )
     from models.people import (
-        holder_of as holder_of,
+        holder_join as holder_join,
     )
     from models.people import (
         holds_unit_role as holds_unit_role,
@@ -166,7 +169,8 @@ _WHERE = {
     "RoleAssignment": "models.people",
     "holds_unit_role": "models.people",
     "Holder": "models.people",
-    "holder_of": "models.people",
+    "holder_join": "models.people",
+    "HolderJoin": "models.people",
     "role_holders": "models.people",
     "Place": "models.places",
     "PlaceKind": "models.places",

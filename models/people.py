@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -12,10 +13,11 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Subquery,
+    and_,
+    literal_column,
     text,
 )
-from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from models.kinds import SINGLE_HOLDER_ROLES, Role  # noqa: F401  (re-exported)
@@ -101,24 +103,34 @@ class Holder:
     email: str | None
 
 
-def holder_of(role: Role, name: str | None = None) -> Subquery:
-    """Who holds ``role`` on each project, as a subquery to outer-join on ``project_id``.
+@dataclass(frozen=True)
+class HolderJoin:
+    """The holder of a single-holder role (leader, specialist) of each project of a query.
 
-    Columns: project_id, person_id, name, phone, email. For leader and specialist there is one row
-    per project at most (a unique index says so).
+    Select ``person``'s columns, then ``onto`` the query: plain outer joins, not a subquery. With
+    the partial unique index's predicate spelled out in literals, SQLite looks each project's holder
+    up in that index instead of first building every holder of every project in the database.
     """
-    return (
-        sa_select(
-            col(RoleAssignment.project_id).label("project_id"),
-            col(Person.id).label("person_id"),
-            col(Person.name).label("name"),
-            col(Person.phone).label("phone"),
-            col(Person.email).label("email"),
+
+    role: Role
+    assignment: Any
+    person: Any
+
+    def onto(self, query: Any, project_id: Any) -> Any:
+        holds = and_(
+            col(self.assignment.project_id) == project_id,
+            col(self.assignment.role) == self.role,
+            col(self.assignment.role).in_([literal_column(f"'{r.value}'") for r in SINGLE_HOLDER_ROLES]),
         )
-        .join(Person, col(Person.id) == col(RoleAssignment.person_id))
-        .where(col(RoleAssignment.role) == role, col(RoleAssignment.project_id).is_not(None))
-        .subquery(name or f"{role.value}_holder")
-    )
+        return query.outerjoin(self.assignment, holds).outerjoin(
+            self.person, col(self.person.id) == col(self.assignment.person_id)
+        )
+
+
+def holder_join(role: Role) -> HolderJoin:
+    """A fresh pair of aliases for joining the holder of ``role`` (leader or specialist)."""
+    assert role in SINGLE_HOLDER_ROLES
+    return HolderJoin(role, aliased(RoleAssignment), aliased(Person))
 
 
 def role_holders(

@@ -15,7 +15,7 @@ from models import (
     Person,
     Project,
     Role,
-    holder_of,
+    holder_join,
     role_holders,
 )
 from models.listing import Listing, Window
@@ -106,6 +106,9 @@ def list_deadlines(
     return Listing.each(session, query, row, window)
 
 
+HOLDER_FIELDS = ("id", "name", "phone", "email")
+
+
 @dataclass(frozen=True)
 class Recipient:
     person_id: int
@@ -146,30 +149,26 @@ def list_alerts(
     A project's leader and specialist come in the same query (outer joins), the office and
     leadership from one query of unit roles, so the list streams at any size.
     """
-    leader, specialist = holder_of(Role.LEADER), holder_of(Role.SPECIALIST)
-    query = (
-        sa_select(
-            col(Alert.id),
-            col(Alert.deadline_id),
-            col(Deadline.kind),
-            col(Deadline.title),
-            col(Deadline.project_id),
-            col(Project.code),
-            col(Alert.revision),
-            col(Alert.name),
-            col(Alert.level_at),
-            col(Alert.raised_at),
-            col(Deadline.due_at),
-            col(Alert.notify),
-            leader,
-            specialist,
-        )
-        .join(Deadline, col(Deadline.id) == col(Alert.deadline_id))
-        .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
-        .outerjoin(leader, leader.c.project_id == col(Deadline.project_id))
-        .outerjoin(specialist, specialist.c.project_id == col(Deadline.project_id))
-        .order_by(col(Alert.level_at), col(Alert.id))
-    )
+    leader, specialist = holder_join(Role.LEADER), holder_join(Role.SPECIALIST)
+    query: Any = sa_select(
+        col(Alert.id),
+        col(Alert.deadline_id),
+        col(Deadline.kind),
+        col(Deadline.title),
+        col(Deadline.project_id),
+        col(Project.code),
+        col(Alert.revision),
+        col(Alert.name),
+        col(Alert.level_at),
+        col(Alert.raised_at),
+        col(Deadline.due_at),
+        col(Alert.notify),
+        *(col(getattr(leader.person, name)) for name in HOLDER_FIELDS),
+        *(col(getattr(specialist.person, name)) for name in HOLDER_FIELDS),
+    ).join(Deadline, col(Deadline.id) == col(Alert.deadline_id))
+    query = query.outerjoin(Project, col(Project.id) == col(Deadline.project_id))
+    query = specialist.onto(leader.onto(query, col(Deadline.project_id)), col(Deadline.project_id))
+    query = query.order_by(col(Alert.level_at), col(Alert.id))
     if level is not None:
         query = query.where(col(Alert.name) == level)
     if project_id is not None:
@@ -181,10 +180,10 @@ def list_alerts(
     units = by_role(
         h for h in role_holders(session=session, projects=None, roles=list(Role)) if h.project_id is None
     )
-    width = len(leader.c)
+    width = len(HOLDER_FIELDS)
 
     def holder(project_id: int | None, role: Role, values: tuple[Any, ...]) -> list[Holder]:
-        _, person_id, name, phone, email = values
+        person_id, name, phone, email = values
         return [] if person_id is None else [Holder(project_id, role, person_id, name, phone, email)]
 
     def row(found: Any) -> AlertRow:

@@ -22,7 +22,7 @@ from models import (
     ProjectFunding,
     Role,
     WorkflowEvent,
-    holder_of,
+    holder_join,
 )
 from models.listing import Listing, Window
 from models.localtime import local_date
@@ -87,7 +87,7 @@ def list_projects(
     the given (ended) stages.
     """
     village, town_place = aliased(Place), aliased(Place)
-    leader, specialist = holder_of(Role.LEADER), holder_of(Role.SPECIALIST)
+    leader, specialist = holder_join(Role.LEADER), holder_join(Role.SPECIALIST)
     # Columns, not the Project entity: a list of 500,000 rows must not build 500,000 ORM objects.
     query = (
         sa_select(
@@ -104,20 +104,19 @@ def list_projects(
             col(Project.version),
             col(village.name),
             col(town_place.name),
-            leader.c.person_id,
-            leader.c.name,
-            leader.c.phone,
-            specialist.c.person_id,
-            specialist.c.name,
-            specialist.c.phone,
+            col(leader.person.id),
+            col(leader.person.name),
+            col(leader.person.phone),
+            col(specialist.person.id),
+            col(specialist.person.name),
+            col(specialist.person.phone),
             _budget_lines(),
         )
         .join(village, col(village.id) == col(Project.village_id))
         .join(town_place, col(town_place.id) == col(village.parent_id))
-        .outerjoin(leader, leader.c.project_id == col(Project.id))
-        .outerjoin(specialist, specialist.c.project_id == col(Project.id))
-        .order_by(col(Project.programme_id), col(Project.code))
     )
+    query = specialist.onto(leader.onto(query, col(Project.id)), col(Project.id))
+    query = query.order_by(col(Project.programme_id), col(Project.code))
     if programme_id is not None:
         query = query.where(col(Project.programme_id) == programme_id)
     if stage is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, update
+from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, literal, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -80,6 +80,9 @@ def sync_deadlines(
     """Open the deadlines the data implies and settle those whose event has happened (idempotent)."""
     scope = Scope(project_id, programme_id)
     levels = _Levels(calendar)
+    if session.get_bind().dialect.name == "postgresql":
+        # As the sweep does: these statements are short, JIT-compiling them costs more than it saves.
+        session.execute(text("SET LOCAL jit = off"))
     opened = settled = 0
     for definition in _definitions_in_use(session, scope):
         escalation = definition.escalation
@@ -239,7 +242,10 @@ def _settle_milestones(session: Session, scope: Scope, definition: WorkflowDefin
                 col(Deadline.kind) == DeadlineKind.MILESTONE,
                 col(Deadline.milestone_key) == milestone.key,
                 col(Deadline.project_id).in_(of_definition),
-                entered.is_not(None),
+                exists().where(
+                    col(WorkflowEvent.project_id) == col(Deadline.project_id),
+                    col(WorkflowEvent.to_stage) == milestone.stage,
+                ),
             ),
             entered,
         )
@@ -365,7 +371,9 @@ def _open_orders(
     levels: _Levels,
     now: datetime,
 ) -> int:
-    already = exists().where(col(Deadline.order_id) == col(RectificationOrder.id))
+    # By subject (unique, indexed): deadline.order_id has no index, and SQLite would scan every
+    # deadline once per open order.
+    already = exists().where(col(Deadline.subject) == literal("order:") + cast(RectificationOrder.id, String))
     missing = session.execute(
         sa_select(
             col(RectificationOrder.id),
@@ -405,6 +413,13 @@ def _settle_orders(session: Session, scope: Scope) -> int:
     )
     return _settle(
         session,
-        and_(scope.deadlines(), col(Deadline.kind) == DeadlineKind.RECTIFICATION, closed.is_not(None)),
+        and_(
+            scope.deadlines(),
+            col(Deadline.kind) == DeadlineKind.RECTIFICATION,
+            exists().where(
+                col(RectificationOrder.id) == col(Deadline.order_id),
+                col(RectificationOrder.closed_at).is_not(None),
+            ),
+        ),
         closed,
     )
