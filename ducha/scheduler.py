@@ -1,5 +1,9 @@
 """The embedded scheduler (APScheduler 3): the sweep every few minutes and the daily job at 06:30.
 
+Several ``ducha scheduler`` processes may run on one database (two machines, for availability): a
+lease in the database (ducha.lease) says which one runs the jobs. The others wait as hot standbys
+and take over within a minute of the holder dying; the new holder sweeps at once.
+
 Jobs live in a persistent SQLAlchemy job store in ducha's own database, with coalescing and a
 misfire grace time: a restart neither loses a run (a missed one runs once on start, within the
 grace time) nor repeats one (missed runs collapse into one). The same jobs run under Prefect in the
@@ -7,6 +11,7 @@ distributed mode (ducha.flows), through the same runner (ducha.jobs.run_job).
 """
 
 import logging
+import threading
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
@@ -15,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ducha.context import AppContext
 from ducha.jobs import run_job
+from ducha.lease import Lease
 from models.localtime import LOCAL_TZ
 from workflows.jobs import daily_job, sweep_job
 
@@ -23,7 +29,15 @@ JOB_TABLE = "apscheduler_jobs"
 SWEEP_JOB, DAILY_JOB = "ducha-deadline-sweep", "ducha-daily-deadlines"
 
 
+# The lease this process runs the jobs under (None: no lease, as in a test calling a job directly).
+_lease: Lease | None = None
+
+
 def _run(job: object) -> None:
+    # A job fires only in the lease holder; checked again here in case the lease was lost meanwhile.
+    if _lease is not None and not _lease.held():
+        log.warning("%s skipped: this scheduler no longer holds the lease", getattr(job, "__name__", job))
+        return
     # A context per run: the settings are read as they are now; the schema check is once per process.
     context = AppContext()
     try:
@@ -65,3 +79,54 @@ def configure(
         name="daily deadlines and cadences",
         replace_existing=True,
     )
+
+
+def serve(
+    *,
+    lease: Lease,
+    database_url: str,
+    sweep_minutes: int,
+    misfire_grace_seconds: int,
+    stop: threading.Event,
+) -> None:
+    """Run the jobs while holding ``lease``; wait as a hot standby while another process holds it.
+
+    Tries to take the lease every quarter of its length, renews it every third while holding it, and
+    stops the jobs at once if a renewal fails. Returns when ``stop`` is set, giving the lease up.
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    global _lease
+    _lease = lease
+    retry, renew = lease.seconds / 4, lease.seconds / 3
+    waiting_said = False
+    try:
+        while not stop.is_set():
+            if not lease.acquire():
+                if not waiting_said:
+                    held = lease.holder_now()
+                    log.info("standby: the lease is held by %s", held[0] if held else "another scheduler")
+                    waiting_said = True
+                stop.wait(retry)
+                continue
+            waiting_said = False
+            log.info("lease taken by %s: running the jobs", lease.holder)
+            background = BackgroundScheduler()
+            configure(
+                background,
+                database_url=database_url,
+                sweep_minutes=sweep_minutes,
+                misfire_grace_seconds=misfire_grace_seconds,
+            )
+            background.start()
+            try:
+                run_sweep()  # a scheduler taking over catches up at once, not after an interval
+                while not stop.wait(renew):
+                    if not lease.acquire():
+                        log.warning("lease lost: stopping the jobs, waiting as a standby")
+                        break
+            finally:
+                background.shutdown(wait=True)
+    finally:
+        lease.release()
+        _lease = None

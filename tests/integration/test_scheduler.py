@@ -1,8 +1,12 @@
 """The embedded scheduler: persistent jobs, a real run, and a missed run that runs once on restart."""
 
 import logging
+import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -85,3 +89,58 @@ def test_a_run_raises_the_alerts_and_a_missed_run_runs_once(
     )
     assert result.exit_code == 0 and '"raised": 0' in result.output
     assert _alerts(demo) == after_scheduler
+
+
+def _scheduler_process(url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DUCHA_DATABASE_URL": url, "DUCHA_NOW": AS_OF}
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "ducha"), "scheduler", "--lease-seconds", "3"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _said(log: Path, text: str) -> int:
+    return log.read_text(encoding="utf-8", errors="replace").count(text) if log.exists() else 0
+
+
+def test_two_schedulers_one_runs_the_jobs_and_the_standby_takes_over_when_it_dies(
+    demo: str, tmp_path: Path
+) -> None:
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    first = _scheduler_process(demo, logs[0])
+    try:
+        _wait_for(lambda: _said(logs[0], "lease taken") == 1, seconds=60)
+        second = _scheduler_process(demo, logs[1])
+        try:
+            _wait_for(lambda: _said(logs[1], "standby: the lease is held by") == 1, seconds=60)
+            time.sleep(4)  # longer than the lease: the holder renews it, the standby keeps waiting
+            assert _said(logs[1], "lease taken") == 0 and _said(logs[1], "sweep as of") == 0
+            assert _said(logs[0], "sweep as of") == 1
+            first.kill()  # no clean stop: the lease is left to expire
+            first.wait(timeout=10)
+            started = time.monotonic()
+            _wait_for(lambda: _said(logs[1], "sweep as of") == 1, seconds=60)
+            # Taken over within the lease (3 s) and a quarter of it, plus start-up slack on a busy machine.
+            assert time.monotonic() - started < 30
+            assert _said(logs[1], "lease taken") == 1
+            engine = make_engine(demo)
+            with engine.connect() as connection:
+                holder = connection.execute(text("SELECT holder FROM scheduler_lease")).scalar_one()
+            engine.dispose()
+            assert f":{second.pid}:" in holder
+        finally:
+            second.terminate()
+            second.wait(timeout=30)
+        # A clean stop gives the lease up at once.
+        engine = make_engine(demo)
+        with engine.connect() as connection:
+            expired = connection.execute(text("SELECT expires_at FROM scheduler_lease")).scalar_one()
+        engine.dispose()
+        assert expired is not None
+    finally:
+        if first.poll() is None:
+            first.kill()
+        for log in logs:
+            print(log.name, log.read_text(encoding="utf-8", errors="replace") if log.exists() else "")
