@@ -8,14 +8,17 @@ does not need the database never touches it. A front end reads in ``reading()`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ducha.clock import Clock, clock_from
+from ducha.clock import Clock, SystemClock, clock_from
+
+log = logging.getLogger("ducha")
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -24,14 +27,17 @@ if TYPE_CHECKING:
     from ducha.config import Settings
     from inspections.evidence import EvidenceBatch, EvidenceStore
     from models.calendar import WorkingCalendar
+    from models.installation import Mode
 
 
 @dataclass
 class Transaction:
-    """One unit of work: a session, and the evidence files it puts (removed again if it fails)."""
+    """One unit of work: a session, the evidence files it puts (removed again if it fails), and the
+    database's mode (live or simulation)."""
 
     session: Session
     evidence: EvidenceBatch
+    mode: Mode
 
 
 @dataclass
@@ -43,6 +49,11 @@ class AppContext:
     _settings: Settings | None = field(default=None, repr=False)
     # An engine to use instead of one built from the settings (a test's, with its own limits).
     _engine: Engine | None = field(default=None, repr=False)
+    # The system clock, which a live database's writes may not be dated after.
+    system_clock: Clock = field(default_factory=SystemClock, repr=False)
+    # Where a note for the person running the command goes (the CLI: standard error).
+    note: Callable[[str], None] = field(default=lambda text: log.info("%s", text), repr=False)
+    _noted: bool = field(default=False, repr=False)
 
     @cached_property
     def settings(self) -> Settings:
@@ -123,17 +134,33 @@ class AppContext:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """A write transaction: committed when the block ends, rolled back (files too) if it raises."""
+    def transaction(
+        self, *, now: datetime, settle: bool = False, wanted: Mode | None = None
+    ) -> Iterator[Transaction]:
+        """A write transaction dated ``now``: committed when the block ends, rolled back (files too)
+        if it raises. A live database refuses a time after the system clock; a simulation says it is one.
+
+        ``settle`` (init, demo) records the database's mode first if it has none: ``wanted``, else live.
+        """
         from sqlmodel import Session
 
         from ducha.db import writer
         from inspections.evidence import EvidenceBatch
+        from models.installation import Mode
+        from models.localtime import local
+        from workflows.installation import SKEW, check_write_time, settle_mode
 
         evidence = EvidenceBatch(self.evidence_store)
         with Session(writer(self.checked_engine()), expire_on_commit=False) as session:
             try:
-                yield Transaction(session, evidence)
+                system_now = self.system_clock.now()
+                if settle:
+                    settle_mode(session=session, wanted=wanted, now=min(now, system_now))
+                mode = check_write_time(session=session, now=now, system_now=system_now)
+                if mode == Mode.SIMULATION and abs(now - system_now) > SKEW and not self._noted:
+                    self._noted = True
+                    self.note(f"simulation: this write is dated {local(now):%Y-%m-%d %H:%M} (simulated time)")
+                yield Transaction(session, evidence, mode)
                 session.commit()
             except BaseException:
                 session.rollback()

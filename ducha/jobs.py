@@ -35,7 +35,7 @@ def run_job(
     """Run ``job`` in one transaction on a database with the current schema, commit, and log it."""
     out = logger or log
     now = instant(as_of, context)
-    with context.transaction() as tx:
+    with context.transaction(now=now) as tx:
         result = job(session=tx.session, now=now, calendar=context.calendar)
     out.info("%s", result.describe())
     for warning in result.warnings:

@@ -49,8 +49,10 @@ def issue_order(
     due_at: datetime,
     now: datetime,
     actor_id: int | None,
+    responsible_role: str | None = None,
 ) -> RectificationOrder:
     order = RectificationOrder(
+        responsible_role=responsible_role,
         project_id=project_id,
         inspection_id=inspection_id,
         item_key=item_key,
@@ -143,6 +145,22 @@ def move_due(
         raise OrderRefused(f"order {order.id} is closed: its deadline cannot move")
     _move(session, order, due_at=due_at)
     return _event(session, order, OrderAction.EXTENDED, actor_id, now, reason=reason)
+
+
+def reassign(
+    *,
+    session: Session,
+    order: RectificationOrder,
+    to_person_id: int,
+    actor_id: int | None,
+    now: datetime,
+    reason: str,
+) -> OrderEvent:
+    """The project's new leader or specialist answers for an open order of that role from now on."""
+    if order.status == OrderStatus.CLOSED:
+        raise OrderRefused(f"order {order.id} is closed: it has nobody to answer any more")
+    _move(session, order, responsible_person_id=to_person_id)
+    return _event(session, order, OrderAction.REASSIGNED, actor_id, now, reason=reason)
 
 
 def close_by_reinspection(

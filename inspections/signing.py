@@ -149,6 +149,7 @@ def sign_inspection(
                     value=value, evidence_count=row.evidence_count, notes=row.notes
                 ),
                 responsible_person_id=responsible,
+                responsible_role=item.responsible.value,
                 due_at=calendar.deadline_after_working_days(now, deadline_days[item.severity.value]),
                 now=now,
                 actor_id=actor.id,

@@ -100,6 +100,7 @@ def draw_spot_check(
     now: datetime,
     exclude_stages: Collection[str] = (),
     policy: RiskPolicy = RiskPolicy(),
+    seed_source: str = "secure",
 ) -> SpotCheckDraw:
     """Draw ``count`` projects weighted toward risk and record time, seed, weights and result first.
 
@@ -119,6 +120,7 @@ def draw_spot_check(
         drawn_at=now,
         drawn_by_id=actor.id if actor else None,
         seed=seed,
+        seed_source=seed_source,
         count=count,
         weights={str(w.project_id): {"weight": w.weight, "reasons": w.reasons} for w in weights},
         drawn_project_ids=drawn,

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
         DeadlineLevel as DeadlineLevel,
     )
     from models.deadlines import (
+        DeadlineRevision as DeadlineRevision,
+    )
+    from models.deadlines import (
         DeadlineStatus as DeadlineStatus,
     )
     from models.inspections import (
@@ -52,6 +55,18 @@ if TYPE_CHECKING:
     )
     from models.inspections import (
         SpotCheckDraw as SpotCheckDraw,
+    )
+    from models.installation import (
+        Activity as Activity,
+    )
+    from models.installation import (
+        Installation as Installation,
+    )
+    from models.installation import (
+        Mode as Mode,
+    )
+    from models.installation import (
+        SchedulerLease as SchedulerLease,
     )
     from models.kinds import (
         SINGLE_HOLDER_ROLES as SINGLE_HOLDER_ROLES,
@@ -145,6 +160,11 @@ _WHERE = {
     "DeadlineKind": "models.deadlines",
     "DeadlineLevel": "models.deadlines",
     "DeadlineStatus": "models.deadlines",
+    "DeadlineRevision": "models.deadlines",
+    "Activity": "models.installation",
+    "Installation": "models.installation",
+    "Mode": "models.installation",
+    "SchedulerLease": "models.installation",
     "EvidenceAttachment": "models.inspections",
     "EvidenceFile": "models.inspections",
     "Inspection": "models.inspections",
@@ -194,6 +214,7 @@ TABLE_MODULES = (
     "models.workflow",
     "models.inspections",
     "models.deadlines",
+    "models.installation",
 )
 
 

@@ -260,6 +260,10 @@ class WorkingCalendar:
         last = max([self._last, *self._files])
         return self._first, last + 1
 
+    def covers(self, year: int) -> bool:
+        """Whether the working days of ``year`` are known (from the library or a holiday file)."""
+        return year in self._library or year in self._files
+
     def require_usable(self, day: date, what: str) -> None:
         """Refuse a date no working-day count can be made for, naming the range that works."""
         first, last = self.usable_years()

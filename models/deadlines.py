@@ -107,3 +107,20 @@ class Alert(SQLModel, table=True):
     notify: list[Role] = Field(sa_column=Column(JSON, nullable=False))
     level_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DeadlineRevision(SQLModel, table=True):
+    """An approved extension: the deadline's revision ``revision`` is due at ``due_at`` instead of
+    ``previous_due_at``. Append-only; the deadline row moves to a new revision only with one of these."""
+
+    __tablename__ = "deadline_revision"
+
+    deadline_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("deadline.id"), primary_key=True, nullable=False)
+    )
+    revision: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    previous_due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    approved_by_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id"), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

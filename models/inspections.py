@@ -167,6 +167,9 @@ class RectificationOrder(SQLModel, table=True):
     severity: str = Field(sa_column=Column(String(16), nullable=False))
     description: str = Field(sa_column=Column(Text, nullable=False))
     responsible_person_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id"), nullable=False))
+    # The project role that answers for it (the checklist item's ``responsible``): a new holder of
+    # the role takes over its open orders. NULL for an order of no project role.
+    responsible_role: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     status: OrderStatus = Field(sa_column=Column(String(16), nullable=False))
@@ -208,6 +211,11 @@ class SpotCheckDraw(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("person.id"), nullable=True)
     )
     seed: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # "secure": drawn from the system's secure source when the draw was made (live); "given": the
+    # seed came with the command (a simulation only), so the draw can be replayed on purpose.
+    seed_source: str = Field(
+        default="secure", sa_column=Column(String(8), nullable=False, server_default="secure")
+    )
     count: int = Field(sa_column=Column(Integer, nullable=False))
     # Each candidate's weight and the reasons behind it, and the project ids drawn, as recorded.
     weights: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -59,6 +59,7 @@ class OrderAction(StrEnum):
     CLOSED_BY_REINSPECTION = "closed_by_reinspection"
     WITHDRAWN = "withdrawn"  # a signed correction found the item passing
     EXTENDED = "extended"  # an approved extension moved its due time
+    REASSIGNED = "reassigned"  # the project's leader or specialist changed: the new one answers
 
 
 class Role(StrEnum):
@@ -70,7 +71,29 @@ class Role(StrEnum):
     OFFICE = "office"  # 督查室
     AUDITOR = "auditor"  # 审计
     LEADERSHIP = "leadership"  # 区领导: district leadership, the last rung of escalation
+    ADMIN = "admin"  # 系统管理员: keeps the office's units, people and roles
 
 
 # One leader and one specialist per project (一个项目,一名领导,一名专干).
 SINGLE_HOLDER_ROLES = (Role.LEADER, Role.SPECIALIST)
+PROJECT_ROLES = SINGLE_HOLDER_ROLES
+
+
+class UnitKind(StrEnum):
+    """What an organisation unit is; it decides which roles its people may hold on it."""
+
+    OFFICE = "office"  # 督查室: the supervision office, its inspectors, the office admins
+    LEADERSHIP = "leadership"  # 区委办公室 …: district leadership
+    TOWN = "town"  # 乡镇: a town government (its people lead or handle projects)
+    AUDIT = "audit"  # 审计: auditors
+    ADMIN = "admin"  # the installation's own unit, made by ``ducha init --admin``
+
+
+# The roles a person may hold on a unit of each kind.
+UNIT_ROLES: dict[UnitKind, tuple[Role, ...]] = {
+    UnitKind.OFFICE: (Role.OFFICE, Role.INSPECTOR, Role.ADMIN),
+    UnitKind.LEADERSHIP: (Role.LEADERSHIP,),
+    UnitKind.TOWN: (),
+    UnitKind.AUDIT: (Role.AUDITOR,),
+    UnitKind.ADMIN: (Role.ADMIN,),
+}

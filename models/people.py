@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     and_,
     literal_column,
     text,
@@ -21,6 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from models.kinds import SINGLE_HOLDER_ROLES, Role  # noqa: F401  (re-exported)
+from models.types import UTCDateTime
 
 
 class OrgUnit(SQLModel, table=True):
@@ -31,6 +34,8 @@ class OrgUnit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
     kind: str = Field(sa_column=Column(String(32), nullable=False))
+    # A town unit's town (乡镇), as the registers name it.
+    town: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     place_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("place.id"), nullable=True)
     )
@@ -52,19 +57,46 @@ class Person(SQLModel, table=True):
     notice_addresses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+# An assignment in force: not yet closed. Spelled out in literals so that SQLite matches the partial
+# indexes' predicates (it looks holders up in them only when the query repeats them word for word).
+ACTIVE = "revoked_at IS NULL"
+
+
 class RoleAssignment(SQLModel, table=True):
-    """A person's role on exactly one project or one unit."""
+    """A person's role on exactly one project or one unit, from when it was granted until it was
+    revoked: history, never edited (a trigger lets an open assignment be closed, once) or deleted."""
 
     __tablename__ = "role_assignment"
     __table_args__ = (
         CheckConstraint("(project_id IS NULL) <> (unit_id IS NULL)", name="ck_role_assignment_one_scope"),
+        CheckConstraint(
+            "(revoked_at IS NULL AND revoked_by_id IS NULL AND revoke_reason IS NULL)"
+            " OR (revoked_at IS NOT NULL AND revoke_reason IS NOT NULL)",
+            name="ck_role_assignment_revoked",
+        ),
         Index(
             "uq_role_assignment_single_holder",
             "project_id",
             "role",
             unique=True,
-            sqlite_where=text("role IN ('leader', 'specialist')"),
-            postgresql_where=text("role IN ('leader', 'specialist')"),
+            sqlite_where=text(f"role IN ('leader', 'specialist') AND {ACTIVE}"),
+            postgresql_where=text(f"role IN ('leader', 'specialist') AND {ACTIVE}"),
+        ),
+        Index(
+            "uq_role_assignment_unit_active",
+            "unit_id",
+            "person_id",
+            "role",
+            unique=True,
+            sqlite_where=text(f"unit_id IS NOT NULL AND {ACTIVE}"),
+            postgresql_where=text(f"unit_id IS NOT NULL AND {ACTIVE}"),
+        ),
+        Index(
+            "ix_role_assignment_person_active",
+            "person_id",
+            "role",
+            sqlite_where=text(ACTIVE),
+            postgresql_where=text(ACTIVE),
         ),
     )
 
@@ -77,6 +109,23 @@ class RoleAssignment(SQLModel, table=True):
     unit_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("org_unit.id"), nullable=True)
     )
+    # Granted when, by whom (NULL: the system, as ``init`` or an import), why; NULL when for an
+    # assignment made before ducha kept this history.
+    granted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    granted_by_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id"), nullable=True)
+    )
+    grant_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    revoked_by_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id"), nullable=True)
+    )
+    revoke_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+def active() -> Any:
+    """The condition "this assignment is in force", on the RoleAssignment table."""
+    return col(RoleAssignment.revoked_at).is_(None)
 
 
 def holds_unit_role(*, session: Session, person: Person, roles: Iterable[Role]) -> bool:
@@ -86,6 +135,7 @@ def holds_unit_role(*, session: Session, person: Person, roles: Iterable[Role]) 
             col(RoleAssignment.person_id) == person.id,
             col(RoleAssignment.role).in_(list(roles)),
             col(RoleAssignment.unit_id).is_not(None),
+            active(),
         )
     ).first()
     return held is not None
@@ -121,6 +171,7 @@ class HolderJoin:
             col(self.assignment.project_id) == project_id,
             col(self.assignment.role) == self.role,
             col(self.assignment.role).in_([literal_column(f"'{r.value}'") for r in SINGLE_HOLDER_ROLES]),
+            col(self.assignment.revoked_at).is_(None),
         )
         return query.outerjoin(self.assignment, holds).outerjoin(
             self.person, col(self.person.id) == col(self.assignment.person_id)
@@ -144,7 +195,7 @@ def role_holders(
     rows = session.exec(
         select(RoleAssignment.project_id, RoleAssignment.role, Person)
         .join(Person, col(Person.id) == col(RoleAssignment.person_id))
-        .where(col(RoleAssignment.role).in_(wanted), scope)
+        .where(col(RoleAssignment.role).in_(wanted), scope, active())
         .order_by(col(Person.id))
     ).all()
     out = []

@@ -6,20 +6,21 @@ deadlines in step with what changed, and returns what it did. It never commits: 
 transaction (ducha.context) does, or rolls everything back, evidence files included.
 """
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from inspections.attachments import EvidenceItem
 from inspections.evidence import EvidenceWriter, read_evidence_file
 from inspections.forms import read_form
 from inspections.loaded_templates import get_template
 from inspections.orders import DEFAULT_DEADLINE_DAYS, check_response, get_order, move_due, respond, verify
-from inspections.recording import Recorded, record_inspection
+from inspections.recording import INSPECTOR_ROLES, Recorded, record_inspection
 from inspections.signing import Signed
 from inspections.signing import sign_inspection as sign_checked_inspection
 from inspections.spot_checks import draw_spot_check as draw_weighted
@@ -32,19 +33,30 @@ from models import (
     Programme,
     Project,
     ProjectDocument,
+    Role,
     SpotCheckDraw,
     WorkflowDefinitionRecord,
     WorkflowEvent,
 )
 from models.calendar import WorkingCalendar
-from models.errors import BadInput, NotFound
+from models.errors import BadInput, NotFound, Refused
+from models.installation import Mode
 from models.text import clean
 from models.yaml_source import read_source_text
+from workflows.authority import (
+    ADMIN_OR_OFFICE,
+    OFFICE,
+    OFFICE_OR_LEADERSHIP,
+    NotPermitted,
+    record_activity,
+    require_role,
+)
 from workflows.deadline_changes import extend, record_done, waive
 from workflows.deadline_sync import SyncResult, sync_deadlines
 from workflows.definition import get_definition, load_definition
-from workflows.engine import apply_transition
+from workflows.engine import actor_roles, apply_transition
 from workflows.importer import CreatedProject, import_projects
+from workflows.installation import mode_of
 from workflows.people import find_person
 from workflows.programmes import FundingSourceSpec, create_programme, find_programme, funding_sources
 from workflows.projects import find_project, record_document
@@ -124,8 +136,17 @@ def add_document(
     title: str = "",
     programme: str | None = None,
 ) -> DocumentAdded:
-    """Record that a project document exists (guards such as documents_recorded look for it)."""
+    """Record that a project document exists (guards such as documents_recorded look for it).
+
+    The project's specialist or leader records it, or the supervision office.
+    """
     found = _project(session, project, programme)
+    held = actor_roles(session, found, actor)
+    if not held.intersection((Role.SPECIALIST, Role.LEADER, Role.OFFICE)):
+        raise NotPermitted(
+            f"{actor.name} (id {actor.id}) is neither the specialist nor the leader of {found.code}, "
+            "nor in the supervision office: cannot add its documents"
+        )
     document = record_document(
         session=session,
         project=found,
@@ -167,6 +188,7 @@ def import_register(
     session: Session,
     now: datetime,
     calendar: WorkingCalendar,
+    actor: Person,
     path: Path,
     programme: str | None = None,
     register: Register | None = None,
@@ -176,10 +198,22 @@ def import_register(
     Give ``register`` (from ``read_register_file``, in a reading session) to read the file before
     this transaction begins: the write lock is then held for the bulk write only.
     """
+    require_role(session=session, actor=actor, roles=ADMIN_OR_OFFICE, doing="import a register")
     read = register or read_register_file(session=session, path=path, programme=programme)
     target = session.get(Programme, read.programme.id) or read.programme
-    created = import_projects(session=session, path=read.path, programme=target, now=now, lines=read.lines)
+    created = import_projects(
+        session=session, path=read.path, programme=target, now=now, lines=read.lines, actor=actor
+    )
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, programme=target)
+    record_activity(
+        session=session,
+        now=now,
+        actor=actor,
+        action="register imported",
+        subject=f"{read.path.name} into {target.name}",
+        programme_id=target.id,
+        projects=len(created),
+    )
     return Imported(target, created)
 
 
@@ -187,6 +221,7 @@ def start_programme(
     *,
     session: Session,
     now: datetime,
+    actor: Person,
     name: str,
     district: str,
     workflow: str,
@@ -195,7 +230,8 @@ def start_programme(
     earmark: str = "",
 ) -> Programme:
     """Create a programme with its budget per funding source and its milestone dates."""
-    return create_programme(
+    require_role(session=session, actor=actor, roles=ADMIN_OR_OFFICE, doing="create a programme")
+    programme = create_programme(
         session=session,
         name=clean(name, field="name", max_length=200, required=True),
         district=clean(district, field="district", max_length=100, required=True),
@@ -215,20 +251,68 @@ def start_programme(
         earmark=clean(earmark, field="earmark", max_length=REASON, multiline=True),
         now=now,
     )
+    record_activity(
+        session=session,
+        now=now,
+        actor=actor,
+        action="programme created",
+        subject=programme.name,
+        programme_id=programme.id,
+    )
+    return programme
 
 
-def load_workflow(*, session: Session, now: datetime, path: Path) -> WorkflowDefinitionRecord:
-    """Validate and keep a workflow definition file; new projects use the newest version."""
-    return load_definition(session=session, text=read_source_text(path), source=str(path), now=now)
+def load_workflow(
+    *,
+    session: Session,
+    now: datetime,
+    actor: Person,
+    path: Path,
+    allow_weaker_guards: bool = False,
+    reason: str = "",
+) -> WorkflowDefinitionRecord:
+    """Validate and keep a workflow definition file; new projects use the newest version.
+
+    A version that asks less than the one before it needs ``allow_weaker_guards`` and a reason,
+    both recorded with who loaded it.
+    """
+    require_role(session=session, actor=actor, roles=ADMIN_OR_OFFICE, doing="load a workflow definition")
+    why = clean(reason, field="reason", max_length=REASON, multiline=True)
+    if allow_weaker_guards and not why:
+        raise BadInput("--allow-weaker-guards needs --reason: say why the guards may be weaker")
+    before = session.exec(select(func.count()).select_from(WorkflowDefinitionRecord)).one()
+    record = load_definition(
+        session=session,
+        text=read_source_text(path),
+        source=str(path),
+        now=now,
+        allow_weaker=allow_weaker_guards,
+    )
+    after = session.exec(select(func.count()).select_from(WorkflowDefinitionRecord)).one()
+    if after != before:  # loaded now, not found already loaded
+        record_activity(
+            session=session,
+            now=now,
+            actor=actor,
+            action="workflow loaded",
+            subject=f"{record.key} v{record.version}",
+            reason=why or None,
+            weaker_guards_allowed=allow_weaker_guards,
+        )
+    return record
 
 
 # --- inspections and orders ----------------------------------------------------------------------
 
 
 def record_inspection_form(
-    *, session: Session, now: datetime, evidence: EvidenceWriter, path: Path
+    *, session: Session, now: datetime, evidence: EvidenceWriter, actor: Person, path: Path
 ) -> Recorded:
-    """Read a filled checklist, resolve its project and inspectors, and record it unsigned."""
+    """Read a filled checklist, resolve its project and inspectors, and record it unsigned.
+
+    An inspector or the supervision office records it.
+    """
+    require_role(session=session, actor=actor, roles=INSPECTOR_ROLES, doing="record an inspection")
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     form = read_form(path, lambda key, version: get_template(session=session, key=key, version=version)[1])
@@ -342,12 +426,25 @@ def draw_spot_check(
     *,
     session: Session,
     now: datetime,
-    actor: Person | None,
+    actor: Person,
     programme: str | None,
     count: int,
-    seed: int,
+    seed: int | None = None,
 ) -> Drawn:
-    """Draw projects for unannounced visits (四不两直), weighted toward risk; recorded, told to nobody."""
+    """Draw projects for unannounced visits (四不两直), weighted toward risk; recorded, told to nobody.
+
+    Only the supervision office draws. The randomness comes from the system's secure source and is
+    recorded with the draw, after it: nobody can try seeds on a copy of the database first. A seed
+    may be given only in a simulation (to replay a draw on purpose).
+    """
+    require_role(session=session, actor=actor, roles=OFFICE, doing="draw a spot check")
+    if seed is not None and mode_of(session) != Mode.SIMULATION:
+        raise Refused(
+            "--seed is for a simulation only: on a live database the draw's randomness comes from a secure "
+            "source, recorded after the draw"
+        )
+    source = "given" if seed is not None else "secure"
+    drawn_seed = seed if seed is not None else secrets.randbits(63)
     target = find_programme(session=session, ref=programme)
     assert target.id is not None
     definition = get_definition(session=session, key=target.definition_key)
@@ -355,7 +452,8 @@ def draw_spot_check(
         session=session,
         programme_id=target.id,
         count=count,
-        seed=seed,
+        seed=drawn_seed,
+        seed_source=source,
         actor=actor,
         now=now,
         exclude_stages=definition.inactive_stages(),
@@ -374,16 +472,28 @@ def _deadline(session: Session, deadline_id: int) -> Deadline:
 
 
 def extend_deadline(
-    *, session: Session, now: datetime, calendar: WorkingCalendar, deadline_id: int, to: date
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkingCalendar,
+    actor: Person,
+    deadline_id: int,
+    to: date,
+    reason: str,
 ) -> Deadline:
-    """Record an approved extension to the end of day ``to``: a new revision, new levels; the order
-    behind a rectification deadline is due then too (``orders --overdue`` agrees with ``deadlines``)."""
+    """Record an extension approved by ``actor`` (the office or leadership) to the end of day ``to``,
+    with the reason: a new revision in the deadline's history, new levels; the order behind a
+    rectification deadline is due then too (``orders --overdue`` agrees with ``deadlines``)."""
+    why = clean(reason, field="reason", max_length=REASON, multiline=True, required=True)
+    require_role(session=session, actor=actor, roles=OFFICE_OR_LEADERSHIP, doing="extend a deadline")
     deadline = extend(
         session=session,
         deadline=_deadline(session, deadline_id),
         due_at=WorkingCalendar.end_of_day(to),
         calendar=calendar,
         now=now,
+        approved_by=actor,
+        reason=why,
     )
     if deadline.order_id is not None:
         order = get_order(session=session, order_id=deadline.order_id)
@@ -391,9 +501,9 @@ def extend_deadline(
             session=session,
             order=order,
             due_at=deadline.due_at,
-            actor_id=None,
+            actor_id=actor.id,
             now=now,
-            reason=f"deadline {deadline.id} extended (revision {deadline.revision})",
+            reason=f"deadline {deadline.id} extended (revision {deadline.revision}): {why}",
         )
     return deadline
 

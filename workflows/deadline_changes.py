@@ -72,6 +72,8 @@ def extend(
     due_at: datetime,
     calendar: WorkingCalendar,
     now: datetime,
+    approved_by: Person,
+    reason: str,
 ) -> Deadline:
     """Record an approved extension with the escalation ladder the deadline was opened with."""
     return extend_deadline(
@@ -81,6 +83,8 @@ def extend(
         escalation=escalation_for(session=session, deadline=deadline),
         calendar=calendar,
         now=now,
+        approved_by_id=approved_by.id,  # type: ignore[arg-type]
+        reason=reason,
     )
 
 

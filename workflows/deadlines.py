@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from models import Deadline, DeadlineKind, DeadlineLevel, DeadlineStatus, Role
+from models import Deadline, DeadlineKind, DeadlineLevel, DeadlineRevision, DeadlineStatus, Role
 from models.calendar import WorkingCalendar
 from models.errors import Refused
 from models.localtime import LOCAL_TZ, OFFICE_DAY_START
@@ -141,8 +141,11 @@ def extend_deadline(
     escalation: Escalation,
     calendar: WorkingCalendar,
     now: datetime,
+    approved_by_id: int,
+    reason: str,
 ) -> Deadline:
-    """An approved extension: a new revision with its own levels; the old revision's alerts stop."""
+    """An approved extension: a new revision with its own levels, recorded in the deadline's history
+    (who approved it, why, from when to when); the old revision's alerts stop."""
     if deadline.status != DeadlineStatus.OPEN:
         raise DeadlineRefused(
             f"deadline {deadline.id} is {deadline.status}: only an open deadline can be extended"
@@ -152,6 +155,20 @@ def extend_deadline(
     levels = level_times(
         due_at=due_at, kind=DeadlineKind(deadline.kind), escalation=escalation, calendar=calendar
     )
+    # The history row first: the database lets the deadline move to a revision only with one.
+    assert deadline.id is not None
+    session.add(
+        DeadlineRevision(
+            deadline_id=deadline.id,
+            revision=deadline.revision + 1,
+            previous_due_at=deadline.due_at,
+            due_at=due_at,
+            approved_by_id=approved_by_id,
+            reason=reason,
+            recorded_at=now,
+        )
+    )
+    session.flush()
     deadline.revision += 1
     deadline.due_at = due_at
     _write_levels(session, deadline, levels, now)

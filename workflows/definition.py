@@ -3,6 +3,7 @@
 Every error names the file, the line and the field.
 """
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlmodel import Session
 
 from models import InspectionKind, Role, WorkflowDefinitionRecord
-from models.errors import NotFound
+from models.errors import NotFound, Refused
 from models.localtime import days
 from models.versioned import SourceVersionConflict, keep_source, newest_source
 from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
@@ -322,12 +323,85 @@ def builtin_definition_files() -> list[Path]:
 DefinitionConflict = SourceVersionConflict
 
 
-def load_definition(*, session: Session, text: str, source: str, now: datetime) -> WorkflowDefinitionRecord:
+def weakened(before: WorkflowDefinition, after: WorkflowDefinition) -> list[str]:
+    """Where ``after`` asks less than ``before``: a guard dropped on a transition both have (or its
+    parameters changed, other than a list that only grew: more documents asked for), more roles
+    allowed to take it, or a new way into a stage that skips a guard every old way into it had."""
+    found: list[str] = []
+
+    def uses(transition: Transition) -> set[str]:
+        return {json.dumps({"guard": g.guard, **g.params()}, sort_keys=True) for g in transition.guards}
+
+    def kept(guard: GuardUse, now: list[GuardUse]) -> bool:
+        """The guard is still asked for, as much: the same, or a list parameter that only grew."""
+        for candidate in now:
+            if candidate.guard != guard.guard:
+                continue
+            old_params, new_params = guard.params(), candidate.params()
+            if set(old_params) == set(new_params) and all(
+                value == new_params[key]
+                or (
+                    isinstance(value, list)
+                    and isinstance(new_params[key], list)
+                    and set(map(str, value)) <= set(map(str, new_params[key]))
+                )
+                for key, value in old_params.items()
+            ):
+                return True
+        return False
+
+    old = {(t.from_, t.to): t for t in before.transitions}
+    for transition in after.transitions:
+        step = f"{transition.from_} -> {transition.to}"
+        previous = old.get((transition.from_, transition.to))
+        if previous is not None:
+            for guard in previous.guards:
+                if not kept(guard, transition.guards):
+                    dropped = json.dumps(
+                        {"guard": guard.guard, **guard.params()}, sort_keys=True, ensure_ascii=False
+                    )
+                    found.append(f"{step}: guard {dropped} of version {before.version} is gone or asks less")
+            wider = set(transition.roles) - set(previous.roles)
+            if wider:
+                found.append(f"{step}: {', '.join(sorted(wider))} may now take it")
+            continue
+        into = [uses(t) for t in before.transitions if t.to == transition.to]
+        common = set.intersection(*into) if into else set()
+        for skipped in sorted(common - uses(transition)):
+            found.append(f"{step} (new): skips guard {skipped}, which every way into {transition.to} had")
+    return found
+
+
+class WeakerGuards(Refused):
+    """A new definition version asks less than the one before it, and nobody said why."""
+
+
+def load_definition(
+    *,
+    session: Session,
+    text: str,
+    source: str,
+    now: datetime,
+    allow_weaker: bool = False,
+) -> WorkflowDefinitionRecord:
     """Validate a definition and keep it; loading the same text again changes nothing.
 
-    A changed definition needs a new version: projects keep the version they started with.
+    A changed definition needs a new version: projects keep the version they started with. A new
+    version weaker than the newest one before it (see ``weakened``) is refused unless
+    ``allow_weaker`` (the front end records who allowed it, and why).
     """
     definition = parse_definition(text, source)
+    if not allow_weaker:
+        previous = newest_source(session=session, record_type=WorkflowDefinitionRecord, key=definition.key)
+        if previous is not None and previous.version < definition.version:
+            weaker = weakened(_parse_cached(previous.source_text, previous.source_name), definition)
+            if weaker:
+                raise WeakerGuards(
+                    f"{source}: version {definition.version} of {definition.key} asks less than version "
+                    f"{previous.version}: "
+                    + "; ".join(weaker)
+                    + " (load it with --allow-weaker-guards --reason R if that is meant)"
+                )
     return keep_source(
         session=session,
         record_type=WorkflowDefinitionRecord,

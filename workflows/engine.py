@@ -84,6 +84,7 @@ def actor_roles(session: Session, project: Project, actor: Person) -> set[Role]:
         select(RoleAssignment.role).where(
             col(RoleAssignment.person_id) == actor.id,
             or_(col(RoleAssignment.project_id) == project.id, col(RoleAssignment.unit_id).is_not(None)),
+            col(RoleAssignment.revoked_at).is_(None),
         )
     ).all()
     return {Role(role) for role in rows}

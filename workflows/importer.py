@@ -110,20 +110,33 @@ def import_projects(
     programme: Programme,
     now: datetime,
     lines: Sequence[ProjectLine] | None = None,
+    actor: Person | None = None,
 ) -> list[CreatedProject]:
-    """Check the whole register (``lines``, if it was read already), then create every project."""
+    """Check the whole register (``lines``, if it was read already), then create every project in
+    the name of ``actor`` (None: the system)."""
     assert programme.id is not None
     if lines is None:
         lines = parse_register(session=session, path=path, programme=programme)
     else:
         check_against_database(session=session, path=path, programme=programme, lines=lines)
     return create_projects(
-        session=session, programme=programme, lines=lines, now=now, created_by=f"import {path.name}"
+        session=session,
+        programme=programme,
+        lines=lines,
+        now=now,
+        created_by=f"import {path.name}",
+        actor_id=actor.id if actor is not None else None,
     )
 
 
 def create_projects(
-    *, session: Session, programme: Programme, lines: Sequence[ProjectLine], now: datetime, created_by: str
+    *,
+    session: Session,
+    programme: Programme,
+    lines: Sequence[ProjectLine],
+    now: datetime,
+    created_by: str,
+    actor_id: int | None = None,
 ) -> list[CreatedProject]:
     """Write checked register lines as projects at their workflow's first stage, in bulk."""
     assert programme.id is not None
@@ -172,7 +185,15 @@ def create_projects(
         session,
         RoleAssignment,
         (
-            {"person_id": people[phone], "role": role.value, "project_id": project_id, "unit_id": None}
+            {
+                "person_id": people[phone],
+                "role": role.value,
+                "project_id": project_id,
+                "unit_id": None,
+                "granted_at": now,
+                "granted_by_id": actor_id,
+                "grant_reason": f"{created_by}, row {line.row}",
+            }
             for project_id, line in zip(ids, lines, strict=True)
             for role, phone in ((Role.LEADER, line.leader_phone), (Role.SPECIALIST, line.specialist_phone))
         ),
@@ -184,7 +205,7 @@ def create_projects(
             {
                 "project_id": project_id,
                 "occurred_at": now,
-                "actor_id": None,
+                "actor_id": actor_id,
                 "actor_name": created_by,
                 "from_stage": None,
                 "to_stage": definition.initial,

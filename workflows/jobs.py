@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from models.calendar import WorkingCalendar
 from models.localtime import local
+from notifications.reach import unreachable
 from workflows.cadences import generate_cadence_deadlines
 from workflows.deadline_sync import sync_deadlines
 from workflows.sweep import SweepResult, sweep
@@ -48,13 +49,16 @@ class SweepJobResult:
     """What a sweep raised."""
 
     sweep: SweepResult
+    # How many of the alerts raised tell nobody (their roles are held by no one): ``ducha check``.
+    unreachable: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         s = self.sweep
+        nobody = f"; {self.unreachable} with no recipient (run ducha check)" if self.unreachable else ""
         return (
             f"sweep as of {_shown(s.as_of)}: {s.raised} alert(s) raised, "
-            f"by level {s.by_level}, by kind {s.by_kind}"
+            f"by level {s.by_level}, by kind {s.by_kind}{nobody}"
         )
 
     def plain(self) -> dict[str, Any]:
@@ -64,6 +68,7 @@ class SweepJobResult:
             "raised": s.raised,
             "by_level": s.by_level,
             "by_kind": s.by_kind,
+            "no_recipient": self.unreachable,
         }
 
 
@@ -91,8 +96,9 @@ class DailyResult:
 
 
 def sweep_job(*, session: Session, now: datetime, calendar: WorkingCalendar) -> SweepJobResult:
-    """Raise every escalation level that has come."""
-    return SweepJobResult(sweep(session=session, now=now))
+    """Raise every escalation level that has come; count the alerts that tell nobody."""
+    result = sweep(session=session, now=now)
+    return SweepJobResult(result, unreachable=unreachable(session, result.told))
 
 
 def daily_job(*, session: Session, now: datetime, calendar: WorkingCalendar) -> DailyResult:

@@ -1,5 +1,7 @@
 """Places, organisation units, people and the roles they hold: find them, or make them once."""
 
+from datetime import datetime
+
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
@@ -65,13 +67,19 @@ def assign_role(
     role: Role,
     project: Project | None = None,
     unit: OrgUnit | None = None,
+    now: datetime | None = None,
+    by: Person | None = None,
+    reason: str | None = None,
 ) -> RoleAssignment:
-    """Give ``person`` a role on one project or one unit."""
+    """Give ``person`` a role on one project or one unit, granted ``now`` by ``by`` (None: the system)."""
     assignment = RoleAssignment(
         person_id=person.id,  # type: ignore[arg-type]
         role=role,
         project_id=project.id if project else None,
         unit_id=unit.id if unit else None,
+        granted_at=now,
+        granted_by_id=by.id if by else None,
+        grant_reason=reason,
     )
     session.add(assignment)
     session.flush()

@@ -95,8 +95,10 @@ def create_project(
         session.add(
             ProjectFunding(project_id=project.id, source_id=sources[source_code].id, amount_fen=amount)  # type: ignore[arg-type]
         )
-    assign_role(session=session, person=leader, role=Role.LEADER, project=project)
-    assign_role(session=session, person=specialist, role=Role.SPECIALIST, project=project)
+    assign_role(session=session, person=leader, role=Role.LEADER, project=project, now=now, reason=created_by)
+    assign_role(
+        session=session, person=specialist, role=Role.SPECIALIST, project=project, now=now, reason=created_by
+    )
     session.add(
         WorkflowEvent(
             project_id=project.id,  # type: ignore[arg-type]

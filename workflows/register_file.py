@@ -105,7 +105,7 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
         raise ImportRejected([f"{path}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx"])
     if not rows:
         raise ImportRejected([f"{path}: the file is empty"])
-    header = [_text(c) for c in rows[0][1]]
+    header = [cell_text(c) for c in rows[0][1]]
     return header, iter(rows[1:])
 
 
@@ -114,9 +114,9 @@ def _kept(path: Path, numbered: Iterator[tuple[int, list[Any]]]) -> list[tuple[i
     rows: list[tuple[int, list[Any]]] = []
     empty = 0
     for number, cells in numbered:
-        if len(cells) > MAX_COLUMNS and any(_text(c) for c in cells[MAX_COLUMNS:]):
+        if len(cells) > MAX_COLUMNS and any(cell_text(c) for c in cells[MAX_COLUMNS:]):
             raise ImportRejected([f"{path}: row {number}: more than {MAX_COLUMNS} columns"])
-        if not any(_text(c) for c in cells[:MAX_COLUMNS]):
+        if not any(cell_text(c) for c in cells[:MAX_COLUMNS]):
             empty += 1
             if empty >= EMPTY_ROWS_THAT_END_A_SHEET:
                 break
@@ -125,7 +125,7 @@ def _kept(path: Path, numbered: Iterator[tuple[int, list[Any]]]) -> list[tuple[i
         if len(rows) > MAX_ROWS:
             raise ImportRejected([f"{path}: more than {MAX_ROWS:,} rows"])
         kept = list(cells[:MAX_COLUMNS])
-        while kept and not _text(kept[-1]):  # a sheet pads every row to its widest one
+        while kept and not cell_text(kept[-1]):  # a sheet pads every row to its widest one
             kept.pop()
         rows.append((number, kept))
     return rows
@@ -185,7 +185,8 @@ def _decode(path: Path) -> str:
             raise ImportRejected([f"{path}: not UTF-8 or GB18030 text"]) from None
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A cell as text: blank for empty, 12 not 12.0 for a number typed as one."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -201,8 +202,9 @@ def read_register(path: Path, sources: Sequence[str]) -> list[ProjectLine]:
     header, rows = read_table(path)
     problems: list[str] = []
     columns: dict[str, int] = {}
+    by_lower = {column.lower(): column for column in required}  # budget_UP as typed or as budget_up
     for index, raw in enumerate(header):
-        name = ALIASES.get(raw, raw.lower())
+        name = ALIASES.get(raw) or by_lower.get(raw.lower(), raw.lower())
         if name not in required:
             label = raw or f"#{index + 1}"
             problems.append(
@@ -231,7 +233,7 @@ def read_register(path: Path, sources: Sequence[str]) -> list[ProjectLine]:
             problems.append(f"{path}: row {number}, field {field}: {message}")
 
         before = len(problems)
-        values = {name: normalised(_text(cell(name))) for name in ("town", "village", *PEOPLE_COLUMNS)}
+        values = {name: normalised(cell_text(cell(name))) for name in ("town", "village", *PEOPLE_COLUMNS)}
         for name in ("town", "village", "leader", "leader_phone", "specialist", "specialist_phone"):
             if not values[name]:
                 bad(name, "is empty")
@@ -294,7 +296,7 @@ def _date(value: Any, field: str, bad: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         bad(field, "is empty")
         return None

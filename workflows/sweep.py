@@ -27,6 +27,7 @@ the due rows:
   the ids let the caller write what follows from the alerts (notices) in the same transaction.
 """
 
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class SweepResult:
     by_level: dict[str, int] = field(default_factory=dict)
     by_kind: dict[str, int] = field(default_factory=dict)
     alert_ids: list[int] = field(default_factory=list, repr=False)
+    # Who each alert raised is for: (the roles it tells, its project id or None), in alert order.
+    told: list[tuple[tuple[str, ...], int | None]] = field(default_factory=list, repr=False)
 
 
 _OPEN = f"'{DeadlineStatus.OPEN.value}'"
@@ -72,7 +75,8 @@ SELECT l.deadline_id, l.revision, l.level, l.name, l.notify, l.at, {now}
 FROM deadline d {levels}
 WHERE d.next_level_at <= {now} AND d.status = {open}
 ON CONFLICT {conflict} DO NOTHING
-RETURNING id, name, (SELECT kind FROM deadline WHERE deadline.id = alert.deadline_id)"""
+RETURNING id, name, (SELECT kind FROM deadline WHERE deadline.id = alert.deadline_id), notify,
+  (SELECT project_id FROM deadline WHERE deadline.id = alert.deadline_id)"""
 
 # One ordered lookup gives the next level and its time; NULL for both when nothing is left to raise.
 _UPDATE = """UPDATE deadline SET (next_level, next_level_at) = (
@@ -140,7 +144,7 @@ def sweep(*, session: Session, now: datetime) -> SweepResult:
         if statements.prelude is not None:
             cursor.execute(statement := statements.prelude)
         cursor.execute(statement := statements.insert, params)
-        raised: Sequence[tuple[int, str, str]] = cursor.fetchall()
+        raised: Sequence[tuple[int, str, str, Any, int | None]] = cursor.fetchall()
         cursor.execute(statement := statements.update, params)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(
@@ -151,10 +155,16 @@ def sweep(*, session: Session, now: datetime) -> SweepResult:
     return SweepResult(
         as_of=now,
         raised=len(raised),
-        by_level=dict(Counter(name for _, name, _ in raised)),
-        by_kind=dict(Counter(kind for _, _, kind in raised)),
-        alert_ids=[alert_id for alert_id, _, _ in raised],
+        by_level=dict(Counter(row[1] for row in raised)),
+        by_kind=dict(Counter(row[2] for row in raised)),
+        alert_ids=[row[0] for row in raised],
+        told=[(_roles(row[3]), row[4]) for row in raised],
     )
+
+
+def _roles(notify: Any) -> tuple[str, ...]:
+    """A JSON list of roles as the driver returns it: text on SQLite, a list on PostgreSQL."""
+    return tuple(json.loads(notify) if isinstance(notify, str) else notify)
 
 
 def sweep_statements(dialect: Dialect, now: datetime) -> list[tuple[str, dict[str, Any] | None]]:

@@ -11,11 +11,22 @@ from typing import Annotated, Any
 
 import typer
 
-from ducha.cli import admin, calendar, deadlines, inspections, orders, programmes, projects, spotchecks
-from ducha.cli.common import DuchaGroup
+from ducha.cli import (
+    admin,
+    calendar,
+    deadlines,
+    inspections,
+    orders,
+    programmes,
+    projects,
+    spotchecks,
+    staff,
+)
+from ducha.cli.common import DuchaGroup, errors
 from ducha.context import AppContext
 
-SET_UP, PROJECTS, INSPECTIONS, DEADLINES = "Set-up", "Projects", "Inspections and orders", "Deadlines"
+SET_UP, STAFF, PROJECTS = "Set-up", "Staff and roles", "Projects"
+INSPECTIONS, DEADLINES = "Inspections and orders", "Deadlines"
 
 app = typer.Typer(
     cls=DuchaGroup,
@@ -29,6 +40,7 @@ app = typer.Typer(
 COMMANDS: list[tuple[str, str, Callable[..., Any]]] = [
     (SET_UP, "init", admin.init),
     (SET_UP, "demo", admin.demo),
+    (SET_UP, "check", admin.check),
     (PROJECTS, "board", projects.board),
     (PROJECTS, "projects", projects.projects),
     (PROJECTS, "show", projects.show),
@@ -41,6 +53,9 @@ COMMANDS: list[tuple[str, str, Callable[..., Any]]] = [
 # (panel, name, sub-application)
 GROUPS = [
     (SET_UP, "calendar", calendar.calendar_app),
+    (STAFF, "units", staff.units_app),
+    (STAFF, "people", staff.people_app),
+    (STAFF, "roles", staff.roles_app),
     (PROJECTS, "programmes", programmes.programmes_app),
     (PROJECTS, "import", programmes.import_app),
     (PROJECTS, "document", projects.document_app),
@@ -68,6 +83,7 @@ def root(
     if not isinstance(ctx.obj, AppContext):  # a caller may hand one in (a test, with its own engine)
         ctx.obj = AppContext()
     ctx.obj.at = at
+    ctx.obj.note = lambda text: errors().print(text, markup=False, highlight=False)
     ctx.call_on_close(ctx.obj.dispose)
 
 

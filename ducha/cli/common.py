@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from models.listing import Window
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT, EXIT_BUG = 0, 1, 2, 3
+# What a shell reports for a process stopped by SIGPIPE (128 + 13): the reader closed the pipe.
+EXIT_PIPE_CLOSED = 141
 # Rows a table shows unless --limit says otherwise; --json streams every row.
 PAGE = 100
 
@@ -178,6 +180,14 @@ class DuchaGroup(TyperGroup):
         except DuchaError as exc:
             report(exc)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except BrokenPipeError:
+            # The reader stopped early (``ducha alerts --json | head``): stop quietly, as a shell tool
+            # killed by SIGPIPE would, and let nothing more reach the closed pipe.
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(EXIT_PIPE_CLOSED) from None
         except Exception as exc:
             trouble = _database_trouble(exc)
             if trouble is not None:

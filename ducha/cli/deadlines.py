@@ -40,7 +40,8 @@ def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption =
     from workflows.jobs import sweep_job
 
     app = context(ctx)
-    result = run_job(sweep_job, app, app.now(at)).sweep
+    job = run_job(sweep_job, app, app.now(at))
+    result = job.sweep
     warn_provisional(app, [local(result.as_of).year])
     if as_json:
         emit_json(
@@ -49,6 +50,7 @@ def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption =
                 "raised": result.raised,
                 "by_level": result.by_level,
                 "by_kind": result.by_kind,
+                "no_recipient": job.unreachable,
             }
         )
         return
@@ -57,6 +59,11 @@ def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption =
         f"sweep as of {local(result.as_of):%Y-%m-%d %H:%M}: {result.raised} alert(s) raised ({levels})",
         markup=False,
     )
+    if job.unreachable:
+        console().print(
+            f"{job.unreachable} of them tell nobody (nobody holds the roles they tell): see ducha check",
+            markup=False,
+        )
 
 
 @deadlines_app.callback(invoke_without_command=True)
@@ -159,9 +166,14 @@ def deadlines_extend(
     ctx: typer.Context,
     deadline_id: DeadlineArgument,
     to: Annotated[str, typer.Option("--to", help="New due date (YYYY-MM-DD, end of that day local).")],
+    actor_ref: Annotated[
+        str, typer.Option("--as", help="Who approves it (the office or leadership): name, phone or id.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why the extension was approved (required).")],
     at: AtOption = None,
 ) -> None:
-    """Record an approved extension: a new revision; alerts of the old revision stop."""
+    """Record an approved extension: a new revision with who approved it and why; alerts of the old
+    revision stop, and the order behind it is due then too."""
     from workflows.actions import extend_deadline
 
     try:
@@ -170,9 +182,15 @@ def deadlines_extend(
         raise BadInput(f"--to {to!r}: give a date as YYYY-MM-DD") from None
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         deadline = extend_deadline(
-            session=tx.session, now=now, calendar=app.calendar, deadline_id=deadline_id, to=day
+            session=tx.session,
+            now=now,
+            calendar=app.calendar,
+            actor=actor(tx.session, actor_ref),
+            deadline_id=deadline_id,
+            to=day,
+            reason=reason,
         )
         revision = deadline.revision
     console().print(f"deadline {deadline_id} extended to {day} (revision {revision})")
@@ -194,7 +212,7 @@ def deadlines_done(
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         deadline = record_deadline_done(
             session=tx.session,
             now=now,
@@ -220,7 +238,7 @@ def deadlines_waive(
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         waive_deadline(
             session=tx.session,
             now=now,

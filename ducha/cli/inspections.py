@@ -80,15 +80,21 @@ def _writable(out: Path, force: bool) -> None:
 
 @inspect_app.command("record")
 def inspect_record(
-    ctx: typer.Context, file: Annotated[Path, typer.Argument(help="A filled checklist.")], at: AtOption = None
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A filled checklist.")],
+    actor_ref: ActorOption,
+    at: AtOption = None,
 ) -> None:
-    """Validate a filled checklist and store it unsigned; nothing is stored if anything is wrong."""
+    """Validate a filled checklist and store it unsigned (an inspector or the office); nothing is
+    stored if anything is wrong."""
     from workflows.actions import record_inspection_form
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
-        recorded = record_inspection_form(session=tx.session, now=now, evidence=tx.evidence, path=file)
+    with app.transaction(now=now) as tx:
+        recorded = record_inspection_form(
+            session=tx.session, now=now, evidence=tx.evidence, actor=actor(tx.session, actor_ref), path=file
+        )
     card, number = recorded.card, recorded.inspection.id
     critical = " (a critical item failed)" if card.critical_failed else ""
     console().print(
@@ -111,7 +117,7 @@ def inspect_sign(
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         person = actor(tx.session, actor_ref)
         result = sign_inspection(
             session=tx.session,

@@ -98,7 +98,7 @@ def orders_respond(
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         respond_to_order(
             session=tx.session,
             now=now,
@@ -128,7 +128,7 @@ def orders_verify(
 
     app = context(ctx)
     now = app.now(at)  # read once: the verification and the deadline it settles share one time
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         person = actor(tx.session, actor_ref)
         verify_order(
             session=tx.session,

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ducha.cli.common import (
+    ActorOption,
     AtOption,
     JsonOption,
     LimitOption,
     OffsetOption,
     ProgrammeOption,
+    actor,
     console,
     context,
     window,
@@ -107,6 +109,7 @@ def programmes_create(
     budget: Annotated[
         list[str], typer.Option(help="Funding source as CODE=YUAN or CODE=YUAN=NAME; repeat per source.")
     ],
+    actor_ref: ActorOption,
     milestone: Annotated[
         list[str] | None,
         typer.Option(help="Milestone date as KEY=YYYY-MM-DD, e.g. start_construction=2026-12-31."),
@@ -115,17 +118,18 @@ def programmes_create(
     earmark: Annotated[str, typer.Option(help="What the money may be spent on (专款专用).")] = "",
     at: AtOption = None,
 ) -> None:
-    """Create a programme with its budget per funding source and its milestone dates."""
+    """Create a programme with its budget per funding source and its milestone dates (admin or office)."""
     from workflows.actions import start_programme
 
     sources = _sources(budget)
     dates = _milestones(milestone or [])
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         programme = start_programme(
             session=tx.session,
             now=now,
+            actor=actor(tx.session, actor_ref),
             name=name,
             district=district,
             workflow=workflow,
@@ -140,19 +144,26 @@ def programmes_create(
 def import_projects_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV or XLSX register.")],
+    actor_ref: ActorOption,
     programme: ProgrammeOption = None,
     at: AtOption = None,
 ) -> None:
-    """Import projects (town, village, leader, specialist, budget per source, dates), all or nothing."""
+    """Import projects (town, village, leader, specialist, budget per source, dates), all or nothing
+    (admin or office)."""
     from workflows.actions import import_register, read_register_file
 
     app = context(ctx)
     now = app.now(at)
     with app.reading() as session:  # read and check the file first, holding no lock
         register = read_register_file(session=session, path=file, programme=programme)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         imported = import_register(
-            session=tx.session, now=now, calendar=app.calendar, path=file, register=register
+            session=tx.session,
+            now=now,
+            calendar=app.calendar,
+            actor=actor(tx.session, actor_ref),
+            path=file,
+            register=register,
         )
     created = imported.projects
     codes = f"{created[0].code}…{created[-1].code}" if len(created) > 1 else created[0].code
@@ -194,13 +205,29 @@ def workflows(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = Fal
 def workflows_load(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Workflow definition YAML.")],
+    actor_ref: ActorOption,
+    allow_weaker_guards: Annotated[
+        bool,
+        typer.Option(
+            "--allow-weaker-guards",
+            help="Load a version that drops a guard of the one before (needs --reason).",
+        ),
+    ] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     at: AtOption = None,
 ) -> None:
-    """Validate and load a workflow definition; new projects use the newest version."""
+    """Validate and load a workflow definition; new projects use the newest version (admin or office)."""
     from workflows.actions import load_workflow
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
-        record = load_workflow(session=tx.session, now=now, path=file)
+    with app.transaction(now=now) as tx:
+        record = load_workflow(
+            session=tx.session,
+            now=now,
+            actor=actor(tx.session, actor_ref),
+            path=file,
+            allow_weaker_guards=allow_weaker_guards,
+            reason=reason,
+        )
     console().print(f"{file}: workflow {record.key} version {record.version} loaded", markup=False)

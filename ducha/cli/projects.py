@@ -200,7 +200,7 @@ def advance(
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         person = actor(tx.session, actor_ref)
         done = advance_project(
             session=tx.session,
@@ -234,7 +234,7 @@ def document_add(
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
+    with app.transaction(now=now) as tx:
         person = actor(tx.session, actor_ref)
         added = add_document(
             session=tx.session,

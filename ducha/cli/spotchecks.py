@@ -1,6 +1,5 @@
 """四不两直 unannounced spot checks: draw projects to visit, and replay a recorded draw."""
 
-import secrets
 from typing import Annotated
 
 import typer
@@ -24,11 +23,13 @@ def spotcheck_draw(
     ctx: typer.Context,
     programme: ProgrammeOption,
     count: Annotated[int, typer.Option(min=1, max=100_000, help="How many projects to draw.")],
-    actor_ref: Annotated[str | None, typer.Option("--as", help="Who draws (recorded).")] = None,
+    actor_ref: Annotated[str, typer.Option("--as", help="Who draws (the supervision office; recorded).")],
     seed: Annotated[
         int | None,
         typer.Option(
-            min=0, max=2**63 - 1, help="Replay a draw with this seed (default: a fresh random seed)."
+            min=0,
+            max=2**63 - 1,
+            help="A simulation only: draw with this seed (live: a secure seed, recorded after the draw).",
         ),
     ] = None,
     at: AtOption = None,
@@ -41,15 +42,14 @@ def spotcheck_draw(
 
     app = context(ctx)
     now = app.now(at)
-    with app.transaction() as tx:
-        person = actor(tx.session, actor_ref) if actor_ref else None
+    with app.transaction(now=now) as tx:
         drawn = draw_spot_check(
             session=tx.session,
             now=now,
-            actor=person,
+            actor=actor(tx.session, actor_ref),
             programme=programme,
             count=count,
-            seed=seed if seed is not None else secrets.randbits(63),
+            seed=seed,
         )
     record = drawn.draw
     if as_json:

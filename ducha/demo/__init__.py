@@ -127,12 +127,14 @@ def load_demo(
     head = ensure_person(
         session=session, name=head_name, phone="13900000001", email="ducha@example.gov.cn", unit_id=office.id
     )
-    assign_role(session=session, person=head, role=Role.OFFICE, unit=office)
+    assign_role(session=session, person=head, role=Role.OFFICE, unit=office, now=_at(day(-38), 9))
+    # The office head keeps the office's staff and roles too (ducha units add, people add, roles assign).
+    assign_role(session=session, person=head, role=Role.ADMIN, unit=office, now=_at(day(-38), 9))
     for n, name in enumerate(inspector_names, start=2):
         inspector = ensure_person(
             session=session, name=name, phone=f"1390000000{n}", email=None, unit_id=office.id
         )
-        assign_role(session=session, person=inspector, role=Role.INSPECTOR, unit=office)
+        assign_role(session=session, person=inspector, role=Role.INSPECTOR, unit=office, now=_at(day(-38), 9))
         inspectors.append(inspector)
     staff = _Office(head, inspectors, evidence, calendar, deadline_days)
 
@@ -198,7 +200,7 @@ def load_demo(
         email="quwei@example.gov.cn",
         unit_id=leadership.id,
     )
-    assign_role(session=session, person=chief, role=Role.LEADERSHIP, unit=leadership)
+    assign_role(session=session, person=chief, role=Role.LEADERSHIP, unit=leadership, now=_at(day(-38), 9))
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, programme=programme)
     return DemoResult(programme, created=True)
 

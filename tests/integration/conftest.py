@@ -26,9 +26,17 @@ from typer.testing import CliRunner
 
 from ducha.cli import app
 from ducha.db import make_engine, upgrade_to_head
+from models import Mode, Role
 from workflows.built_ins import load_builtins
+from workflows.installation import settle_mode
+from workflows.people import assign_role, ensure_unit
+from workflows.staff import init_admin
 
 INIT_AT = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+# Who acts in the fresh database (``database_url``): the office head of its supervision office, who
+# is its admin too. In the demo (``demo``) the office head (admin, office) is DEMO_OFFICE.
+OFFICE = "13999990001"
+DEMO_OFFICE = "13900000001"
 POSTGRES_URL = os.environ.get("DUCHA_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 runner = CliRunner()
@@ -60,11 +68,25 @@ def js(url: str, *args: str) -> dict[str, Any]:
 # --- databases -----------------------------------------------------------------------------------
 
 
-def _initialise(url: str) -> None:
+def _migrate(url: str) -> None:
+    """A migrated database with the built-in workflows: what the demo is loaded onto."""
     engine = make_engine(url)
     upgrade_to_head(engine)
     with Session(engine) as session:
         load_builtins(session=session, now=INIT_AT)
+        session.commit()
+    engine.dispose()
+
+
+def _staff(url: str) -> None:
+    """Make a migrated database a simulation (tests play time ahead) with an office head, who is
+    also the admin: what ``ducha init --simulation --admin`` and a ``roles assign`` give."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        settle_mode(session=session, wanted=Mode.SIMULATION, now=INIT_AT)
+        head, _ = init_admin(session=session, now=INIT_AT, name="测试督查主任", phone=OFFICE)
+        office = ensure_unit(session=session, name="测试督查室", kind="office")
+        assign_role(session=session, person=head, role=Role.OFFICE, unit=office, now=INIT_AT)
         session.commit()
     engine.dispose()
 
@@ -84,8 +106,9 @@ class SqliteTemplates:
 def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
     folder = tmp_path_factory.mktemp("templates")
     empty, demo = folder / "empty.db", folder / "demo.db"
-    _initialise(f"sqlite:///{empty}")
+    _migrate(f"sqlite:///{empty}")
     shutil.copyfile(empty, demo)
+    _staff(f"sqlite:///{empty}")
     _load_demo(f"sqlite:///{demo}", folder / "evidence")
     return SqliteTemplates(empty, demo, folder / "evidence")
 
@@ -98,10 +121,13 @@ class PostgresDatabases:
         self.base = make_url(admin_url)
         self.prefix = f"ducha_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self.template = f"{self.prefix}_template"
+        self.migrated = f"{self.prefix}_migrated"
         self.counter = itertools.count()
         self.created: list[str] = []
-        self._create(self.template, template=None)
-        _initialise(self.url(self.template))
+        self._create(self.migrated, template=None)
+        _migrate(self.url(self.migrated))
+        self._create(self.template, template=self.migrated)
+        _staff(self.url(self.template))
         self._demo: tuple[str, Path] | None = None
 
     def url(self, name: str) -> str:
@@ -122,7 +148,7 @@ class PostgresDatabases:
         """A template database holding the demo (made on first use), and its evidence files."""
         if self._demo is None:
             name = f"{self.prefix}_demo"
-            self._create(name, template=self.template)
+            self._create(name, template=self.migrated)
             _load_demo(self.url(name), evidence)
             self._demo = (name, evidence)
         return self._demo

@@ -18,8 +18,10 @@ from ducha.db import make_engine
 from ducha.jobs import run_job
 from models import Alert, Deadline, DeadlineKind, Project
 from tests import builders
+from tests.integration.conftest import OFFICE
 from workflows.actions import import_register
 from workflows.jobs import daily_job
+from workflows.people import find_person
 from workflows.sweep import sweep
 
 HEADER = [
@@ -79,9 +81,14 @@ def test_two_imports_into_one_programme_at_once_get_their_own_codes(
         def step() -> int:
             app = context(database_url, tmp_path)
             try:
-                with app.transaction() as tx:
+                with app.transaction(now=now) as tx:
                     done = import_register(
-                        session=tx.session, now=now, calendar=app.calendar, path=path, programme=prog.name
+                        session=tx.session,
+                        now=now,
+                        calendar=app.calendar,
+                        actor=find_person(session=tx.session, ref=OFFICE),
+                        path=path,
+                        programme=prog.name,
                     )
                 return len(done.projects)
             finally:

@@ -2,9 +2,8 @@
 
 import pytest
 
+from tests.integration.conftest import DEMO_OFFICE as OFFICE
 from tests.integration.conftest import js, run
-
-OFFICE = "13900000001"  # the demo's supervision office head
 
 
 @pytest.fixture
@@ -112,8 +111,9 @@ def test_a_cadence_deadline_can_be_extended_with_its_programmes_ladder(demo: str
     summary = cadences(demo)["monthly_summary:2026-12"]  # due 8 January 2027, 17:30
     js(demo, "sweep", "--at", "2027-01-06")  # "upcoming" came on the 5th
     code, output = run(
-        demo, "deadlines", "extend", str(summary["id"]), "--to", "2027-01-15", "--at", "2027-01-06"
-    )
+        demo, "deadlines", "extend", str(summary["id"]), "--to", "2027-01-15", "--as", OFFICE,
+        "--reason", "春节前统一报送", "--at", "2027-01-06",
+    )  # fmt: skip
     assert code == 0 and "revision 2" in output, output
     js(demo, "sweep", "--at", "2027-01-13")
     levels = [

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from tests.integration.conftest import js, ok, run
+from tests.integration.conftest import DEMO_OFFICE, js, ok, run
 from workflows.sweep import sweep
 
 
@@ -100,7 +100,8 @@ def test_met_missed_and_extended(demo: str) -> None:
         if d["subject"].startswith("milestone:start")
     ][0]
     # An approved extension: a new revision; the old revision's alerts stop.
-    ok(demo, "deadlines", "extend", str(deadline["id"]), "--to", "2027-01-29", "--at", "2026-12-29")
+    ok(demo, "deadlines", "extend", str(deadline["id"]), "--to", "2027-01-29", "--as", DEMO_OFFICE,
+       "--reason", "征地延误,经批准延期", "--at", "2026-12-29")  # fmt: skip
     js(demo, "sweep", "--at", "2027-01-04")
     titles = [a for a in js(demo, "alerts", "--project", late["code"])["data"] if "全部开工" in a["title"]]
     assert [(a["level"], a["revision"]) for a in titles] == []  # nothing until the new revision's levels come

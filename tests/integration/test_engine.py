@@ -276,10 +276,16 @@ def test_history_is_append_only_in_the_database(session: Session) -> None:
 def test_project_keeps_the_definition_version_it_started_with(session: Session, tmp_path: Path) -> None:
     proj, specialist, office = _setup(session)
     v2 = (BUILTIN_DIR / "village-venue.v2.yaml").read_text(encoding="utf-8")
-    # Version 3 also wants a geological survey before pre-review.
+    # Version 3 also wants a geological survey before pre-review (a guard more; version 2's guard is
+    # kept as it was: a guard whose parameters change counts as dropped, so would need a reason).
     v3 = v2.replace("version: 2", "version: 3").replace(
-        "documents: [site_plan, land_approval]", "documents: [site_plan, land_approval, geo_survey]"
+        "documents: [site_plan, land_approval]\n",
+        "documents: [site_plan, land_approval]\n"
+        "      - guard: documents_recorded\n"
+        "        documents: [geo_survey]\n",
+        1,
     )
+    assert v3.count("geo_survey") == 1
     load_definition(session=session, text=v3, source="village-venue.v3.yaml", now=T0)
     session.commit()
     prog = session.get(Programme, proj.programme_id)

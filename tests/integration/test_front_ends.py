@@ -57,7 +57,8 @@ def test_a_transaction_that_fails_removes_the_evidence_files_it_put(
     app = AppContext(_settings=Settings(database_url=database_url, evidence_dir=tmp_path / "store"))
     store = app.evidence_store
     kept = store.put("old.png", photo("stored before", 1))
-    with pytest.raises(RuntimeError, match="after the files"), app.transaction() as tx:
+    now = app.now()
+    with pytest.raises(RuntimeError, match="after the files"), app.transaction(now=now) as tx:
         assert tx.evidence.put("old.png", photo("stored before", 1)) == kept
         tx.evidence.put("new.png", photo("new in this transaction", 2))
         raise RuntimeError("a failure after the files were put")

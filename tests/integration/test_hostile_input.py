@@ -15,9 +15,9 @@ from sqlmodel import Session, SQLModel, select
 from ducha.db import make_engine
 from ducha.demo.inspections import photo
 from models import load_tables
-from tests.integration.conftest import js, ok, run
+from tests.integration.conftest import DEMO_OFFICE, js, ok, run
 
-OFFICE_HEAD, INSPECTOR = "13900000001", "13900000002"
+OFFICE_HEAD, INSPECTOR = DEMO_OFFICE, "13900000002"
 AT = "2026-12-10T09:00+08:00"
 HEADER = [
     "town", "village", "leader", "leader_phone", "leader_email", "specialist", "specialist_phone",
@@ -76,20 +76,24 @@ def test_a_billion_laughs_definition_is_refused_at_once(demo: str, tmp_path: Pat
     levels = [f"l0: &l0 [{lol}]"] + [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 9)]
     bomb.write_text("\n".join(levels) + "\n", encoding="utf-8")
     assert len(bomb.read_bytes()) < 1000
-    output = refused(demo, "workflows", "load", str(bomb))
+    output = refused(demo, "workflows", "load", str(bomb), "--as", OFFICE_HEAD)
     assert f"{bomb}:1: anchors and aliases (& and *) are not allowed here" in output
 
 
 def test_deep_big_and_non_utf8_yaml_are_named(demo: str, tmp_path: Path) -> None:
     deep = tmp_path / "deep.yaml"
     deep.write_text("key: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
-    assert "nested deeper than 32 levels" in refused(demo, "workflows", "load", str(deep))
+    assert "nested deeper than 32 levels" in refused(
+        demo, "workflows", "load", str(deep), "--as", OFFICE_HEAD
+    )
     big = tmp_path / "big.yaml"
     big.write_text("# " + "x" * (1024 * 1024) + "\n", encoding="utf-8")
-    assert f"{big}: " in refused(demo, "workflows", "load", str(big))
+    assert f"{big}: " in refused(demo, "workflows", "load", str(big), "--as", OFFICE_HEAD)
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("title: caf\xe9\n".encode("latin-1"))
-    assert f"{latin}: not UTF-8 text (byte 10)" in refused(demo, "workflows", "load", str(latin))
+    assert f"{latin}: not UTF-8 text (byte 10)" in refused(
+        demo, "workflows", "load", str(latin), "--as", OFFICE_HEAD
+    )
 
 
 def test_an_xlsx_with_a_cell_at_xfd1048576_is_read_row_by_row(demo: str, tmp_path: Path) -> None:
@@ -102,7 +106,7 @@ def test_an_xlsx_with_a_cell_at_xfd1048576_is_read_row_by_row(demo: str, tmp_pat
     path = tmp_path / "bomb.xlsx"
     book.save(path)
     assert path.stat().st_size < 10_000
-    output = ok(demo, "import", "projects", str(path), "--at", AT)
+    output = ok(demo, "import", "projects", str(path), "--as", OFFICE_HEAD, "--at", AT)
     assert "1 projects imported" in output
 
 
@@ -117,14 +121,14 @@ def test_a_hidden_first_sheet_is_not_used_silently(demo: str, tmp_path: Path) ->
     book.create_sheet("台账").append(HEADER)
     path = tmp_path / "hidden.xlsx"
     book.save(path)
-    output = refused(demo, "import", "projects", str(path))
+    output = refused(demo, "import", "projects", str(path), "--as", OFFICE_HEAD)
     assert f"{path}: the first sheet, '草稿', is hidden: put the register in the first sheet" in output
 
 
 def test_a_csv_field_past_the_csv_limit_is_named(demo: str, tmp_path: Path) -> None:
     path = register(tmp_path / "long.csv", ROW, [*ROW[:1], "乙村" * 70_000, *ROW[2:]])
     assert f"{path}: row 3: not readable as CSV (field larger than field limit" in refused(
-        demo, "import", "projects", str(path)
+        demo, "import", "projects", str(path), "--as", OFFICE_HEAD
     )
 
 
@@ -134,7 +138,7 @@ def test_register_dates_are_exactly_year_month_day(demo: str, tmp_path: Path) ->
         [*ROW[:10], "20261205", "2027-05-31"],
         [*ROW[:1], "乙村", *ROW[2:10], "2026-W49-1", "2027-05-31"],
     )
-    output = refused(demo, "import", "projects", str(path))
+    output = refused(demo, "import", "projects", str(path), "--as", OFFICE_HEAD)
     assert f"{path}: row 2, field planned_start: not a date (YYYY-MM-DD): '20261205'" in output
     assert f"{path}: row 3, field planned_start: not a date (YYYY-MM-DD): '2026-W49-1'" in output
 
@@ -151,7 +155,7 @@ def test_invisible_characters_and_other_spellings_cannot_make_two_villages_look_
         [*ROW[:1], decomposed, *ROW[2:6], "13600000004", *ROW[7:]],
         [*ROW[:1], "村\u202e2", *ROW[2:6], "13600000005", *ROW[7:]],
     )
-    output = refused(demo, "import", "projects", str(path))
+    output = refused(demo, "import", "projects", str(path), "--as", OFFICE_HEAD)
     assert f"{path}: row 3, field village: contains U+200B (ZERO WIDTH SPACE), which is not allowed" in output
     assert f"{path}: row 5, field village: duplicate village Café村 (also on row 4)" in output
     assert "row 6, field village: contains U+202E (RIGHT-TO-LEFT OVERRIDE)" in output
@@ -163,7 +167,7 @@ def test_data_is_printed_as_itself_never_as_markup(demo: str, tmp_path: Path) ->
         [*ROW[:1], "[/]", *ROW[2:]],
         [*ROW[:1], "[link=https://example.org]假村[/link]", *ROW[2:6], "13600000002", *ROW[7:]],
     )
-    ok(demo, "import", "projects", str(path), "--at", AT)
+    ok(demo, "import", "projects", str(path), "--as", OFFICE_HEAD, "--at", AT)
     for args in (["projects"], ["board"], ["show", "[/]"], ["show", "[link=https://example.org]假村[/link]"]):
         output = ok(demo, *args, "--at", AT)
         assert "[/]" in output or "[link=https://example.org]假村[/link]" in output, args
@@ -203,7 +207,7 @@ def test_a_nul_byte_is_refused_the_same_way_on_both_databases(demo: str, tmp_pat
         entry.update(passed=True, value=None)
     data["notes"] = "现场\x00检查"
     form.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    output = refused(demo, "inspect", "record", str(form), "--at", AT)
+    output = refused(demo, "inspect", "record", str(form), "--as", INSPECTOR, "--at", AT)
     assert (
         f"{form}:" in output
         and "notes: Value error, contains U+0000 (a control character), which is not allowed" in output
@@ -237,12 +241,16 @@ def test_numbers_past_what_a_column_holds_are_refused(demo: str, tmp_path: Path)
         "template_version: 9999999999999",
     ):
         form.write_text(text.replace("template_version: 1", wrong), encoding="utf-8")
-        assert "template_version" in refused(demo, "inspect", "record", str(form), "--at", AT)
+        assert "template_version" in refused(
+            demo, "inspect", "record", str(form), "--as", INSPECTOR, "--at", AT
+        )
     data = yaml.safe_load(text)
     key = next(k for k, v in data["results"].items() if "value" in v)
     data["results"][key]["value"] = "1e999999999"
     form.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    assert "not a measurement: '1e999999999'" in refused(demo, "inspect", "record", str(form), "--at", AT)
+    assert "not a measurement: '1e999999999'" in refused(
+        demo, "inspect", "record", str(form), "--as", INSPECTOR, "--at", AT
+    )
 
 
 def test_times_that_are_empty_or_out_of_range_are_refused(demo: str) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from models import Person, Place, Programme, Project, ProjectFunding, RoleAssignment, WorkflowEvent
 from tests import builders
+from tests.integration.conftest import OFFICE
 from workflows.board import list_projects
 from workflows.importer import ImportRejected, import_projects
 
@@ -267,7 +268,7 @@ def test_cli_refuses_a_bad_file_with_exit_2(
     path = write_csv(tmp_path / "bad.csv", bad(planned_start="下月"))
     before = counts(engine)
     result = runner.invoke(
-        app, ["import", "projects", str(path), "--programme", programme.name],
+        app, ["import", "projects", str(path), "--programme", programme.name, "--as", OFFICE],
         env={"DUCHA_DATABASE_URL": database_url},
     )  # fmt: skip
     assert result.exit_code == 2, result.output
@@ -284,7 +285,9 @@ def test_cli_imports_a_good_file(
 ) -> None:
     path = write_csv(tmp_path / "good.csv", GOOD_ROWS)
     result = runner.invoke(
-        app, ["import", "projects", str(path), "--programme", programme.name, "--at", "2026-11-03"],
+        app,
+        ["import", "projects", str(path), "--programme", programme.name, "--as", OFFICE,
+         "--at", "2026-11-03"],
         env={"DUCHA_DATABASE_URL": database_url},
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -112,7 +112,7 @@ def _form(
 
 
 def _record(session: Session, w: World, path: Path, now: datetime = AT) -> Inspection:
-    recorded = record_inspection_form(session=session, path=path, evidence=w.store, now=now)
+    recorded = record_inspection_form(session=session, path=path, evidence=w.store, actor=w.team[0], now=now)
     session.commit()
     return recorded.inspection
 
@@ -207,7 +207,7 @@ def test_a_filled_form_records_unsigned_with_its_computed_score(session: Session
     assert len(_files(w.store.root)) == 3
     # Too few photos is not an error: the evidence item fails and costs its weight.
     short = _form(session, w, "in-progress", edit=lambda d, _: d["results"]["site_photos"]["evidence"].pop())
-    card = record_inspection_form(session=session, path=short, evidence=w.store, now=AT).card
+    card = record_inspection_form(session=session, path=short, evidence=w.store, actor=w.team[0], now=AT).card
     assert (card.score, card.outcome) == (95, "pass_with_rectification")
     assert [(f.item_key, f.severity) for f in card.findings] == [("site_photos", "minor")]
 
@@ -250,7 +250,7 @@ def test_a_bad_form_is_refused_clearly_and_stores_nothing(session: Session, w: W
     before = _counts(session)
     store = EvidenceStore(w.store.root, max_bytes=1024)
     with pytest.raises(error) as raised:
-        record_inspection_form(session=session, path=path, evidence=store, now=AT)
+        record_inspection_form(session=session, path=path, evidence=store, actor=w.team[0], now=AT)
     assert str(raised.value) == message.format(path=path, roof=roof)
     assert _counts(session) == before and before["inspection"] == 0
     assert _files(w.store.root) == []

@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 
 from ducha.cli import app
-from tests.integration.conftest import ok, run, runner
+from tests.integration.conftest import DEMO_OFFICE, ok, run, runner
 
 AT = "2026-12-10T09:00+08:00"
 
@@ -33,7 +33,7 @@ def test_two_people_of_one_name_are_told_apart_by_phone(demo: str, tmp_path: Pat
         for village, phone in (("东村", "13600000001"), ("西村", "13600000002")):
             writer.writerow(["新镇", village, "赵领导", "13500000001", "", "王芳", phone, "", "1", "1",
                              "2026-12-01", "2027-05-31"])  # fmt: skip
-    ok(demo, "import", "projects", str(path), "--at", AT)
+    ok(demo, "import", "projects", str(path), "--as", DEMO_OFFICE, "--at", AT)
     listed = ok(demo, "projects", "--town", "新镇", "--at", AT)
     assert "王芳 (13600000001)" in listed and "王芳 (13600000002)" in listed
     assert "赵领导 (" not in listed  # one person, one name: no phone needed

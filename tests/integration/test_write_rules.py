@@ -34,7 +34,8 @@ def test_extending_an_orders_deadline_moves_the_order_too(demo: str) -> None:
     late = overdue(demo, "orders")
     assert [o["item_key"] for o in late] == ["earmark"]
     deadline = next(d for d in overdue(demo, "deadlines") if d["order_id"] == late[0]["id"])
-    ok(demo, "deadlines", "extend", str(deadline["id"]), "--to", "2026-12-18", "--at", AT)
+    ok(demo, "deadlines", "extend", str(deadline["id"]), "--to", "2026-12-18", "--as", OFFICE_HEAD,
+       "--reason", "资金拨付延迟", "--at", AT)  # fmt: skip
     assert overdue(demo, "orders") == []
     assert not [d for d in overdue(demo, "deadlines") if d["order_id"] == late[0]["id"]]
     moved = next(o for o in js(demo, "orders", "--at", AT)["data"] if o["id"] == late[0]["id"])

@@ -41,7 +41,7 @@ milestones:
     stage: done
 """
 STAGES = "(stages: draft, review, done)"
-ROLES = "Input should be 'leader', 'specialist', 'inspector', 'office', 'auditor' or 'leadership'"
+ROLES = "Input should be 'leader', 'specialist', 'inspector', 'office', 'auditor', 'leadership' or 'admin'"
 EXTRA = "Extra inputs are not permitted"
 ONE_LIMIT = "Value error, give exactly one of working_days or calendar_days"
 LAST_TRANSITION = "  - from: review\n    to: done\n    roles: [office]\n"
