@@ -43,8 +43,11 @@ def _converter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:
     return convert
 
 
-def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert ``rows`` (dicts with the same keys) into ``table`` in one executemany; how many."""
+def insert_many(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_taken: Sequence[str] = ()
+) -> int:
+    """Insert ``rows`` (dicts with the same keys) into ``table`` in one executemany; how many were
+    given. With ``skip_taken`` (a unique constraint's columns), a row whose values are taken is skipped."""
     if not rows:
         return 0
     connection = session.connection()
@@ -58,6 +61,8 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
         f"VALUES ({', '.join(marker + cast for cast in casts)})"
     )
+    if skip_taken:
+        statement += f" ON CONFLICT ({', '.join(quote(name) for name in skip_taken)}) DO NOTHING"
     values = [
         tuple(convert(row[name]) for convert, name in zip(converters, names, strict=True)) for row in rows
     ]
@@ -78,3 +83,40 @@ def _cast(column_type: Any, dialect: Dialect) -> str:
     from sqlalchemy import JSON
 
     return "::json" if isinstance(column_type, JSON) else ""
+
+
+def insert_new(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    skip_taken: Sequence[str] = (),
+) -> dict[tuple[Any, ...], int]:
+    """Insert ``rows`` and say which went in: ``key`` values → new id. With ``skip_taken`` (the
+    columns of a unique constraint) a row whose values are taken already is skipped, not an error.
+
+    On SQLite the transaction holds the only write lock, so the rows this statement inserted are
+    the ones above the highest id before it: one executemany and one read. On PostgreSQL other
+    transactions insert meanwhile, so the ids come back from ``INSERT … RETURNING`` itself.
+    """
+    if not rows:
+        return {}
+    from sqlalchemy import func, insert, select
+
+    connection = session.connection()
+    identity = table.c.id
+    columns = [table.c[name] for name in key]
+    if connection.dialect.name == "sqlite":
+        highest = connection.execute(select(func.coalesce(func.max(identity), 0))).scalar_one()
+        insert_many(session, table, rows, skip_taken=skip_taken)
+        found = connection.execute(select(identity, *columns).where(identity > highest)).all()
+        return {tuple(row[1:]): row[0] for row in found}
+    if skip_taken:
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        statement: Any = postgresql_insert(table).on_conflict_do_nothing(index_elements=list(skip_taken))
+    else:
+        statement = insert(table)
+    found = connection.execute(statement.returning(identity, *columns), list(rows)).all()
+    return {tuple(row[1:]): row[0] for row in found}

@@ -27,12 +27,12 @@ from models import (
     RectificationOrder,
     WorkflowEvent,
 )
+from models.bulk import insert_new
 from models.calendar import WorkingCalendar
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ
 from models.types import table_of
 from workflows.deadlines import (
     LevelTime,
-    insert_ignoring_duplicates,
     level_rows,
     level_times,
     next_level,
@@ -143,11 +143,8 @@ def _write(
             next_level=upcoming.level if upcoming else None,
             next_level_at=upcoming.at if upcoming else None,
         )
-    statement = insert_ignoring_duplicates(session, table_of(Deadline), ["subject"]).returning(
-        col(Deadline.id), col(Deadline.subject)
-    )
-    found = session.connection().execute(statement, rows).all()
-    inserted = {subject: deadline_id for deadline_id, subject in found}
+    made = insert_new(session, table_of(Deadline), rows, key=["subject"], skip_taken=["subject"])
+    inserted = {subject: deadline_id for (subject,), deadline_id in made.items()}
     by_subject = {row["subject"]: levels for row, levels in zip(rows, levels_of, strict=True)}
     write_levels(
         session,

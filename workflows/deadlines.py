@@ -9,12 +9,13 @@ set-based daily work of keeping deadlines in step with the data is in workflows.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from models import Deadline, DeadlineKind, DeadlineLevel, DeadlineRevision, DeadlineStatus, Role
+from models.bulk import insert_many
 from models.calendar import WorkingCalendar
 from models.errors import Refused
 from models.localtime import LOCAL_TZ, OFFICE_DAY_START
@@ -31,7 +32,7 @@ class LevelTime:
     level: int
     name: str
     at: datetime
-    notify: list[Role]
+    notify: tuple[Role, ...]
 
 
 def level_times(
@@ -45,7 +46,7 @@ def level_times(
         day = local_due.date() if offset == 0 else calendar.add_working_days(local_due.date(), offset)
         wall = OFFICE_DAY_START if level.at == "morning" else local_due.timetz().replace(tzinfo=None)
         moment = datetime.combine(day, wall, LOCAL_TZ).astimezone(due_at.tzinfo)
-        out.append(LevelTime(index, level.name, moment, list(level.notify)))
+        out.append(LevelTime(index, level.name, moment, tuple(level.notify)))
     return sorted(out, key=lambda lt: (lt.at, lt.level))
 
 
@@ -54,6 +55,12 @@ def next_level(levels: Sequence[LevelTime], *, revision: int, now: datetime) -> 
     so a late first sweep catches up); for a new revision, the first one still to come."""
     upcoming = [lt for lt in levels if lt.at > now] if revision > 1 else list(levels)
     return upcoming[0] if upcoming else None
+
+
+@lru_cache(maxsize=256)
+def _values(roles: tuple[Role, ...]) -> list[str]:
+    """The JSON list of a level's roles, made once per ladder rung (callers never change it)."""
+    return [role.value for role in roles]
 
 
 def level_rows(deadline_id: int, revision: int, levels: Iterable[LevelTime]) -> list[dict[str, Any]]:
@@ -65,7 +72,7 @@ def level_rows(deadline_id: int, revision: int, levels: Iterable[LevelTime]) -> 
             "level": lt.level,
             "name": lt.name,
             "at": lt.at,
-            "notify": [role.value for role in lt.notify],
+            "notify": _values(lt.notify),
         }
         for lt in levels
     ]
@@ -88,8 +95,7 @@ def insert_ignoring_duplicates(session: Session, table: Any, unique: Sequence[st
 
 def write_levels(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert level rows in one executemany (nothing is bound per row in a single statement)."""
-    if rows:
-        session.connection().execute(insert(table_of(DeadlineLevel)), rows)
+    insert_many(session, table_of(DeadlineLevel), rows)
 
 
 def _write_levels(session: Session, deadline: Deadline, levels: list[LevelTime], now: datetime) -> None:

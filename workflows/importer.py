@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -28,6 +28,7 @@ from models import (
     RoleAssignment,
     WorkflowEvent,
 )
+from models.bulk import insert_many, insert_new
 from models.types import table_of
 from workflows.definition import get_definition
 from workflows.programmes import funding_sources
@@ -165,12 +166,8 @@ def create_projects(
         }
         for line, code in zip(lines, codes, strict=True)
     ]
-    projects = table_of(Project)
-    ids: list[int] = list(
-        session.connection()
-        .execute(insert(projects).returning(projects.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-    )
+    made = insert_new(session, table_of(Project), rows, key=["programme_id", "code"])
+    ids = [made[programme.id, code] for code in codes]
     sources = {s.code: s.id for s in funding_sources(session=session, programme_id=programme.id)}
     _insert(
         session,
@@ -222,9 +219,7 @@ def create_projects(
 
 
 def _insert(session: Session, model: type, rows: Iterable[dict[str, object]]) -> None:
-    batch = list(rows)
-    if batch:
-        session.connection().execute(insert(table_of(model)), batch)
+    insert_many(session, table_of(model), list(rows))
 
 
 def _places(
@@ -248,15 +243,13 @@ def _places(
     existing = {(parent, name): place_id for place_id, parent, name in session.execute(query).all()}
     missing = sorted(wanted - set(existing))
     if missing:
-        made = (
-            session.connection()
-            .execute(
-                insert(table_of(Place)).returning(table_of(Place).c.id, sort_by_parameter_order=True),
-                [{"kind": kind.value, "name": name, "parent_id": parent} for parent, name in missing],
-            )
-            .all()
+        made = insert_new(
+            session,
+            table_of(Place),
+            [{"kind": kind.value, "name": name, "parent_id": parent} for parent, name in missing],
+            key=["parent_id", "name"],
         )
-        existing.update({key: place_id for key, (place_id,) in zip(missing, made, strict=True)})
+        existing.update({(parent, name): place_id for (parent, name), place_id in made.items()})
     return existing
 
 
@@ -274,24 +267,22 @@ def _people(session: Session, lines: Sequence[ProjectLine]) -> dict[str, int]:
     new = sorted(phone for phone in wanted if phone not in known)
     people = {phone: owner[0] for phone, owner in known.items() if phone in wanted}
     if new:
-        made = (
-            session.connection()
-            .execute(
-                insert(table_of(Person)).returning(table_of(Person).c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "name": wanted[phone][0],
-                        "phone": phone,
-                        "email": wanted[phone][1],
-                        "unit_id": None,
-                        "notice_addresses": [],
-                    }
-                    for phone in new
-                ],
-            )
-            .all()
+        made = insert_new(
+            session,
+            table_of(Person),
+            [
+                {
+                    "name": wanted[phone][0],
+                    "phone": phone,
+                    "email": wanted[phone][1],
+                    "unit_id": None,
+                    "notice_addresses": [],
+                }
+                for phone in new
+            ],
+            key=["phone"],
         )
-        people.update({phone: person_id for phone, (person_id,) in zip(new, made, strict=True)})
+        people.update({phone: person_id for (phone,), person_id in made.items()})
     # Someone known without an e-mail takes the one the register gives, as a single row would.
     emails = [
         {"person_id": known[phone][0], "email": email}
