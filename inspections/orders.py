@@ -22,6 +22,7 @@ from models import (
 )
 from models.errors import Conflict, NotFound, Refused
 from models.listing import Listing, Window
+from models.localtime import local
 from models.optimistic import update_if_unchanged
 
 # Working days to fix a finding, by severity (configurable per installation).
@@ -80,7 +81,7 @@ def respond(
 ) -> OrderEvent:
     """The responsible person reports the fix, with evidence."""
     check_response(session=session, order=order, actor=actor, evidence_count=len(evidence))
-    _move(session, order, status=OrderStatus.RESPONDED)
+    _move(session, order, now, status=OrderStatus.RESPONDED)
     event = _event(session, order, OrderAction.RESPONDED, actor.id, now, reason=note.strip())
     attach_evidence(session=session, items=evidence, now=now, order_event_id=event.id)
     return event
@@ -115,9 +116,9 @@ def verify(
     if not accept and not reason.strip():
         raise OrderRefused(f"order {order.id}: a rejection needs a reason")
     if accept:
-        _move(session, order, status=OrderStatus.CLOSED, closed_at=now)
+        _move(session, order, now, status=OrderStatus.CLOSED, closed_at=now)
         return _event(session, order, OrderAction.VERIFIED, actor.id, now, reason=reason.strip())
-    _move(session, order, status=OrderStatus.ISSUED)
+    _move(session, order, now, status=OrderStatus.ISSUED)
     return _event(session, order, OrderAction.REJECTED, actor.id, now, reason=reason.strip())
 
 
@@ -143,7 +144,7 @@ def move_due(
     """An approved extension of the order's deadline: the order is due then too, and says so."""
     if order.status == OrderStatus.CLOSED:
         raise OrderRefused(f"order {order.id} is closed: its deadline cannot move")
-    _move(session, order, due_at=due_at)
+    _move(session, order, now, due_at=due_at)
     return _event(session, order, OrderAction.EXTENDED, actor_id, now, reason=reason)
 
 
@@ -159,7 +160,7 @@ def reassign(
     """The project's new leader or specialist answers for an open order of that role from now on."""
     if order.status == OrderStatus.CLOSED:
         raise OrderRefused(f"order {order.id} is closed: it has nobody to answer any more")
-    _move(session, order, responsible_person_id=to_person_id)
+    _move(session, order, now, responsible_person_id=to_person_id)
     return _event(session, order, OrderAction.REASSIGNED, actor_id, now, reason=reason)
 
 
@@ -169,7 +170,7 @@ def close_by_reinspection(
     """A passing re-inspection item closes the order it covers."""
     if order.status == OrderStatus.CLOSED:
         raise OrderRefused(f"order {order.id} is already closed")
-    _move(session, order, status=OrderStatus.CLOSED, closed_at=now)
+    _move(session, order, now, status=OrderStatus.CLOSED, closed_at=now)
     return _event(
         session,
         order,
@@ -185,7 +186,7 @@ def withdraw(
     *, session: Session, order: RectificationOrder, inspection_id: int, actor_id: int | None, now: datetime
 ) -> OrderEvent:
     """A signed correction found the item passing after all: the order is withdrawn."""
-    _move(session, order, status=OrderStatus.CLOSED, closed_at=now)
+    _move(session, order, now, status=OrderStatus.CLOSED, closed_at=now)
     return _event(
         session,
         order,
@@ -197,7 +198,19 @@ def withdraw(
     )
 
 
-def _move(session: Session, order: RectificationOrder, **values: object) -> None:
+def _move(session: Session, order: RectificationOrder, now: datetime, **values: object) -> None:
+    """Change the order, if nobody did meanwhile, at ``now``: never before its last recorded event."""
+    last = session.exec(
+        select(OrderEvent.occurred_at)
+        .where(col(OrderEvent.order_id) == order.id)
+        .order_by(col(OrderEvent.occurred_at).desc())
+        .limit(1)
+    ).first()
+    if last is not None and now < last:
+        raise OrderRefused(
+            f"order {order.id}: the time given ({local(now):%Y-%m-%d %H:%M}) is before its last recorded "
+            f"event ({local(last):%Y-%m-%d %H:%M})"
+        )
     values["version"] = order.version + 1
     if not update_if_unchanged(
         session=session, row=order, unchanged={"version": order.version}, values=values

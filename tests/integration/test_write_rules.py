@@ -40,3 +40,29 @@ def test_extending_an_orders_deadline_moves_the_order_too(demo: str) -> None:
     assert not [d for d in overdue(demo, "deadlines") if d["order_id"] == late[0]["id"]]
     moved = next(o for o in js(demo, "orders", "--at", AT)["data"] if o["id"] == late[0]["id"])
     assert moved["due_at"] == "2026-12-18T15:59:59.999999+00:00"  # the end of 18 December, Shanghai time
+
+
+def test_an_order_never_moves_before_its_last_recorded_event(demo: str, tmp_path: Path) -> None:
+    order = js(demo, "orders", "--open", "--at", AT)["data"][0]
+    fix = tmp_path / "fix.png"
+    fix.write_bytes(photo("fixed", 4))
+    responder = str(order["responsible_person_id"])
+    code, output = run(
+        demo, "orders", "respond", str(order["id"]), "--evidence", str(fix), "--as", responder,
+        "--at", "2026-11-01T09:00+08:00",
+    )  # fmt: skip
+    assert code == 2 and "is before its last recorded event" in output, output
+    ok(demo, "orders", "respond", str(order["id"]), "--evidence", str(fix), "--as", responder, "--at", AT)
+    code, output = run(
+        demo,
+        "orders",
+        "verify",
+        str(order["id"]),
+        "--accept",
+        "--as",
+        INSPECTOR,
+        "--at",
+        "2026-12-09T09:00+08:00",
+    )
+    assert code == 2 and "is before its last recorded event" in output, output
+    assert js(demo, "orders", "--at", AT)["data"][0]["status"] == "responded"
