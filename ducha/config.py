@@ -31,6 +31,20 @@ class Settings(BaseModel):
     rectification_days: dict[str, int] = {"critical": 5, "major": 10, "minor": 20}
     # Where an internal error's traceback goes (the screen only ever gets one line).
     error_log: Path = Path("./ducha-errors.log")
+    # Notices. E-mail: smtp://host:25, smtp+starttls://user:pass@host:587, smtps://user:pass@host:465.
+    smtp_url: str | None = None
+    mail_from: str = "ducha@localhost"
+    # Named robots, gateways and apprise targets with their secrets (YAML); or the same as JSON.
+    channels_file: Path | None = None
+    channels: str | None = None
+    # An office's own versions of the notice templates: <lang>/<name>.j2 wins over the built-in one.
+    template_dir: Path | None = None
+    # Chat and SMS wait for the next working morning inside these hours (local time), escalations not.
+    quiet_hours: str = Field(default="22:00-07:30", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    # Tries on one channel before a notice is a dead letter and falls back to the next channel.
+    notice_attempts: int = Field(default=5, ge=1, le=50)
+    # Working hours an escalation (督办) may wait for its acknowledgement before it is sent again.
+    ack_working_hours: int = Field(default=4, ge=1, le=200)
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:

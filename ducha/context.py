@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from inspections.evidence import EvidenceBatch, EvidenceStore
     from models.calendar import WorkingCalendar
     from models.installation import Mode
+    from notifications.outbox import NoticeSetup
+    from notifications.registry import Channels
 
 
 @dataclass
@@ -110,6 +112,27 @@ class AppContext:
         from inspections.evidence import EvidenceStore
 
         return EvidenceStore(self.settings.evidence_dir, max_bytes=self.settings.evidence_max_bytes)
+
+    @cached_property
+    def notices(self) -> NoticeSetup:
+        """The notice templates (the office's overrides checked once) and the quiet hours."""
+        from notifications.outbox import NoticeSetup, Quiet
+        from notifications.rendering import templates
+
+        return NoticeSetup(templates(self.settings.template_dir), Quiet.parse(self.settings.quiet_hours))
+
+    def channels(self) -> Channels:
+        """The notice channels: e-mail from the settings, the rest from the channels file (per run:
+        a channel holds a connection for one dispatch)."""
+        from notifications.registry import Channels
+
+        settings = self.settings
+        return Channels.from_settings(
+            smtp_url=settings.smtp_url,
+            mail_from=settings.mail_from,
+            channels_file=settings.channels_file,
+            channels=settings.channels,
+        )
 
     @cached_property
     def deadline_days(self) -> Mapping[str, int]:

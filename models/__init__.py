@@ -98,6 +98,15 @@ if TYPE_CHECKING:
     from models.money import (
         parse_yuan as parse_yuan,
     )
+    from models.notices import (
+        Notice as Notice,
+    )
+    from models.notices import (
+        NoticeAttempt as NoticeAttempt,
+    )
+    from models.notices import (
+        NoticeState as NoticeState,
+    )
     from models.people import (
         Holder as Holder,
     )
@@ -165,6 +174,9 @@ _WHERE = {
     "Installation": "models.installation",
     "Mode": "models.installation",
     "SchedulerLease": "models.installation",
+    "Notice": "models.notices",
+    "NoticeAttempt": "models.notices",
+    "NoticeState": "models.notices",
     "EvidenceAttachment": "models.inspections",
     "EvidenceFile": "models.inspections",
     "Inspection": "models.inspections",
@@ -215,6 +227,7 @@ TABLE_MODULES = (
     "models.inspections",
     "models.deadlines",
     "models.installation",
+    "models.notices",
 )
 
 

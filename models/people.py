@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    false,
     literal_column,
     text,
 )
@@ -53,8 +55,13 @@ class Person(SQLModel, table=True):
     unit_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("org_unit.id"), nullable=True, index=True)
     )
-    # Notice channel addresses as apprise URLs (dingtalk://…, wecom://…, mailto://…).
+    # Channels the person is told on besides the inbox and e-mail, by name in the channels file:
+    # "dingtalk:town-east", "wecom-app:district/USERID", "sms:gov", "apprise:ops". Never a secret.
     notice_addresses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The language of the person's notices ("zh" or "en").
+    lang: str = Field(default="zh", sa_column=Column(String(5), nullable=False, server_default="zh"))
+    # A daily digest (08:30 on working days) instead of single notices; escalations come at once.
+    digest: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 # An assignment in force: not yet closed. Spelled out in literals so that SQLite matches the partial

@@ -43,6 +43,8 @@ from models.errors import BadInput, NotFound, Refused
 from models.installation import Mode
 from models.text import clean
 from models.yaml_source import read_source_text
+from notifications.inspection_notices import inspection_drafts
+from notifications.outbox import NoticeSetup, enqueue
 from workflows.authority import (
     ADMIN_OR_OFFICE,
     OFFICE,
@@ -337,9 +339,11 @@ def sign_inspection(
     actor: Person,
     inspection_id: int,
     deadline_days: Mapping[str, int] = DEFAULT_DEADLINE_DAYS,
+    notices: NoticeSetup | None = None,
 ) -> SignedInLifecycle:
     """Sign an inspection; a failed inspection takes the transition its workflow declares for it
-    (a failed acceptance returns the project to construction with its orders)."""
+    (a failed acceptance returns the project to construction with its orders). The rectification
+    notices of its orders, and an acceptance's result, are written in the same transaction."""
     inspection = session.get(Inspection, inspection_id)
     if inspection is None:
         raise NotFound(f"no inspection {inspection_id}")
@@ -370,6 +374,18 @@ def sign_inspection(
                 f"{len(signed.issued)} orders)",
             )
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, project=project)
+    setup = notices or NoticeSetup()
+    drafts = inspection_drafts(
+        session=session, now=now, calendar=calendar, inspection=inspection, issued=signed.issued
+    )
+    enqueue(
+        session=session,
+        now=now,
+        drafts=drafts,
+        templates=setup.templates,
+        calendar=calendar,
+        quiet=setup.quiet,
+    )
     return SignedInLifecycle(signed, transition)
 
 

@@ -13,6 +13,8 @@ from sqlmodel import Session
 
 from models.calendar import WorkingCalendar
 from models.localtime import local
+from notifications.alert_notices import alert_drafts
+from notifications.outbox import Enqueued, NoticeSetup, enqueue
 from notifications.reach import unreachable
 from workflows.cadences import generate_cadence_deadlines
 from workflows.deadline_sync import sync_deadlines
@@ -37,11 +39,13 @@ R_co = TypeVar("R_co", bound=JobResult, covariant=True)
 
 
 class Job(Protocol[R_co]):
-    """A scheduled job: ``job(session=…, now=…, calendar=…)``."""
+    """A scheduled job: ``job(session=…, now=…, calendar=…, notices=…)``."""
 
     __name__: str
 
-    def __call__(self, *, session: Session, now: datetime, calendar: WorkingCalendar) -> R_co: ...
+    def __call__(
+        self, *, session: Session, now: datetime, calendar: WorkingCalendar, notices: NoticeSetup
+    ) -> R_co: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class SweepJobResult:
     sweep: SweepResult
     # How many of the alerts raised tell nobody (their roles are held by no one): ``ducha check``.
     unreachable: int = 0
+    # The notices the alerts caused, written in the sweep's transaction.
+    notices: Enqueued = field(default_factory=Enqueued)
     warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -58,7 +64,7 @@ class SweepJobResult:
         nobody = f"; {self.unreachable} with no recipient (run ducha check)" if self.unreachable else ""
         return (
             f"sweep as of {_shown(s.as_of)}: {s.raised} alert(s) raised, "
-            f"by level {s.by_level}, by kind {s.by_kind}{nobody}"
+            f"by level {s.by_level}, by kind {s.by_kind}{nobody}; {self.notices.notices} notice(s) written"
         )
 
     def plain(self) -> dict[str, Any]:
@@ -69,6 +75,8 @@ class SweepJobResult:
             "by_level": s.by_level,
             "by_kind": s.by_kind,
             "no_recipient": self.unreachable,
+            "notices": self.notices.notices,
+            "notices_passed": self.notices.passed,
         }
 
 
@@ -95,13 +103,36 @@ class DailyResult:
         return values
 
 
-def sweep_job(*, session: Session, now: datetime, calendar: WorkingCalendar) -> SweepJobResult:
-    """Raise every escalation level that has come; count the alerts that tell nobody."""
+def sweep_job(
+    *, session: Session, now: datetime, calendar: WorkingCalendar, notices: NoticeSetup | None = None
+) -> SweepJobResult:
+    """Raise every escalation level that has come, and write the notices they cause in the same
+    transaction; count the alerts that tell nobody."""
     result = sweep(session=session, now=now)
-    return SweepJobResult(result, unreachable=unreachable(session, result.told))
+    written = Enqueued()
+    if result.alert_ids:
+        setup = notices or NoticeSetup()
+        drafts = alert_drafts(
+            session=session,
+            now=now,
+            calendar=calendar,
+            first_id=min(result.alert_ids),
+            last_id=max(result.alert_ids),
+        )
+        written = enqueue(
+            session=session,
+            now=now,
+            drafts=drafts,
+            templates=setup.templates,
+            calendar=calendar,
+            quiet=setup.quiet,
+        )
+    return SweepJobResult(result, unreachable=unreachable(session, result.told), notices=written)
 
 
-def daily_job(*, session: Session, now: datetime, calendar: WorkingCalendar) -> DailyResult:
+def daily_job(
+    *, session: Session, now: datetime, calendar: WorkingCalendar, notices: NoticeSetup | None = None
+) -> DailyResult:
     """Keep every deadline in step with the data and open this period's cadence deadlines."""
     synced = sync_deadlines(session=session, now=now, calendar=calendar)
     cadences = generate_cadence_deadlines(session=session, now=now, calendar=calendar)

@@ -16,6 +16,7 @@ from ducha.cli import (
     calendar,
     deadlines,
     inspections,
+    notices,
     orders,
     programmes,
     projects,
@@ -26,7 +27,7 @@ from ducha.cli.common import DuchaGroup, errors
 from ducha.context import AppContext
 
 SET_UP, STAFF, PROJECTS = "Set-up", "Staff and roles", "Projects"
-INSPECTIONS, DEADLINES = "Inspections and orders", "Deadlines"
+INSPECTIONS, DEADLINES, NOTICES = "Inspections and orders", "Deadlines", "Notices"
 
 app = typer.Typer(
     cls=DuchaGroup,
@@ -49,6 +50,8 @@ COMMANDS: list[tuple[str, str, Callable[..., Any]]] = [
     (DEADLINES, "sweep", deadlines.sweep_command),
     (DEADLINES, "alerts", deadlines.alerts),
     (DEADLINES, "scheduler", admin.scheduler),
+    (NOTICES, "dispatch", notices.dispatch_command),
+    (NOTICES, "inbox", notices.inbox),
 ]
 # (panel, name, sub-application)
 GROUPS = [
@@ -64,6 +67,8 @@ GROUPS = [
     (INSPECTIONS, "orders", orders.orders_app),
     (INSPECTIONS, "spotcheck", spotchecks.spotcheck_app),
     (DEADLINES, "deadlines", deadlines.deadlines_app),
+    (NOTICES, "notices", notices.notices_app),
+    (NOTICES, "channels", notices.channels_app),
 ]
 for _panel, _name, _command in COMMANDS:
     app.command(_name, rich_help_panel=_panel)(_command)

@@ -51,6 +51,8 @@ def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption =
                 "by_level": result.by_level,
                 "by_kind": result.by_kind,
                 "no_recipient": job.unreachable,
+                "notices": job.notices.notices,
+                "notices_passed": job.notices.passed,
             }
         )
         return
@@ -59,6 +61,15 @@ def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption =
         f"sweep as of {local(result.as_of):%Y-%m-%d %H:%M}: {result.raised} alert(s) raised ({levels})",
         markup=False,
     )
+    if job.notices.notices:
+        passed = (
+            f", {job.notices.passed} passed (a higher level told the same person)"
+            if job.notices.passed
+            else ""
+        )
+        console().print(
+            f"{job.notices.notices} notice(s) written{passed}: ducha dispatch sends them", markup=False
+        )
     if job.unreachable:
         console().print(
             f"{job.unreachable} of them tell nobody (nobody holds the roles they tell): see ducha check",

@@ -126,6 +126,7 @@ def inspect_sign(
             actor=person,
             inspection_id=inspection_id,
             deadline_days=app.deadline_days,
+            notices=app.notices,
         )
     signed = result.signed
     lines = [f"inspection {inspection_id} signed by {person.name}: {signed.inspection.outcome}"]

@@ -171,6 +171,42 @@ def people_edit(
     )
 
 
+@people_app.command("channels")
+def people_channels(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="The person: name, phone or id.")],
+    actor_ref: ActorOption,
+    add: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--add", help="A channel of the channels file: dingtalk:NAME, wecom-app:NAME/USERID, sms:NAME…"
+        ),
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="A channel to stop telling them on.")
+    ] = None,
+    at: AtOption = None,
+) -> None:
+    """Choose the channels a person is told on besides the inbox and e-mail (admin)."""
+    from workflows.notice_actions import change_channels
+
+    app = context(ctx)
+    now = app.now(at)
+    config = app.channels().config
+    with app.transaction(now=now) as tx:
+        found = change_channels(
+            session=tx.session,
+            now=now,
+            actor=actor(tx.session, actor_ref),
+            person=person,
+            add=add or [],
+            remove=remove or [],
+            channels=config,
+        )
+    told = ", ".join(["inbox", *(["email"] if found.email else []), *found.notice_addresses])
+    console().print(f"{found.name} is told on: {told}", markup=False)
+
+
 @people_app.command("import")
 def people_import(
     ctx: typer.Context,

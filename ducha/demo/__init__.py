@@ -125,28 +125,30 @@ def load_demo(
     head_name, *inspector_names = _names(rng, 3, taken)
     inspectors = []
     head = ensure_person(
-        session=session, name=head_name, phone="13900000001", email="ducha@example.gov.cn", unit_id=office.id
+        session=session, name=head_name, phone="13900000001", email="ducha@example.org", unit_id=office.id
     )
     assign_role(session=session, person=head, role=Role.OFFICE, unit=office, now=_at(day(-38), 9))
     # The office head keeps the office's staff and roles too (ducha units add, people add, roles assign).
     assign_role(session=session, person=head, role=Role.ADMIN, unit=office, now=_at(day(-38), 9))
     for n, name in enumerate(inspector_names, start=2):
         inspector = ensure_person(
-            session=session, name=name, phone=f"1390000000{n}", email=None, unit_id=office.id
+            session=session,
+            name=name,
+            phone=f"1390000000{n}",
+            email=f"inspector{n}@example.org",
+            unit_id=office.id,
         )
         assign_role(session=session, person=inspector, role=Role.INSPECTOR, unit=office, now=_at(day(-38), 9))
         inspectors.append(inspector)
     staff = _Office(head, inspectors, evidence, calendar, deadline_days)
 
     leaders = [
-        ensure_person(
-            session=session, name=name, phone=f"1391000{n:04d}", email=f"leader{n:02d}@example.gov.cn"
-        )
+        ensure_person(session=session, name=name, phone=f"1391000{n:04d}", email=f"leader{n:02d}@example.org")
         for n, name in enumerate(_names(rng, 10, taken), start=1)
     ]
     specialists = [
         ensure_person(
-            session=session, name=name, phone=f"1392000{n:04d}", email=f"zhuangan{n:02d}@example.gov.cn"
+            session=session, name=name, phone=f"1392000{n:04d}", email=f"zhuangan{n:02d}@example.org"
         )
         for n, name in enumerate(_names(rng, 50, taken), start=1)
     ]
@@ -197,7 +199,7 @@ def load_demo(
         session=session,
         name=chief_name,
         phone="13900000009",
-        email="quwei@example.gov.cn",
+        email="quwei@example.org",
         unit_id=leadership.id,
     )
     assign_role(session=session, person=chief, role=Role.LEADERSHIP, unit=leadership, now=_at(day(-38), 9))

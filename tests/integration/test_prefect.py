@@ -30,7 +30,7 @@ from sqlmodel import Session, col, func, select
 
 from ducha.db import make_engine
 from ducha.flows import daily_deadlines, deadline_sweep
-from models import Alert, Deadline, DeadlineKind
+from models import Alert, Deadline, DeadlineKind, Notice
 from tests.integration.conftest import PostgresDatabases, js
 from workflows.sweep import SweepResult, sweep
 
@@ -67,6 +67,19 @@ def alert_counts(url: str) -> tuple[int, Counter[str], Counter[str]]:
     return len(rows), Counter(name for name, _ in rows), Counter(str(kind) for _, kind in rows)
 
 
+def notices(url: str, state: str | None = None) -> int:
+    """Notices the sweep wrote (the inspections' own came with the demo, before it)."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            query = select(func.count()).select_from(Notice).where(col(Notice.cause) == "alert")
+            if state is not None:
+                query = query.where(col(Notice.state) == state)
+            return session.exec(query).one()
+    finally:
+        engine.dispose()
+
+
 def cadence_deadlines(url: str) -> int:
     engine = make_engine(url)
     try:
@@ -95,13 +108,18 @@ def test_the_flows_return_plain_counts(demo: str, monkeypatch: pytest.MonkeyPatc
         "by_level": expected.by_level,
         "by_kind": expected.by_kind,
         "no_recipient": 0,  # the demo has someone in every role its alerts tell
+        "notices": notices(database_url),
+        "notices_passed": notices(database_url, "passed"),
     }
+    assert swept["notices"] > swept["notices_passed"] > 0
     assert again == {
         "as_of": "2027-01-04T01:00:00+00:00",
         "raised": 0,
         "by_level": {},
         "by_kind": {},
         "no_recipient": 0,
+        "notices": 0,
+        "notices_passed": 0,
     }
     assert daily["as_of"] == "2027-01-04T01:00:00+00:00"
     assert daily["cadences_opened"] == cadence_deadlines(database_url) > 0

@@ -175,8 +175,9 @@ def test_replacing_a_specialist_keeps_the_history_and_moves_the_open_orders(demo
     role = next(r for r, row in before.items() if row["person_id"] == order["responsible_person_id"])
     ok(demo, "people", "add", "接任者", "--phone", "13955550000", "--as", DEMO_OFFICE)
     said = ok(
-        demo, "roles", "assign", "接任者", role, "--project", code, "--reason", "调岗", "--as", DEMO_OFFICE
-    )
+        demo, "roles", "assign", "接任者", role, "--project", code, "--reason", "调岗", "--as", DEMO_OFFICE,
+        "--at", "2026-12-10",
+    )  # fmt: skip
     assert f"replacing {before[role]['person']}" in said and str(order["id"]) in said
 
     history = [
