@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from ducha.context import AppContext
-from ducha.jobs import run_job
+from ducha.jobs import run_dispatch, run_job
 from workflows.jobs import Job, JobResult, daily_job, sweep_job
 
 # The daily job is idempotent and runs once a day, so a run that met a database hiccup runs again;
@@ -39,3 +39,14 @@ def deadline_sweep(as_of: datetime | None = None) -> dict[str, Any]:
 def daily_deadlines(as_of: datetime | None = None) -> dict[str, Any]:
     """Keep every project's deadlines in step with the data, then open this period's cadence deadlines."""
     return _run(daily_job, as_of)
+
+
+@flow(name="dispatch-notices")
+def dispatch_notices(as_of: datetime | None = None) -> dict[str, Any]:
+    """Send the notices whose time has come (claims with FOR UPDATE SKIP LOCKED: ten workers at once
+    never send one twice), the day's digests and the reminders of unacknowledged escalations."""
+    context = AppContext()
+    try:
+        return run_dispatch(context, as_of, logger=get_run_logger()).plain()
+    finally:
+        context.dispose()

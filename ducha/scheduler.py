@@ -26,7 +26,7 @@ from workflows.jobs import daily_job, sweep_job
 
 log = logging.getLogger("ducha.scheduler")
 JOB_TABLE = "apscheduler_jobs"
-SWEEP_JOB, DAILY_JOB = "ducha-deadline-sweep", "ducha-daily-deadlines"
+SWEEP_JOB, DAILY_JOB, DISPATCH_JOB = "ducha-deadline-sweep", "ducha-daily-deadlines", "ducha-dispatch"
 
 
 # The lease this process runs the jobs under (None: no lease, as in a test calling a job directly).
@@ -51,6 +51,20 @@ def run_sweep() -> None:
     _run(sweep_job)
 
 
+def run_dispatch_job() -> None:
+    """Send the notices whose time has come, the digests and the reminders (every minute)."""
+    from ducha.jobs import run_dispatch
+
+    if _lease is not None and not _lease.held():
+        log.warning("dispatch skipped: this scheduler no longer holds the lease")
+        return
+    context = AppContext()
+    try:
+        run_dispatch(context, logger=log)
+    finally:
+        context.dispose()
+
+
 def run_daily() -> None:
     """Keep deadlines in step and open cadence deadlines on the configured database."""
     _run(daily_job)
@@ -70,6 +84,13 @@ def configure(
         IntervalTrigger(minutes=sweep_minutes, timezone=LOCAL_TZ),
         id=SWEEP_JOB,
         name="deadline sweep",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_dispatch_job,
+        IntervalTrigger(minutes=1, timezone=LOCAL_TZ),
+        id=DISPATCH_JOB,
+        name="dispatch notices",
         replace_existing=True,
     )
     scheduler.add_job(

@@ -20,6 +20,8 @@ from inspections.signing import sign_inspection
 from inspections.templates import ChecklistItem, ItemKind
 from models import InspectionKind, Person, Project
 from models.calendar import WorkingCalendar
+from notifications.inspection_notices import inspection_drafts
+from notifications.outbox import NoticeSetup, enqueue
 
 
 def photo(label: str, shade: int) -> bytes:
@@ -103,11 +105,24 @@ def inspect(
         recorded = record_inspection(
             session=session, form=form, project=project, inspectors=inspectors, store=evidence, now=at
         )
-    sign_inspection(
+    signed = sign_inspection(
         session=session,
         inspection=recorded.inspection,
         actor=inspectors[0],
         now=at,
         calendar=calendar,
         deadline_days=deadline_days,
+    )
+    # Its rectification notices, as signing through the front ends writes them.
+    drafts = inspection_drafts(
+        session=session, now=at, calendar=calendar, inspection=recorded.inspection, issued=signed.issued
+    )
+    setup = NoticeSetup()
+    enqueue(
+        session=session,
+        now=at,
+        drafts=drafts,
+        templates=setup.templates,
+        calendar=calendar,
+        quiet=setup.quiet,
     )

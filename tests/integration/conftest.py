@@ -7,18 +7,23 @@ backend, each built once per run: an empty migrated one (``database_url``) and o
 test, rather than a rollback per test, lets tests commit, open second connections and drive the CLI.
 """
 
+import email
+import email.policy
 import itertools
 import json
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -230,3 +235,43 @@ def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DUCHA_EVIDENCE_DIR", str(directory))
     monkeypatch.setenv("DUCHA_ERROR_LOG", str(tmp_path / "ducha-errors.log"))
     return directory
+
+
+# --- a mail server -------------------------------------------------------------------------------
+
+
+@dataclass
+class Sink:
+    """A real SMTP server on a free local port, keeping what it receives."""
+
+    port: int
+    mails: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.mails.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
+    found = Sink(free_port())
+    controller = Controller(found, hostname="127.0.0.1", port=found.port)
+    controller.start()
+    monkeypatch.setenv("DUCHA_SMTP_URL", found.url)
+    monkeypatch.setenv("DUCHA_MAIL_FROM", "ducha@office.example.org")
+    try:
+        yield found
+    finally:
+        controller.stop()

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, func, select
 from ducha.db import make_engine
 from ducha.flows import daily_deadlines, deadline_sweep
 from models import Alert, Deadline, DeadlineKind, Notice
-from tests.integration.conftest import PostgresDatabases, js
+from tests.integration.conftest import PostgresDatabases, Sink, js
 from workflows.sweep import SweepResult, sweep
 
 REPO = Path(__file__).resolve().parents[2]
@@ -270,8 +270,9 @@ def run_deployment(server: PrefectServer, name: str, as_of: str, expect_log: str
 
 @pytest.mark.postgres
 def test_a_worker_runs_the_sweep_deployment_once_per_level(
-    postgres_databases: PostgresDatabases, prefect_server: PrefectServer, tmp_path: Path
+    postgres_databases: PostgresDatabases, prefect_server: PrefectServer, tmp_path: Path, sink: Sink
 ) -> None:
+    mail = sink
     url = postgres_databases.fresh(template=postgres_databases.demo(tmp_path / "evidence")[0])
     expected = sweep_rolled_back(url, AS_OF_UTC)
     not_started = {p["code"] for p in js(url, "board", "--at", AS_OF)["not_started"]}
@@ -289,10 +290,11 @@ def test_a_worker_runs_the_sweep_deployment_once_per_level(
         assert crons(daily_deployment) == [("30 6 * * *", "Asia/Shanghai")]
         assert sweep_deployment.job_variables == {"env": {"DUCHA_DATABASE_URL": url}}
         # The worker knows the checkout (the pull step), not the database: that comes with the deployment.
+        # The notice settings come from the worker's environment (their secrets stay on the worker).
         worker = server.spawn(
             "worker",
             ["worker", "start", "--pool", POOL],
-            {"DUCHA_REPO": str(REPO), "PREFECT_WORKER_QUERY_SECONDS": "1"},
+            {"DUCHA_REPO": str(REPO), "PREFECT_WORKER_QUERY_SECONDS": "1", "DUCHA_SMTP_URL": mail.url},
         )
 
         first, logs = run_deployment(server, "deadline-sweep/deadline-sweep", AS_OF, "alert(s) raised")
@@ -311,6 +313,11 @@ def test_a_worker_runs_the_sweep_deployment_once_per_level(
         assert second.state is not None and second.state.is_completed(), second.state
         assert "sweep as of 2027-01-04 09:00 CST: 0 alert(s) raised" in logs
         assert alert_counts(url) == (raised, by_level, by_kind)
+
+        sent, logs = run_deployment(server, "dispatch-notices/dispatch-notices", AS_OF, "dispatch as of")
+        assert sent.state is not None and sent.state.is_completed(), sent.state
+        mails = [m for _, m in mail.mails if m["Subject"].startswith("【逾期通知】")]
+        assert mails and f"{len(mail.mails)} accepted" in logs
 
         daily, logs = run_deployment(
             server, "daily-deadlines/daily-deadlines", AS_OF, "daily deadlines as of"

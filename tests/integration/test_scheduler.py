@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from ducha.clock import SystemClock
 from ducha.db import make_engine
-from ducha.scheduler import DAILY_JOB, JOB_TABLE, SWEEP_JOB, configure
+from ducha.scheduler import DAILY_JOB, DISPATCH_JOB, JOB_TABLE, SWEEP_JOB, configure
 from models import Alert
 
 AS_OF = "2027-01-04T09:00+08:00"
@@ -57,12 +57,12 @@ def test_jobs_persist_in_the_database_and_a_restart_adds_no_duplicates(demo: str
     for _ in range(2):
         scheduler = _scheduler(demo)
         scheduler.start(paused=True)
-        assert {job.id for job in scheduler.get_jobs()} == {SWEEP_JOB, DAILY_JOB}
+        assert {job.id for job in scheduler.get_jobs()} == {SWEEP_JOB, DAILY_JOB, DISPATCH_JOB}
         scheduler.shutdown(wait=False)
     engine = make_engine(demo)
     with engine.connect() as connection:
         assert connection.execute(text(f"SELECT id FROM {JOB_TABLE} ORDER BY id")).scalars().all() == sorted(
-            [DAILY_JOB, SWEEP_JOB]
+            [DAILY_JOB, DISPATCH_JOB, SWEEP_JOB]
         )
     engine.dispose()
 
