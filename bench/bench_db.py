@@ -231,11 +231,13 @@ def replace_section(path: Path, title: str, lines: Sequence[str]) -> None:
 
 def patched_module(module: Any, diff: Path, name: str) -> Any:
     """A copy of the product ``module`` with ``diff`` applied (paths relative to the repository),
-    imported under ``name``; None if the diff no longer applies to the module's file."""
+    imported under ``name``; None if there is no such diff or it no longer applies to the module's file."""
     import importlib.util
     import subprocess
     import tempfile
 
+    if not diff.exists():
+        return None
     source = Path(module.__file__)
     relative = source.relative_to(HERE.parent)
     with tempfile.TemporaryDirectory() as tmp:

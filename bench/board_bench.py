@@ -54,9 +54,11 @@ ROWS = """SELECT p.id, p.code, p.programme_id, p.stage, p.planned_start, p.plann
   (SELECT {concat}(CAST(fs.position AS TEXT) || ':' || fs.code || ':' || CAST(pf.amount_fen AS TEXT), ',')
    FROM project_funding pf JOIN funding_source fs ON fs.id = pf.source_id WHERE pf.project_id = p.id)
 FROM project p JOIN place v ON v.id = p.village_id JOIN place t ON t.id = v.parent_id
-LEFT JOIN role_assignment lr ON lr.project_id = p.id AND lr.role = 'leader' AND lr.role IN ('leader', 'specialist')
+LEFT JOIN role_assignment lr ON lr.project_id = p.id AND lr.role = 'leader'
+  AND lr.role IN ('leader', 'specialist') AND lr.revoked_at IS NULL
 LEFT JOIN person lp ON lp.id = lr.person_id
-LEFT JOIN role_assignment sr ON sr.project_id = p.id AND sr.role = 'specialist' AND sr.role IN ('leader', 'specialist')
+LEFT JOIN role_assignment sr ON sr.project_id = p.id AND sr.role = 'specialist'
+  AND sr.role IN ('leader', 'specialist') AND sr.revoked_at IS NULL
 LEFT JOIN person sp ON sp.id = sr.person_id
 WHERE p.programme_id = :programme {not_started}
 ORDER BY p.programme_id, p.code"""
@@ -262,7 +264,7 @@ def measure(url: str, projects: int, repeats: int, *, rss: bool) -> Result:
 
 
 def child_rss(url: str, which: str) -> tuple[int, int]:
-    """(KiB before reading the board, peak KiB) of a fresh process that reads it once."""
+    """(peak KiB before reading the board, peak KiB after) of a fresh process that reads it once."""
     done = subprocess.run(
         [sys.executable, __file__, "--rss-child", which, "--url", url],
         capture_output=True,
@@ -279,9 +281,21 @@ def rss_child(url: str, which: str) -> None:
     with Session(runner.engine) as session:
         session.connection()
         session.get(Programme, 1)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = _peak_kib()
         operation(session)
-    print(json.dumps([before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))
+    print(json.dumps([before, _peak_kib()]))
+
+
+def _peak_kib() -> int:
+    """The process's peak resident set, KiB. ``VmHWM`` where Linux has it: ``getrusage``'s ru_maxrss
+    survives exec, so a child started by a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 # -- report ----------------------------------------------------------------------------------------

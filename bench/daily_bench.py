@@ -151,9 +151,15 @@ def measure(
         floor = floor_job(definitions, calendar, NOW)
         expected = (generated.opened_count, generated.settled_count)
         profile = Profile(runner.engine)
-        profile.active = True
-        first, counts, made = runner.once(product, inspect=changes(before))
-        profile.active = False
+
+        def profiled(session: Session) -> tuple[int, int]:
+            profile.active = True
+            try:
+                return product(session)
+            finally:
+                profile.active = False
+
+        first, counts, made = runner.once(profiled, inspect=changes(before))
         check_expected(generated, counts, made)
         runs: dict[str, list[float]] = {"product": [], "floor": [], "fixed": []}
         variants = {"floor": floor, "fixed": fixed} if proposed else {"floor": floor}
@@ -188,7 +194,7 @@ def measure(
         if slow
         else ""
     )
-    if not proposed:
+    if not proposed and PROPOSED.exists():
         note += f" {PROPOSED.name} no longer applies to workflows/deadline_sync.py: not measured."
     return Result(
         runner.backend, generated, runs, quiet, sorted(profile.spent, reverse=True)[:5], note.strip()

@@ -61,7 +61,7 @@ OPEN_ORDERS, CLOSED_ORDERS = 0.10, 0.05  # of the projects in construction
 MOVED, CLOSING = 0.01, 0.005  # of the projects, of the open orders: the day's changes
 OFFICE_PEOPLE = 3
 CHUNK = 5_000
-VILLAGE_GENERATOR_VERSION = "ducha-village-bench-1"
+VILLAGE_GENERATOR_VERSION = "ducha-village-bench-2"
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "place": ("id", "kind", "name", "parent_id"),
@@ -70,7 +70,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "programme_milestone": ("id", "programme_id", "key", "due_date"),
     "org_unit": ("id", "name", "kind", "place_id"),
     "person": ("id", "name", "phone", "email", "unit_id", "notice_addresses"),
-    "role_assignment": ("person_id", "role", "project_id", "unit_id"),
+    "installation": ("id", "mode", "created_at"),
+    "role_assignment": ("person_id", "role", "project_id", "unit_id", "granted_at"),
     "project": (
         "id", "programme_id", "village_id", "code", "name", "definition_key", "definition_version",
         "stage", "resume_stage", "stage_entered_at", "planned_start", "planned_finish", "actual_start",
@@ -83,7 +84,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "rectification_order": (
         "id", "project_id", "origin", "inspection_id", "item_key", "severity", "description",
-        "responsible_person_id", "issued_at", "due_at", "status", "closed_at", "version",
+        "responsible_person_id", "responsible_role", "issued_at", "due_at", "status", "closed_at", "version",
     ),
     "deadline": (
         "id", "kind", "subject", "title", "programme_id", "project_id", "order_id", "milestone_key", "stage",
@@ -227,9 +228,14 @@ class Villages:
             for p in range(self.n)
         ]
         yield "person", people
+        yield "installation", [(1, "simulation", created)]
         yield (
             "role_assignment",
-            [(1, "office", None, 1), (2, "inspector", None, 1), (3, "leadership", None, 2)],
+            [
+                (1, "office", None, 1, created),
+                (2, "inspector", None, 1, created),
+                (3, "leadership", None, 2, created),
+            ],
         )
 
     # -- levels ---------------------------------------------------------------------------------
@@ -304,8 +310,8 @@ class Villages:
             finish_by.isoformat(), local_date(times[3]).isoformat() if last >= 3 else None,
             local_date(times[4]).isoformat() if last >= 4 else None, 1 + last, ts(created),
         ))  # fmt: skip
-        chunk.add("role_assignment", (self.leader_id(p), "leader", project_id, None))
-        chunk.add("role_assignment", (specialist, "specialist", project_id, None))
+        chunk.add("role_assignment", (self.leader_id(p), "leader", project_id, None, ts(created)))
+        chunk.add("role_assignment", (specialist, "specialist", project_id, None, ts(created)))
         for position, (_code, _name, fen) in enumerate(BUDGET):
             chunk.add("project_funding", (project_id, 2 * (programme_id - 1) + position + 1, fen))
         name = f"专干{p + 1:06d}"
@@ -360,7 +366,7 @@ class Villages:
         item, severity = "fund_use", "major"
         chunk.add("rectification_order", (
             order_id, p + 1, "fund_audit", None, item, severity, "资金审计发现问题 fund audit finding",
-            self.specialist_id(p), ts(issued), ts(due_at), "issued" if closed is None else "closed",
+            self.specialist_id(p), "specialist", ts(issued), ts(due_at), "issued" if closed is None else "closed",
             None if closed is None else ts(closed), 1 if closed is None else 2,
         ))  # fmt: skip
         self.deadline(
