@@ -13,7 +13,16 @@ from typing import Protocol
 from models.errors import BadInput
 from models.localtime import LOCAL_TZ, OFFICE_DAY_START, local
 
-__all__ = ["LOCAL_TZ", "Clock", "FixedClock", "SystemClock", "clock_from", "local", "parse_instant"]
+__all__ = [
+    "LOCAL_TZ",
+    "Clock",
+    "FixedClock",
+    "RunningClock",
+    "SystemClock",
+    "clock_from",
+    "local",
+    "parse_instant",
+]
 
 
 class Clock(Protocol):
@@ -39,6 +48,20 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self._at
+
+
+class RunningClock:
+    """A clock that starts at a given instant and runs on with the machine's: a simulation served to
+    people (``ducha serve --at``), where time must still pass between one click and the next."""
+
+    def __init__(self, at: datetime, system: Clock | None = None) -> None:
+        if at.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self._system = system or SystemClock()
+        self._offset = at.astimezone(UTC) - self._system.now()
+
+    def now(self) -> datetime:
+        return self._system.now() + self._offset
 
 
 def parse_instant(text: str) -> datetime:

@@ -45,6 +45,16 @@ class Settings(BaseModel):
     notice_attempts: int = Field(default=5, ge=1, le=50)
     # Working hours an escalation (督办) may wait for its acknowledgement before it is sent again.
     ack_working_hours: int = Field(default=4, ge=1, le=200)
+    # The web (ducha serve). A session ends after this long without a request, and at the latest
+    # this long after the login, however busy.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Roles whose logins must give a TOTP code (comma-separated, e.g. "office,admin,auditor").
+    totp_roles: str = Field(default="", pattern=r"^[a-z, ]*$")
+    # How long a bearer token made by `ducha users token` lives unless told (days).
+    api_token_days: int = Field(default=90, ge=1, le=3650)
+    # The address people reach ducha at (links in calendar feeds and notices), e.g. https://ducha.example.gov.cn.
+    public_url: str | None = None
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:

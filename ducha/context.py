@@ -53,6 +53,8 @@ class AppContext:
     _engine: Engine | None = field(default=None, repr=False)
     # The system clock, which a live database's writes may not be dated after.
     system_clock: Clock = field(default_factory=SystemClock, repr=False)
+    # The clock of a long-running process (ducha serve): used when no --at is given.
+    running_clock: Clock | None = field(default=None, repr=False)
     # Where a note for the person running the command goes (the CLI: standard error).
     note: Callable[[str], None] = field(default=lambda text: log.info("%s", text), repr=False)
     _noted: bool = field(default=False, repr=False)
@@ -76,6 +78,8 @@ class AppContext:
         for given in (at, self.at):
             if given is not None and not given.strip():
                 raise BadInput("--at is empty: give a date or time (2026-12-10, 2026-12-10T09:00+08:00)")
+        if at is None and self.at is None and self.running_clock is not None:
+            return self.running_clock
         text = at or self.at or self.settings.now or default
         clock = clock_from(text)
         if text:

@@ -12,6 +12,7 @@ distributed mode (ducha.flows), through the same runner (ducha.jobs.run_job).
 
 import logging
 import threading
+from collections.abc import Callable
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
@@ -31,6 +32,9 @@ SWEEP_JOB, DAILY_JOB, DISPATCH_JOB = "ducha-deadline-sweep", "ducha-daily-deadli
 
 # The lease this process runs the jobs under (None: no lease, as in a test calling a job directly).
 _lease: Lease | None = None
+# Makes the context of one job run: the settings as they are now. ``ducha serve --at`` replaces it
+# with one whose clock runs from the simulated time it was given.
+make_context: Callable[[], AppContext] = AppContext
 
 
 def _run(job: object) -> None:
@@ -39,7 +43,7 @@ def _run(job: object) -> None:
         log.warning("%s skipped: this scheduler no longer holds the lease", getattr(job, "__name__", job))
         return
     # A context per run: the settings are read as they are now; the schema check is once per process.
-    context = AppContext()
+    context = make_context()
     try:
         run_job(job, context, logger=log)  # type: ignore[arg-type]
     finally:
@@ -58,7 +62,7 @@ def run_dispatch_job() -> None:
     if _lease is not None and not _lease.held():
         log.warning("dispatch skipped: this scheduler no longer holds the lease")
         return
-    context = AppContext()
+    context = make_context()
     try:
         run_dispatch(context, logger=log)
     finally:

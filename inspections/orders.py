@@ -24,6 +24,7 @@ from models.errors import Conflict, NotFound, Refused
 from models.listing import Listing, Window
 from models.localtime import local
 from models.optimistic import update_if_unchanged
+from models.scope import EVERYTHING, Scope
 
 # Working days to fix a finding, by severity (configurable per installation).
 DEFAULT_DEADLINE_DAYS: Mapping[str, int] = {"critical": 5, "major": 10, "minor": 20}
@@ -288,6 +289,8 @@ def list_orders(
     open_only: bool = False,
     overdue_only: bool = False,
     window: Window = Window(),
+    scope: Scope = EVERYTHING,
+    responsible_person_id: int | None = None,
 ) -> Listing[OrderRow]:
     """Orders with their project and responsible person; overdue means open past its due time."""
     village = aliased(Place)
@@ -304,6 +307,10 @@ def list_orders(
         query = query.where(col(RectificationOrder.status) != OrderStatus.CLOSED)
     if overdue_only:
         query = query.where(col(RectificationOrder.due_at) < now)
+    if responsible_person_id is not None:
+        query = query.where(col(RectificationOrder.responsible_person_id) == responsible_person_id)
+    if not scope.everything:
+        query = query.where(scope.projects(col(RectificationOrder.project_id)))
 
     def row(found: Any) -> OrderRow:
         order, code, village_name, person_name = found

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from models import Inspection, InspectionKind, Outcome, Project
 from models.listing import Listing, Window
+from models.scope import EVERYTHING, Scope
 
 
 def current_signed(
@@ -64,6 +65,7 @@ def list_inspections(
     project_id: int | None = None,
     recorded_by: datetime | None = None,
     window: Window = Window(),
+    scope: Scope = EVERYTHING,
 ) -> Listing[InspectionRow]:
     """Inspections in the order they took place, with their project code; ``recorded_by`` leaves
     out those recorded after it."""
@@ -76,6 +78,8 @@ def list_inspections(
         query = query.where(col(Inspection.recorded_at) <= recorded_by)
     if project_id is not None:
         query = query.where(col(Inspection.project_id) == project_id)
+    if not scope.everything:
+        query = query.where(scope.projects(col(Inspection.project_id)))
 
     def row(found: Any) -> InspectionRow:
         inspection, code = found

@@ -155,6 +155,24 @@ if TYPE_CHECKING:
     from models.programmes import (
         ProjectFunding as ProjectFunding,
     )
+    from models.users import (
+        ApiToken as ApiToken,
+    )
+    from models.users import (
+        CalendarFeedToken as CalendarFeedToken,
+    )
+    from models.users import (
+        LoginAttempt as LoginAttempt,
+    )
+    from models.users import (
+        UserAccount as UserAccount,
+    )
+    from models.users import (
+        WebAudit as WebAudit,
+    )
+    from models.users import (
+        WebSession as WebSession,
+    )
     from models.workflow import (
         WorkflowDefinitionRecord as WorkflowDefinitionRecord,
     )
@@ -214,6 +232,12 @@ _WHERE = {
     "ProjectFunding": "models.programmes",
     "WorkflowDefinitionRecord": "models.workflow",
     "WorkflowEvent": "models.workflow",
+    "UserAccount": "models.users",
+    "WebSession": "models.users",
+    "ApiToken": "models.users",
+    "CalendarFeedToken": "models.users",
+    "LoginAttempt": "models.users",
+    "WebAudit": "models.users",
 }
 __all__ = sorted(_WHERE)
 
@@ -228,6 +252,7 @@ TABLE_MODULES = (
     "models.deadlines",
     "models.installation",
     "models.notices",
+    "models.users",
 )
 
 

@@ -74,6 +74,12 @@ class Role(StrEnum):
     ADMIN = "admin"  # 系统管理员: keeps the office's units, people and roles
 
 
+# The roles a login acts in: a person's roles, and ``viewer`` (reads what its unit may see, writes nothing).
+VIEWER = "viewer"
+ACCOUNT_ROLES: tuple[str, ...] = (*(role.value for role in Role), VIEWER)
+# Roles whose logins see every project (a town unit's staff see their town's only).
+SEE_ALL_ROLES = ("admin", "office", "leadership", "inspector", "auditor")
+
 # One leader and one specialist per project (一个项目,一名领导,一名专干).
 SINGLE_HOLDER_ROLES = (Role.LEADER, Role.SPECIALIST)
 PROJECT_ROLES = SINGLE_HOLDER_ROLES

@@ -19,6 +19,7 @@ from models import (
     role_holders,
 )
 from models.listing import Listing, Window
+from models.scope import EVERYTHING, Scope
 from notifications.recipients import by_role, recipients
 
 
@@ -49,6 +50,7 @@ def list_deadlines(
     overdue_only: bool = False,
     project_id: int | None = None,
     window: Window = Window(),
+    scope: Scope = EVERYTHING,
 ) -> Listing[DeadlineRow]:
     """Deadlines in due order, with their project and who settled them by hand."""
     # Columns, not entities: a long list must not build an ORM object per row.
@@ -79,6 +81,8 @@ def list_deadlines(
         query = query.where(col(Deadline.due_at) < now)
     if project_id is not None:
         query = query.where(col(Deadline.project_id) == project_id)
+    if not scope.everything:  # a programme's own deadlines (no project) are for those who see all
+        query = query.where(scope.projects(col(Deadline.project_id)))
 
     def row(found: Any) -> DeadlineRow:
         (
@@ -142,6 +146,7 @@ def list_alerts(
     since: datetime | None = None,
     until: datetime | None = None,
     window: Window = Window(),
+    scope: Scope = EVERYTHING,
 ) -> Listing[AlertRow]:
     """Alerts in the order their levels came, each with the people its level tells; ``until``
     leaves out alerts raised after it (the list as it stood then).
@@ -177,6 +182,8 @@ def list_alerts(
         query = query.where(col(Alert.raised_at) >= since)
     if until is not None:
         query = query.where(col(Alert.raised_at) <= until)
+    if not scope.everything:
+        query = query.where(scope.projects(col(Deadline.project_id)))
     units = by_role(
         h for h in role_holders(session=session, projects=None, roles=list(Role)) if h.project_id is None
     )

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, func, literal
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models import (
+    Deadline,
+    DeadlineStatus,
     FundingSource,
     Place,
     Programme,
@@ -26,6 +28,7 @@ from models import (
 )
 from models.listing import Listing, Window
 from models.localtime import local_date
+from models.scope import EVERYTHING, Scope
 from workflows.definition import get_definition
 from workflows.programmes import funding_sources, milestones
 
@@ -80,11 +83,14 @@ def list_projects(
     project_id: int | None = None,
     not_started_by: list[str] | None = None,
     window: Window = Window(),
+    scope: Scope = EVERYTHING,
+    overdue_at: datetime | None = None,
 ) -> Listing[ProjectRow]:
     """Projects with their place, people and budget, in code order.
 
     ``not_started_by`` keeps only projects that have not started construction and are not in one of
-    the given (ended) stages.
+    the given (ended) stages; ``overdue_at`` only those with an open deadline due before then;
+    ``scope`` only what a login may see.
     """
     village, town_place = aliased(Place), aliased(Place)
     leader, specialist = holder_join(Role.LEADER), holder_join(Role.SPECIALIST)
@@ -127,6 +133,10 @@ def list_projects(
         query = query.where(col(Project.id) == project_id)
     if not_started_by is not None:
         query = query.where(col(Project.actual_start).is_(None), col(Project.stage).not_in(not_started_by))
+    if not scope.everything:
+        query = query.where(scope.projects(col(Project.id)))
+    if overdue_at is not None:
+        query = query.where(overdue_projects(overdue_at))
     labels = _StageLabels(session)
 
     def row(found: Any) -> ProjectRow:
@@ -206,11 +216,19 @@ class ProgrammeRow:
 
 
 def list_programmes(
-    *, session: Session, created_by: datetime | None = None, window: Window = Window()
+    *,
+    session: Session,
+    created_by: datetime | None = None,
+    window: Window = Window(),
+    scope: Scope = EVERYTHING,
 ) -> Listing[ProgrammeRow]:
     """Programmes with their budget per source, project count and milestone dates (one query);
-    ``created_by`` leaves out those created after it."""
-    projects = sa_select(func.count()).where(col(Project.programme_id) == col(Programme.id)).scalar_subquery()
+    ``created_by`` leaves out those created after it; the count is of the projects ``scope`` sees."""
+    projects = (
+        sa_select(func.count())
+        .where(col(Project.programme_id) == col(Programme.id), scope.projects(col(Project.id)))
+        .scalar_subquery()
+    )
     sources = (
         sa_select(
             func.aggregate_strings(
@@ -313,13 +331,21 @@ class Board:
 
 
 def programme_board(
-    *, session: Session, programme: Programme, now: datetime, window: Window = Window()
+    *,
+    session: Session,
+    programme: Programme,
+    now: datetime,
+    window: Window = Window(),
+    scope: Scope = EVERYTHING,
 ) -> Board:
-    """Build the board of one programme as of ``now``; ``window`` pages its two project lists."""
+    """Build the board of one programme as of ``now``; ``window`` pages its two project lists;
+    ``scope`` keeps what a login may not see out of the lists and the counts."""
     assert programme.id is not None
     definition = get_definition(session=session, key=programme.definition_key)
     stage_order = definition.stage_keys()
     of_programme = col(Project.programme_id) == programme.id
+    if not scope.everything:
+        of_programme = and_(of_programme, scope.projects(col(Project.id)))
     village, town_place = aliased(Place), aliased(Place)
     by_town: dict[str, dict[str, int]] = {}
     by_stage = dict.fromkeys(stage_order, 0)
@@ -336,7 +362,14 @@ def programme_board(
     allocated = dict(
         session.exec(
             select(FundingSource.code, func.coalesce(func.sum(ProjectFunding.amount_fen), 0))
-            .join(ProjectFunding, col(ProjectFunding.source_id) == col(FundingSource.id), isouter=True)
+            .join(
+                ProjectFunding,
+                and_(
+                    col(ProjectFunding.source_id) == col(FundingSource.id),
+                    scope.projects(col(ProjectFunding.project_id)),
+                ),
+                isouter=True,
+            )
             .where(col(FundingSource.programme_id) == programme.id)
             .group_by(col(FundingSource.code))
         ).all()
@@ -372,7 +405,7 @@ def programme_board(
         programme=programme,
         as_of=now,
         project_count=total,
-        projects=list_projects(session=session, programme_id=programme.id, window=window),
+        projects=list_projects(session=session, programme_id=programme.id, window=window, scope=scope),
         stage_order=stage_order,
         stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
         by_stage=by_stage,
@@ -380,7 +413,7 @@ def programme_board(
         budget=budget,
         milestones=milestone_lines,
         not_started=list_projects(
-            session=session, programme_id=programme.id, not_started_by=ended, window=window
+            session=session, programme_id=programme.id, not_started_by=ended, window=window, scope=scope
         ),
         not_started_count=not_started_count,
     )
@@ -393,6 +426,15 @@ def _projects_entered(session: Session, of_programme: ColumnElement[bool], stage
         .join(Project, and_(col(Project.id) == col(WorkflowEvent.project_id), of_programme))
         .where(col(WorkflowEvent.to_stage) == stage)
     ).one()
+
+
+def overdue_projects(now: datetime, project_id: Any = None) -> ColumnElement[bool]:
+    """The condition "the project has an open deadline that was due before ``now``" (an EXISTS)."""
+    return exists().where(
+        col(Deadline.project_id) == (project_id if project_id is not None else col(Project.id)),
+        col(Deadline.status) == DeadlineStatus.OPEN,
+        col(Deadline.due_at) < now,
+    )
 
 
 def days_left(*, due: date, now: datetime) -> int:

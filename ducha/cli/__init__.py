@@ -20,13 +20,15 @@ from ducha.cli import (
     orders,
     programmes,
     projects,
+    serve,
     spotchecks,
     staff,
+    users,
 )
 from ducha.cli.common import DuchaGroup, errors
 from ducha.context import AppContext
 
-SET_UP, STAFF, PROJECTS = "Set-up", "Staff and roles", "Projects"
+SET_UP, STAFF, PROJECTS, WEB = "Set-up", "Staff and roles", "Projects", "Web"
 INSPECTIONS, DEADLINES, NOTICES = "Inspections and orders", "Deadlines", "Notices"
 
 app = typer.Typer(
@@ -52,6 +54,7 @@ COMMANDS: list[tuple[str, str, Callable[..., Any]]] = [
     (DEADLINES, "scheduler", admin.scheduler),
     (NOTICES, "dispatch", notices.dispatch_command),
     (NOTICES, "inbox", notices.inbox),
+    (WEB, "serve", serve.serve),
 ]
 # (panel, name, sub-application)
 GROUPS = [
@@ -69,6 +72,7 @@ GROUPS = [
     (DEADLINES, "deadlines", deadlines.deadlines_app),
     (NOTICES, "notices", notices.notices_app),
     (NOTICES, "channels", notices.channels_app),
+    (WEB, "users", users.users_app),
 ]
 for _panel, _name, _command in COMMANDS:
     app.command(_name, rich_help_panel=_panel)(_command)

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session
 
 from ducha.demo.inspections import inspect
+from ducha.demo.logins import add_demo_logins
 from inspections.evidence import EvidenceWriter
 from models import Person, Programme, Project, Role
 from models.calendar import WorkingCalendar
@@ -203,6 +204,9 @@ def load_demo(
         unit_id=leadership.id,
     )
     assign_role(session=session, person=chief, role=Role.LEADERSHIP, unit=leadership, now=_at(day(-38), 9))
+    # Logins for the web, one per role (a simulation's known password), with the auditor, the admin
+    # and a town's staff they need.
+    add_demo_logins(session=session, now=_at(day(-38), 9), programme=programme, first_town=TOWNS[0])
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, programme=programme)
     return DemoResult(programme, created=True)
 

@@ -1,0 +1,5 @@
+"""The office's pages, server-rendered (Jinja2), Chinese first; htmx from our own static files."""
+
+from ducha.web.pages import auth, board, inspections, office, project, todo
+
+PAGES = [auth.router, board.router, project.router, todo.router, inspections.router, office.router]
