@@ -43,7 +43,7 @@ class Scope:
                 col(RoleAssignment.project_id).is_not(None),
                 col(RoleAssignment.revoked_at).is_(None),
             )
-            return col(project_id).in_(answers)
+            return project_id.in_(answers)  # type: ignore[no-any-return]
         if self.town is not None:
             # Aliases: the outer query is often on project itself, and must not correlate with this.
             project, village, town = aliased(Project), aliased(Place), aliased(Place)
@@ -53,7 +53,7 @@ class Scope:
                 .join(town, col(town.id) == col(village.parent_id))
                 .where(col(town.kind) == PlaceKind.TOWN, col(town.name) == self.town)
             )
-            return col(project_id).in_(in_town)
+            return project_id.in_(in_town)  # type: ignore[no-any-return]
         return false()
 
     def sees(self, session: Session, project_id: int | None) -> bool:

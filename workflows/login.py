@@ -6,6 +6,7 @@ The times here are the system clock's (a session's idle timeout is real time eve
 given as ``now`` like every other time.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -71,12 +72,14 @@ def throttled(*, session: Session, now: datetime, login: str, address: str) -> i
                 col(column) == value,
                 col(LoginAttempt.at) > now - WINDOW,
                 col(LoginAttempt.succeeded).is_(False),
+                # A refused try checked no password: it neither counts nor pushes the wait on.
+                col(LoginAttempt.stage) != "throttled",
             )
         ).one()
         if failures >= FAILURES and last is not None:
             left = last + _wait(int(failures)) - now
             if left > timedelta(0):
-                waits.append(int(left.total_seconds()) + 1)
+                waits.append(math.ceil(left.total_seconds()))
     return max(waits) if waits else None
 
 
