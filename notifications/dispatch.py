@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 from models import Notice, NoticeAttempt, NoticeState, Person, Role, RoleAssignment
 from models.bulk import insert_many
 from models.calendar import WorkingCalendar
+from models.localtime import local_date
 from models.notices import INBOX
 from models.types import table_of
 from notifications.channels.base import Attachment, Message, Outcome, Result
@@ -278,7 +279,7 @@ def _record(
             )  # fmt: skip
         insert_many(session, table_of(NoticeAttempt), attempt_rows)
         if dead:
-            drafts = list(_fallbacks(session, dead))
+            drafts = list(_fallbacks(session, dead, now))
             result.fallbacks += sum(1 for draft in drafts if draft.kind == "fallback")
             fallback.write(session, now, drafts)
 
@@ -300,10 +301,11 @@ class _Fallback:
                 quiet=self.setup.quiet)  # fmt: skip
 
 
-def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]]) -> Iterator[Draft]:
+def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datetime) -> Iterator[Draft]:
     """For each dead letter: the same notice on the person's next channel, and, when the channel
     needs mending, a word to each admin."""
     admins: list[Recipient] | None = None
+    told: set[tuple[str, int]] = set()
     for notice, outcome in dead:
         person = session.get(Person, notice.person_id)
         assert person is not None
@@ -331,7 +333,8 @@ def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]]) -> Iterato
                     notice.html,
                 ),
             )
-        if outcome.tell_admin:
+        # A note about a failed note would fail the same way: never one about a channel-failure notice.
+        if outcome.tell_admin and notice.template != "channel_failure":
             if admins is None:
                 admins = [
                     Recipient(p.id, p.name, p.email, p.phone, (), p.lang, False)
@@ -344,9 +347,15 @@ def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]]) -> Iterato
                         .order_by(col(Person.id))
                     ).scalars()
                 ]
+            # One word a day per broken channel, not one per notice it refused; never by the
+            # channel that is broken.
+            cause = f"channel-failure:{notice.channel}:{local_date(now):%Y-%m-%d}"
             for admin in admins:
+                if (cause, admin.id) in told:
+                    continue
+                told.add((cause, admin.id))
                 yield Draft(
-                    cause=f"channel-failure:{notice.id}",
+                    cause=cause,
                     kind="channel",
                     person=admin,
                     template="channel_failure",
@@ -354,7 +363,7 @@ def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]]) -> Iterato
                         "person": {"name": admin.name}, "channel": notice.channel, "problem": outcome.detail,
                         "recipient": person.name, "subject": notice.subject,
                     },
-                    only=(INBOX, "email"),
+                    only=(INBOX,) if notice.channel == "email" else (INBOX, "email"),
                 )  # fmt: skip
 
 
