@@ -36,7 +36,9 @@ def create_app(context: AppContext) -> FastAPI:
         version="1",
         description="Supervision and inspection of construction programmes: projects, inspections, "
         "rectification orders, deadlines, notices. Money is integer fen; times are ISO 8601.",
-        docs_url="/api/docs",
+        # Swagger UI loads its scripts from a CDN: an office network may have no internet, and the
+        # pages allow scripts from ducha only. The OpenAPI document itself is served.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -23,6 +23,8 @@ SESSION_COOKIE = "ducha_session"
 LOGIN_COOKIE = "ducha_login_csrf"
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "x-csrf-token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Posted before there is a session: their token is bound to the login cookie instead.
+LOGIN_PATHS = ("/login", "/login/code")
 
 
 def app_context(request: Request) -> AppContext:
@@ -105,10 +107,12 @@ async def csrf_protect(request: Request, context: ContextDep) -> None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None and request.url.path not in LOGIN_PATHS:
+        raise NotLoggedIn()  # no session to ride on: nothing to forge, and the answer is "log in"
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         raise HTTPException(403, "refused: a cross-site request (Sec-Fetch-Site: " + site[:20] + ")")
-    cookie = request.cookies.get(SESSION_COOKIE)
     expected = csrf_token_for(cookie) if cookie else None
     if expected is None:
         login = request.cookies.get(LOGIN_COOKIE)

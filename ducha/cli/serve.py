@@ -61,7 +61,7 @@ def serve(
     now = app.now()
     out.print(
         f"ducha serves {address} ({mode.value if mode else 'not initialised'}, "
-        f"now {local(now):%Y-%m-%d %H:%M} Asia/Shanghai); API documentation {address}api/docs",
+        f"now {local(now):%Y-%m-%d %H:%M} Asia/Shanghai); the API is described at {address}api/openapi.json",
         markup=False,
         highlight=False,
     )

@@ -1,13 +1,12 @@
 """The web app on a copy of the demo, driven in-process (Starlette's test client over httpx), with one
 logged-in client per role; its clock runs from 4 January 2027, after the sweep of that morning."""
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient

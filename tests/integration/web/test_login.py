@@ -151,7 +151,8 @@ def test_a_hash_made_with_older_parameters_is_redone_at_login(web: Web) -> None:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "UPDATE user_account SET password_hash = :h WHERE person_id = (SELECT id FROM person WHERE phone = :p)"
+                "UPDATE user_account SET password_hash = :h "
+                "WHERE person_id = (SELECT id FROM person WHERE phone = :p)"
             ),
             {"h": weak, "p": OFFICE},
         )
