@@ -50,18 +50,18 @@ def outside(url: str) -> dict[str, str]:
     """An object of each kind belonging to a project none of the scoped logins sees."""
     engine = create_engine(url)
     far = "('P001','P002','P003','P004','P005','P006','P007','P008')"
+    of_far = f"JOIN project p ON p.id = x.project_id WHERE p.code NOT IN {far}"
     queries = {
         "project": f"SELECT code FROM project WHERE code NOT IN {far} ORDER BY code DESC",
         "code": f"SELECT code FROM project WHERE code NOT IN {far} ORDER BY code DESC",
-        "inspection_id": f"SELECT i.id FROM inspection i JOIN project p ON p.id = i.project_id WHERE p.code NOT IN {far}",
-        "order_id": f"SELECT o.id FROM rectification_order o JOIN project p ON p.id = o.project_id WHERE p.code NOT IN {far}",
-        "deadline_id": f"SELECT d.id FROM deadline d JOIN project p ON p.id = d.project_id WHERE p.code NOT IN {far}",
-        "notice_id": f"SELECT n.id FROM notice n JOIN project p ON p.id = n.project_id WHERE p.code NOT IN {far} "
-        "AND n.channel = 'inbox'",
+        "inspection_id": f"SELECT x.id FROM inspection x {of_far}",
+        "order_id": f"SELECT x.id FROM rectification_order x {of_far}",
+        "deadline_id": f"SELECT x.id FROM deadline x {of_far}",
+        "notice_id": f"SELECT x.id FROM notice x {of_far} AND x.channel = 'inbox'",
         "draw_id": "SELECT id FROM spot_check_draw",
         "sha256": "SELECT f.sha256 FROM evidence_file f JOIN evidence_attachment a ON a.evidence_id = f.id "
-        "JOIN inspection_item_result r ON r.id = a.item_result_id JOIN inspection i ON i.id = r.inspection_id "
-        f"JOIN project p ON p.id = i.project_id WHERE p.code NOT IN {far}",
+        "JOIN inspection_item_result r ON r.id = a.item_result_id "
+        f"JOIN inspection x ON x.id = r.inspection_id {of_far}",
         "what": "SELECT 'person'",
     }
     with engine.connect() as connection:
@@ -73,8 +73,8 @@ def outside(url: str) -> dict[str, str]:
 
 
 NOWHERE = {
-    "project": "P999", "code": "P999", "inspection_id": "999999", "order_id": "999999", "deadline_id": "999999",
-    "notice_id": "999999", "draw_id": "999999", "sha256": "0" * 64, "what": "person",
+    "project": "P999", "code": "P999", "inspection_id": "999999", "order_id": "999999",
+    "deadline_id": "999999", "notice_id": "999999", "draw_id": "999999", "sha256": "0" * 64, "what": "person",
 }  # fmt: skip
 
 
@@ -130,8 +130,23 @@ def call(client: TestClient, method: str, template: str, path: str) -> Any:
 @pytest.fixture
 def drawn(web: Web) -> Web:
     """The demo with a spot-check draw (the office's)."""
-    ok(web.url, "spotcheck", "draw", "--programme", "1", "--count", "3", "--as", PHONES["office"], "--seed", "7",
-       "--at", "2027-01-04T10:00+08:00")  # fmt: skip
+    office = PHONES["office"]
+    at = "2027-01-04T10:00+08:00"
+    ok(
+        web.url,
+        "spotcheck",
+        "draw",
+        "--programme",
+        "1",
+        "--count",
+        "3",
+        "--as",
+        office,
+        "--seed",
+        "7",
+        "--at",
+        at,
+    )
     return web
 
 
