@@ -25,17 +25,14 @@ router = APIRouter()
 
 def _inspectors(session: Session) -> list[Person]:
     """The people who may be named on a checklist: inspectors and the office, in force."""
+    holders = select(RoleAssignment.person_id).where(
+        col(RoleAssignment.role).in_([Role.INSPECTOR.value, Role.OFFICE.value]),
+        col(RoleAssignment.revoked_at).is_(None),
+    )
+    # A subquery, not DISTINCT over the rows: PostgreSQL cannot compare a JSON column for DISTINCT.
     return list(
         session.exec(
-            select(Person)
-            .join(RoleAssignment, col(RoleAssignment.person_id) == col(Person.id))
-            .where(
-                col(RoleAssignment.role).in_([Role.INSPECTOR.value, Role.OFFICE.value]),
-                col(RoleAssignment.revoked_at).is_(None),
-            )
-            .distinct()
-            .order_by(col(Person.id))
-            .limit(200)
+            select(Person).where(col(Person.id).in_(holders)).order_by(col(Person.id)).limit(200)
         ).all()
     )
 

@@ -17,7 +17,7 @@ from ducha.clock import FixedClock
 from ducha.config import get_settings
 from ducha.context import AppContext
 from ducha.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
-from tests.integration.conftest import BACKENDS, PostgresDatabases, SqliteTemplates, ok
+from tests.integration.conftest import BACKENDS, PostgresDatabases, SqliteTemplates, ok, runner
 
 LATE = "2027-01-04T09:00+08:00"
 LATE_AT = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
@@ -48,6 +48,15 @@ class Web:
         made = TestClient(create_app(self.context), base_url="http://testserver", follow_redirects=False)
         self.clients.append(made)
         return made
+
+    def add_login(self, phone: str, role: str) -> TestClient:
+        """Give one more person of the demo a login (with the demo's password) and log it in."""
+        from ducha.cli import app
+
+        arguments = ["users", "add", phone, "--role", role, "--as", PHONES["admin"], "--password-stdin"]
+        done = runner.invoke(app, arguments, input=DEMO_PASSWORD + "\n", env={"DUCHA_DATABASE_URL": self.url})
+        assert done.exit_code == 0, done.output
+        return self.login(phone)
 
     def login(self, role_or_phone: str, password: str = DEMO_PASSWORD) -> TestClient:
         """A client logged in as the demo login of ``role`` (or a phone)."""
