@@ -71,7 +71,7 @@ def parse_instant(text: str) -> datetime:
     """
     raw = text.strip()
     try:
-        if raw.isdigit() or len(raw) == 10:  # 2026-12-10 or the basic format 20261210
+        if raw.isdecimal() or len(raw) == 10:  # 2026-12-10 or the basic format 20261210
             day = date.fromisoformat(raw)
             return datetime.combine(day, OFFICE_DAY_START, LOCAL_TZ).astimezone(UTC)
         parsed = datetime.fromisoformat(raw)

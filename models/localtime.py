@@ -28,6 +28,7 @@ def days(count: int, noun: str = "day") -> str:
 
 def strict_date(text: str) -> date:
     """A date written exactly as YYYY-MM-DD (no basic format, no week dates); ValueError otherwise."""
-    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (text[:4] + text[5:7] + text[8:]).isdigit():
+    digits = text[:4] + text[5:7] + text[8:]
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (digits.isascii() and digits.isdecimal()):
         raise ValueError(f"not a date as YYYY-MM-DD: {text!r}")
     return date.fromisoformat(text)

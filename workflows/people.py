@@ -96,7 +96,7 @@ def find_person(*, session: Session, ref: str) -> Person:
     matching = or_(
         col(Person.phone) == ref,
         col(Person.name) == ref,
-        col(Person.id) == (int(ref) if ref.isdigit() and len(ref) < 9 else -1),
+        col(Person.id) == (int(ref) if ref.isdecimal() and len(ref) < 9 else -1),
     )
     matches = list(
         session.exec(select(Person).where(matching).order_by(col(Person.id)).limit(SHOWN_MATCHES + 1)).all()

@@ -90,7 +90,7 @@ def find_programme(*, session: Session, ref: str | None) -> Programme:
     query = select(Programme).where(
         or_(
             col(Programme.name) == ref,
-            col(Programme.id) == (int(ref) if ref.isdigit() and len(ref) < 10 else -1),
+            col(Programme.id) == (int(ref) if ref.isdecimal() and len(ref) < 10 else -1),
         )
     )
     programme = session.exec(query).first()

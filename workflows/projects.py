@@ -125,7 +125,7 @@ def find_project(*, session: Session, ref: str, programme_id: int | None = None)
             or_(
                 col(Project.code) == ref.upper(),
                 col(village.name) == ref,
-                col(Project.id) == (int(ref) if ref.isdigit() and len(ref) < 10 else -1),
+                col(Project.id) == (int(ref) if ref.isdecimal() and len(ref) < 10 else -1),
             )
         )
     )

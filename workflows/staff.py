@@ -82,7 +82,7 @@ def parse_unit_kind(value: str) -> UnitKind:
 def find_unit(*, session: Session, ref: str) -> OrgUnit:
     """A unit by name or id."""
     text = normalised(ref)
-    by_id = int(text) if text.isdigit() and len(text) < 10 else -1
+    by_id = int(text) if text.isdecimal() and len(text) < 10 else -1
     unit = session.exec(
         select(OrgUnit)
         .where(or_(col(OrgUnit.name) == text, col(OrgUnit.id) == by_id))

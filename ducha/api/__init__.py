@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 # Every answer an API route may give besides its own: declared once, in the OpenAPI document too.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"description": "the body cannot be read (not JSON, or a broken form)"},
     401: {"description": "not logged in: a session cookie or a bearer token is needed"},
     403: {"description": "the login's role may not do this, or the request came from another site"},
     404: {"description": "no such thing, or not one this login may see"},

@@ -86,7 +86,7 @@ def console() -> Console:
 
     # A terminal's own width; COLUMNS when set (a script's or a test's); else wide enough for a table.
     columns = os.environ.get("COLUMNS", "")
-    width = int(columns) if columns.isdigit() else (None if sys.stdout.isatty() else 160)
+    width = int(columns) if columns.isdecimal() else (None if sys.stdout.isatty() else 160)
     key = f"out:{width}"
     if key not in _consoles:
         from rich.console import Console

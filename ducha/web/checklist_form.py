@@ -57,7 +57,7 @@ def write_form(
         elif item.kind in (ItemKind.SCORE, ItemKind.MEASUREMENT):
             raw = _text(fields, f"value.{item.key}", 40)
             if item.kind == ItemKind.SCORE and raw:
-                if not raw.isdigit():
+                if not (raw.isascii() and raw.isdecimal()):
                     raise BadInput(f"{item.key}: a whole number 0..{item.max} ({item.text})")
                 entry["value"] = int(raw)
             else:

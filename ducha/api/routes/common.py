@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import HTTPException, Query
+from fastapi import HTTPException, Path, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -29,7 +29,9 @@ class Page(BaseModel, Generic[T]):
     count: int
 
 
+MAX_ID = 2**31 - 1  # what an id column holds on both databases
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="rows in the page")]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="an id")]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="rows to skip first")]
 
 
@@ -72,3 +74,15 @@ def require_in_scope(session: Session, user: Identity, project_id: int | None, w
     """NotFound (404) for a thing whose project the login may not see, worded as for a missing one."""
     if not user.scope.sees(session, project_id):
         raise NotFound(f"no {what}")
+
+
+R = TypeVar("R")
+
+
+def scoped_row(session: Session, user: Identity, model: type[R], row_id: int, what: str) -> R:
+    """The row ``row_id`` of ``model`` (which has a ``project_id``), if there is one and the login
+    sees its project; otherwise NotFound, the same words either way."""
+    found = session.get(model, row_id) if 0 < row_id <= MAX_ID else None
+    if found is None or not user.scope.sees(session, getattr(found, "project_id")):  # noqa: B009
+        raise NotFound(f"no {what}")
+    return found

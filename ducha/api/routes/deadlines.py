@@ -11,10 +11,11 @@ from ducha.api.routes.common import (
     Limit,
     Offset,
     Page,
+    RowId,
     paged,
-    require_in_scope,
     require_writer,
     scoped_project,
+    scoped_row,
     window,
 )
 from ducha.api.schemas import ExtendIn
@@ -79,7 +80,7 @@ def alerts(
 
 @router.post("/deadlines/{deadline_id}/extend", response_model=DeadlineRow, dependencies=[CsrfChecked])
 def extend(
-    deadline_id: int, body: ExtendIn, request: Request, user: CurrentUser, context: ContextDep, now: Now
+    deadline_id: RowId, body: ExtendIn, request: Request, user: CurrentUser, context: ContextDep, now: Now
 ) -> DeadlineRow:
     """An approved extension (the office or leadership, with a reason): a new revision of the deadline."""
     from models import Deadline
@@ -92,9 +93,7 @@ def extend(
         session,
         write,
     ):
-        found = session.get(Deadline, deadline_id) if 0 < deadline_id < 2**31 else None
-        require_in_scope(session, user, found.project_id if found else None, subject)
-        assert found is not None
+        found = scoped_row(session, user, Deadline, deadline_id, subject)
         write.before = {"due_at": found.due_at.isoformat(), "revision": found.revision}
         extend_deadline(
             session=session,

@@ -14,10 +14,12 @@ from ducha.api.routes.common import (
     Limit,
     Offset,
     Page,
+    RowId,
     paged,
     require_in_scope,
     require_writer,
     scoped_project,
+    scoped_row,
     window,
 )
 from ducha.api.schemas import OrderEventOut, RecordedOut, SignedOut, VerifyIn
@@ -44,13 +46,12 @@ def inspections(
 
 
 @router.get("/inspections/{inspection_id}")
-def inspection(inspection_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+def inspection(inspection_id: RowId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     """One inspection item by item (beside the inspection it follows up, for a re-inspection)."""
     from models import Inspection
     from workflows.reads import inspection_detail
 
-    found = session.get(Inspection, inspection_id) if 0 < inspection_id < 2**31 else None
-    require_in_scope(session, user, found.project_id if found else None, f"inspection {inspection_id}")
+    scoped_row(session, user, Inspection, inspection_id, f"inspection {inspection_id}")
     detail = inspection_detail(session=session, inspection_id=inspection_id)
     record = detail.inspection
     return {
@@ -122,7 +123,7 @@ def record_inspection(
 
 @router.post("/inspections/{inspection_id}/sign", response_model=SignedOut, dependencies=[CsrfChecked])
 def sign(
-    inspection_id: int, request: Request, user: CurrentUser, context: ContextDep, now: Now
+    inspection_id: RowId, request: Request, user: CurrentUser, context: ContextDep, now: Now
 ) -> dict[str, Any]:
     """Sign an inspection: it becomes immutable and its failed items become rectification orders."""
     from models import Inspection
@@ -134,8 +135,7 @@ def sign(
         session,
         _,
     ):
-        found = session.get(Inspection, inspection_id) if 0 < inspection_id < 2**31 else None
-        require_in_scope(session, user, found.project_id if found else None, subject)
+        scoped_row(session, user, Inspection, inspection_id, subject)
         done = sign_inspection(
             session=session,
             now=now,
@@ -183,16 +183,15 @@ def orders(
     )
 
 
-def _order_in_scope(session: Any, user: Any, order_id: int) -> None:
+def _order_in_scope(session: Any, user: Any, order_id: RowId) -> None:
     from models import RectificationOrder
 
-    found = session.get(RectificationOrder, order_id) if 0 < order_id < 2**31 else None
-    require_in_scope(session, user, found.project_id if found else None, f"rectification order {order_id}")
+    scoped_row(session, user, RectificationOrder, order_id, f"rectification order {order_id}")
 
 
 @router.post("/orders/{order_id}/respond", response_model=OrderEventOut, dependencies=[CsrfChecked])
 def respond(
-    order_id: int,
+    order_id: RowId,
     request: Request,
     user: CurrentUser,
     context: ContextDep,
@@ -229,7 +228,7 @@ def respond(
 
 @router.post("/orders/{order_id}/verify", response_model=OrderEventOut, dependencies=[CsrfChecked])
 def verify(
-    order_id: int, body: VerifyIn, request: Request, user: CurrentUser, context: ContextDep, now: Now
+    order_id: RowId, body: VerifyIn, request: Request, user: CurrentUser, context: ContextDep, now: Now
 ) -> dict[str, Any]:
     """Accept a fix (the order closes) or reject it back to issued: the office or an inspector,
     never whoever responded."""

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from ducha.api.deps import ContextDep, CsrfChecked, CurrentUser, Now, ReadSession, web_transaction
-from ducha.api.routes.common import Limit, Offset, Page, paged, require_roles, window
+from ducha.api.routes.common import Limit, Offset, Page, RowId, paged, require_roles, window
 from ducha.api.schemas import AckOut
 from models.errors import NotFound
 from notifications.queries import NoticeRow
@@ -44,7 +44,7 @@ def notices(
 
 
 @router.get("/notices/{notice_id}")
-def notice(notice_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+def notice(notice_id: RowId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     """One notice with every delivery attempt (secrets never recorded)."""
     from notifications.queries import notice_detail
 
@@ -83,7 +83,7 @@ def inbox(
 
 @router.post("/inbox/{notice_id}/ack", response_model=AckOut, dependencies=[CsrfChecked])
 def acknowledge(
-    notice_id: int, request: Request, user: CurrentUser, context: ContextDep, now: Now
+    notice_id: RowId, request: Request, user: CurrentUser, context: ContextDep, now: Now
 ) -> dict[str, Any]:
     """Acknowledge a notice of one's own inbox (an escalation waits for it)."""
     from workflows.notice_actions import acknowledge as ack
@@ -101,7 +101,7 @@ def acknowledge(
 
 
 @router.post("/notices/{notice_id}/retry", response_model=NoticeRow, dependencies=[CsrfChecked])
-def retry(notice_id: int, request: Request, user: CurrentUser, context: ContextDep, now: Now) -> NoticeRow:
+def retry(notice_id: RowId, request: Request, user: CurrentUser, context: ContextDep, now: Now) -> NoticeRow:
     """Send a failed notice again (the office or the admin)."""
     from notifications.queries import notice_detail
     from workflows.notice_actions import retry_notice

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ducha.api.deps import ContextDep, CsrfChecked, CurrentUser, Now, ReadSession, web_transaction
+from ducha.api.routes.common import RowId
 from ducha.api.schemas import DrawIn
 from models.errors import NotFound
 from workflows.login import Identity
@@ -51,7 +52,7 @@ def draw(body: DrawIn, request: Request, user: CurrentUser, context: ContextDep,
 
 
 @router.get("/spotchecks/{draw_id}")
-def draw_detail(draw_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+def draw_detail(draw_id: RowId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     """A recorded draw with its projects, and whether it replays the same from its recorded seed."""
     from workflows.reads import spot_check_draw
 

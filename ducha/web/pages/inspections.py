@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from ducha.api.deps import ContextDep, CsrfChecked, CurrentUser, Now, ReadSession, web_transaction
 from ducha.api.errors import status_of
-from ducha.api.routes.common import require_in_scope, require_writer, scoped_project
+from ducha.api.routes.common import RowId, require_writer, scoped_project, scoped_row
 from ducha.api.uploads import save_uploads
 from ducha.web.templating import page
 from models import Inspection, Person, RectificationOrder, Role, RoleAssignment
@@ -146,16 +146,17 @@ def _record(
 
 
 @router.get("/inspections/{inspection_id}")
-def inspection(inspection_id: int, request: Request, user: CurrentUser, session: ReadSession) -> Response:
+def inspection(inspection_id: RowId, request: Request, user: CurrentUser, session: ReadSession) -> Response:
     from workflows.reads import inspection_detail
 
-    found = session.get(Inspection, inspection_id) if 0 < inspection_id < 2**31 else None
-    require_in_scope(session, user, found.project_id if found else None, f"inspection {inspection_id}")
+    scoped_row(session, user, Inspection, inspection_id, f"inspection {inspection_id}")
     return page(request, "inspection.html", d=inspection_detail(session=session, inspection_id=inspection_id))
 
 
 @router.post("/inspections/{inspection_id}/sign", dependencies=[CsrfChecked])
-def sign(inspection_id: int, request: Request, user: CurrentUser, context: ContextDep, now: Now) -> Response:
+def sign(
+    inspection_id: RowId, request: Request, user: CurrentUser, context: ContextDep, now: Now
+) -> Response:
     from workflows.actions import sign_inspection
 
     require_writer(user, "sign an inspection")
@@ -165,8 +166,7 @@ def sign(inspection_id: int, request: Request, user: CurrentUser, context: Conte
         session,
         _,
     ):
-        found = session.get(Inspection, inspection_id) if 0 < inspection_id < 2**31 else None
-        require_in_scope(session, user, found.project_id if found else None, f"inspection {inspection_id}")
+        scoped_row(session, user, Inspection, inspection_id, f"inspection {inspection_id}")
         sign_inspection(
             session=session,
             now=now,
@@ -180,15 +180,12 @@ def sign(inspection_id: int, request: Request, user: CurrentUser, context: Conte
 
 
 def _order(session: Session, user: Identity, order_id: int) -> RectificationOrder:
-    found = session.get(RectificationOrder, order_id) if 0 < order_id < 2**31 else None
-    require_in_scope(session, user, found.project_id if found else None, f"rectification order {order_id}")
-    assert found is not None
-    return found
+    return scoped_row(session, user, RectificationOrder, order_id, f"rectification order {order_id}")
 
 
 @router.get("/orders/{order_id}")
 def order(
-    order_id: int,
+    order_id: RowId,
     request: Request,
     user: CurrentUser,
     session: ReadSession,
@@ -206,7 +203,7 @@ def order(
 
 @router.post("/orders/{order_id}/respond", dependencies=[CsrfChecked])
 def respond(
-    order_id: int,
+    order_id: RowId,
     request: Request,
     user: CurrentUser,
     context: ContextDep,
@@ -243,7 +240,7 @@ def respond(
 
 @router.post("/orders/{order_id}/verify", dependencies=[CsrfChecked])
 def verify(
-    order_id: int,
+    order_id: RowId,
     request: Request,
     user: CurrentUser,
     context: ContextDep,

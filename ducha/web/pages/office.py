@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ducha.api.deps import ContextDep, CsrfChecked, CurrentUser, Now, ReadSession, web_transaction
 from ducha.api.errors import status_of
-from ducha.api.routes.common import require_roles
+from ducha.api.routes.common import RowId, require_roles
 from ducha.web.templating import page
 from models.errors import DuchaError, NotFound
 from workflows.login import Identity
@@ -33,7 +33,7 @@ def dead_letters(request: Request, user: CurrentUser, session: ReadSession) -> R
 
 
 @router.post("/notices/{notice_id}/retry", dependencies=[CsrfChecked])
-def retry(notice_id: int, request: Request, user: CurrentUser, context: ContextDep, now: Now) -> Response:
+def retry(notice_id: RowId, request: Request, user: CurrentUser, context: ContextDep, now: Now) -> Response:
     from workflows.notice_actions import retry_notice
 
     _desk(user)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ducha.api.deps import ContextDep, CsrfChecked, CurrentUser, Now, ReadSession, web_transaction
+from ducha.api.routes.common import RowId
 from ducha.web.templating import page
 from models.errors import NotFound
 
@@ -47,7 +48,7 @@ def todo(
 
 @router.post("/inbox/{notice_id}/ack", dependencies=[CsrfChecked])
 def acknowledge(
-    notice_id: int, request: Request, user: CurrentUser, context: ContextDep, now: Now
+    notice_id: RowId, request: Request, user: CurrentUser, context: ContextDep, now: Now
 ) -> Response:
     from workflows.notice_actions import acknowledge as ack
 
