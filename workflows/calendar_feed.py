@@ -162,17 +162,12 @@ class _Row:
     town: str | None
     programme: str | None
     revised_at: datetime | None
-    opened: tuple[datetime | None, ...]
-    period_start: date | None
+    opened_at: datetime | None
 
     @property
     def changed_at(self) -> datetime:
-        """The deadline's last change: settled, extended, or else opened (the first known of the
-        order's issue, the stage's start, the period's start, the project's or programme's creation)."""
-        opened = next((moment for moment in self.opened if moment is not None), None)
-        if opened is None and self.period_start is not None:
-            opened = datetime.combine(self.period_start, time(0), LOCAL_TZ)
-        moments = [m for m in (self.settled_at, self.revised_at, opened) if m is not None]
+        """The deadline's last change: settled, extended, or else opened."""
+        moments = [m for m in (self.settled_at, self.revised_at, self.opened_at) if m is not None]
         return _second(max(moments) if moments else self.due_at)
 
 
@@ -198,8 +193,22 @@ def _row(found: Any) -> _Row:
         town=town,
         programme=programme,
         revised_at=revised_at,
-        opened=(issued_at, stage_entered_at, project_created_at, programme_created_at),
-        period_start=period_start,
+        # When it was opened, as the data knows it: the order's issue, the stage's start, the
+        # cadence period's start, the project's creation (a milestone), the programme's.
+        opened_at=next(
+            (
+                moment
+                for moment in (
+                    issued_at,
+                    stage_entered_at,
+                    datetime.combine(period_start, time(0), LOCAL_TZ) if period_start else None,
+                    project_created_at,
+                    programme_created_at,
+                )
+                if moment is not None
+            ),
+            None,
+        ),
     )
 
 

@@ -189,6 +189,12 @@ def test_the_office_sees_the_cadences_settled_ones_marked_for_30_days(demo: str,
     assert str(waived["SUMMARY"]).startswith("【已免除】") and waived["STATUS"] == "CANCELLED"
     assert not done.walk("VALARM") and not waived.walk("VALARM")
     assert done["DTSTAMP"].dt == NOW
+    # An open cadence was opened for its period: its start is its last change.
+    december = events(calendar)[uid(cadences["cadence:monthly_summary:2026-12:programme:1"])]
+    assert december["DTSTAMP"].dt == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    assert str(december["SUMMARY"]) == "村级组织活动场所建设(第一批) 一月一总结 monthly summary for 2026-12"
+    assert "类型 kind: 定期任务 cadence: 一月一总结 monthly summary" in str(december["DESCRIPTION"])
+    assert [a["TRIGGER"].dt for a in december.walk("VALARM")] != []
     # Thirty days after they were settled they are still there; a day later they are gone.
     assert uid(november) in events(feed(demo, DEMO_OFFICE, tmp_path, at="2027-01-09T09:00")[1])
     gone = events(feed(demo, DEMO_OFFICE, tmp_path, at="2027-01-09T09:01")[1])
