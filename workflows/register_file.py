@@ -42,6 +42,25 @@ ALIASES = {
     "计划开工": "planned_start",
     "计划完工": "planned_finish",
 }
+# A budget column in Chinese: 预算_<source code>, with or without the unit, 预算_upper(元).
+BUDGET_PREFIX_ZH = "预算_"
+YUAN_SUFFIXES = ("(元)", "（元）")
+# Columns of the programme ledger (workflows/ledger_export.py) that say how a project stands rather
+# than what the register holds: a ledger read back as a register passes over them.
+LEDGER_ONLY = frozenset(
+    {
+        "项目编号",
+        "阶段",
+        "实际开工",
+        "实际完工",
+        "最近检查日期",
+        "最近检查类型",
+        "最近检查得分",
+        "最近检查结论",
+        "未关闭整改",
+        "逾期期限",
+    }
+)
 # Column sizes of the tables the values go to (PostgreSQL enforces them; SQLite would not).
 MAX_LENGTH = {
     "town": 100,
@@ -204,7 +223,9 @@ def read_register(path: Path, sources: Sequence[str]) -> list[ProjectLine]:
     columns: dict[str, int] = {}
     by_lower = {column.lower(): column for column in required}  # budget_UP as typed or as budget_up
     for index, raw in enumerate(header):
-        name = ALIASES.get(raw) or by_lower.get(raw.lower(), raw.lower())
+        if raw in LEDGER_ONLY:
+            continue
+        name = ALIASES.get(raw) or by_lower.get(budget_column(raw), raw.lower())
         if name not in required:
             label = raw or f"#{index + 1}"
             problems.append(
@@ -289,6 +310,16 @@ def read_register(path: Path, sources: Sequence[str]) -> list[ProjectLine]:
     if problems:
         raise ImportRejected(problems)
     return lines
+
+
+def budget_column(header: str) -> str:
+    """A budget header as ``budget_<code>``, lower case: 预算_upper(元) and budget_UP (元) alike."""
+    name = header.lower()
+    for suffix in YUAN_SUFFIXES:
+        name = name.removesuffix(suffix).rstrip()
+    if name.startswith(BUDGET_PREFIX_ZH):
+        name = BUDGET_PREFIX + name.removeprefix(BUDGET_PREFIX_ZH)
+    return name
 
 
 def _date(value: Any, field: str, bad: Any) -> date | None:

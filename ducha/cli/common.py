@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
 from ducha.context import AppContext
-from models.errors import DuchaError
+from models.errors import BadInput, DuchaError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,6 +76,34 @@ def actor(session: Session, ref: str) -> Person:
     from workflows.people import find_person
 
     return find_person(session=session, ref=ref)
+
+
+@contextmanager
+def file_written(out: Path) -> Iterator[BinaryIO]:
+    """Write ``out`` whole or not at all: into a file beside it, renamed over it only at the end.
+
+    A failed export leaves the previous file as it was, never half of a new one.
+    """
+    import os
+    import secrets
+
+    if out.is_dir():
+        raise BadInput(f"--out {out} is a folder: give a file name")
+    if not out.parent.is_dir():
+        raise BadInput(f"--out {out}: the folder {out.parent} does not exist")
+    part = out.parent / f".{out.name}.{secrets.token_hex(4)}.part"
+    try:
+        # Made as open() would make the file itself: with the mode the umask leaves.
+        handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: cannot be written ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+        os.replace(part, out)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 _consoles: dict[str, Console] = {}

@@ -74,3 +74,19 @@ def test_every_day_commands_run_past_the_limit(limited: Engine) -> None:
     assert len(drawn["data"]) == 45
     assert json.loads(ducha(limited, "orders", "--json"))["count"] > 0
     assert json.loads(ducha(limited, "inspections", "--json"))["count"] > LIMIT
+
+
+def test_the_ledger_and_the_feeds_run_past_the_limit(limited: Engine, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    ducha(limited, "demo")
+    ducha(limited, "deadlines", "sync", "--at", "2026-12-10")
+    out = tmp_path / "ledger.xlsx"
+    ducha(limited, "export", "ledger", "--out", str(out), "--at", "2026-12-10")
+    assert load_workbook(out).worksheets[0].max_row == 1 + 50
+    everyone = json.loads(ducha(limited, "deadlines", "--json"))["count"]
+    assert everyone > LIMIT
+    # A leader's five projects, and the office's cadences: read by the person, never by a list of ids.
+    leader = json.loads(ducha(limited, "calendar", "feed", "13910000002", "--at", "2026-12-10", "--json"))
+    office = json.loads(ducha(limited, "calendar", "feed", DEMO_OFFICE, "--at", "2026-12-10", "--json"))
+    assert leader["events"] > 0 and office["events"] == 4
