@@ -18,7 +18,8 @@ def test_no_mail_server_tells_each_admin_once_in_the_inbox(demo: str, monkeypatc
         ).all()
         admins = connection.execute(
             text(
-                "SELECT count(DISTINCT person_id) FROM role_assignment WHERE role = 'admin' AND revoked_at IS NULL"
+                "SELECT count(DISTINCT person_id) FROM role_assignment "
+                "WHERE role = 'admin' AND revoked_at IS NULL"
             )
         ).scalar_one()
         failed_mail = connection.execute(
