@@ -1,5 +1,13 @@
 """The office's pages, server-rendered (Jinja2), Chinese first; htmx from our own static files."""
 
-from ducha.web.pages import auth, board, inspections, office, project, todo
+from ducha.web.pages import auth, board, files, inspections, office, project, todo
 
-PAGES = [auth.router, board.router, project.router, todo.router, inspections.router, office.router]
+PAGES = [
+    auth.router,
+    board.router,
+    project.router,
+    todo.router,
+    inspections.router,
+    office.router,
+    files.router,
+]
