@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import func
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, or_, select, update
 
 from models import ApiToken, LoginAttempt, Person, UserAccount, WebSession
 from models.scope import Scope
@@ -203,25 +203,53 @@ def _open_session(session: Session, now: datetime, token: str) -> WebSession | N
     return found
 
 
-def identify_session(*, session: Session, now: datetime, token: str, idle: timedelta) -> Identity | None:
-    """The login behind a session cookie, if the session is open, not idle too long, not expired."""
+@dataclass(frozen=True)
+class SessionCheck:
+    """A session cookie checked in a read: who it is, and what (if anything) must be written."""
+
+    identity: Identity | None
+    # "touch": note the request's time (at most every minute); "idle": the session ends now.
+    write: str | None = None
+    session_id: int | None = None
+
+
+def check_session(*, session: Session, now: datetime, token: str, idle: timedelta) -> SessionCheck:
+    """The login behind a session cookie, if the session is open, not idle too long, not expired.
+
+    It only reads: most requests write nothing, and the few that must (once a minute, or to end an
+    idle session) do it after, in a short transaction of their own (``record_session_check``)."""
     found = _open_session(session, now, token)
     if found is None or found.second_factor_pending:
-        return None
+        return SessionCheck(None)
     account = session.get(UserAccount, found.user_id)
     if account is None or account.disabled_at is not None:
-        return None
+        return SessionCheck(None)
     if now - found.last_seen_at > idle:
-        found.ended_at, found.end_reason = now, "idle"
-        session.add(found)
-        return None
-    if now - found.last_seen_at > TOUCH_EVERY:
-        found.last_seen_at = now
-        session.add(found)
+        return SessionCheck(None, "idle", found.id)
     person = session.get(Person, account.person_id)
     assert person is not None
     scope = scope_of(session=session, person=person, role=account.role)
-    return Identity(account, person, account.role, scope, session_id=found.id)
+    identity = Identity(account, person, account.role, scope, session_id=found.id)
+    return SessionCheck(identity, "touch" if now - found.last_seen_at > TOUCH_EVERY else None, found.id)
+
+
+def record_session_check(*, session: Session, now: datetime, check: SessionCheck) -> None:
+    """Write what ``check_session`` found must be written (never moving an ended session)."""
+    if check.write is None or check.session_id is None:
+        return
+    values = {"last_seen_at": now} if check.write == "touch" else {"ended_at": now, "end_reason": "idle"}
+    session.execute(
+        update(WebSession)
+        .where(col(WebSession.id) == check.session_id, col(WebSession.ended_at).is_(None))
+        .values(**values)
+    )
+
+
+def identify_session(*, session: Session, now: datetime, token: str, idle: timedelta) -> Identity | None:
+    """Check a session cookie and write what the check asks for, in one session (tests, scripts)."""
+    check = check_session(session=session, now=now, token=token, idle=idle)
+    record_session_check(session=session, now=now, check=check)
+    return check.identity
 
 
 def identify_token(*, session: Session, now: datetime, bearer: str) -> Identity | None:

@@ -67,7 +67,7 @@ class NotLoggedIn(Exception):
 
 def find_identity(request: Request, context: AppContext) -> Identity | None:
     """Who the request comes from: a bearer token, else the session cookie; None if neither is valid."""
-    from workflows.login import identify_session, identify_token
+    from workflows.login import check_session, identify_token, record_session_check
 
     if hasattr(request.state, "identity"):
         known: Identity | None = request.state.identity
@@ -81,8 +81,12 @@ def find_identity(request: Request, context: AppContext) -> Identity | None:
         request.state.via_token = True
     elif cookie := request.cookies.get(SESSION_COOKIE):
         idle = timedelta(minutes=context.settings.session_idle_minutes)
-        with context.transaction(now=system_now) as tx:
-            found = identify_session(session=tx.session, now=system_now, token=cookie, idle=idle)
+        with context.reading() as session:
+            check = check_session(session=session, now=system_now, token=cookie, idle=idle)
+        if check.write is not None:  # once a minute per session, or to end an idle one
+            with context.transaction(now=system_now) as tx:
+                record_session_check(session=tx.session, now=system_now, check=check)
+        found = check.identity
         request.state.via_token = False
     request.state.identity = found
     return found

@@ -58,7 +58,8 @@ def _specialist_with_an_order(url: str) -> tuple[str, str, int]:
     with engine.connect() as connection:
         code, phone, order = connection.execute(
             text(
-                "SELECT p.code, x.phone, o.id FROM rectification_order o JOIN project p ON p.id = o.project_id "
+                "SELECT p.code, x.phone, o.id FROM rectification_order o "
+                "JOIN project p ON p.id = o.project_id "
                 "JOIN person x ON x.id = o.responsible_person_id WHERE o.status = 'issued' "
                 "AND o.responsible_role = 'specialist' AND EXISTS (SELECT 1 FROM notice n "
                 "WHERE n.person_id = x.id AND n.channel = 'inbox') ORDER BY o.due_at LIMIT 1"
