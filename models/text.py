@@ -45,3 +45,9 @@ def clean(value: str, *, field: str, max_length: int, multiline: bool = False, r
     if wrong is not None:
         raise BadInput(f"{field}: {wrong}")
     return text
+
+
+def reference(value: str, *, field: str, max_length: int = 200) -> str:
+    """A reference someone typed (a code, a name, a phone, an id), normalised; BadInput naming
+    ``field`` if it holds what no name can (a NUL, a control character) or is far too long."""
+    return clean(value, field=field, max_length=max_length)

@@ -107,6 +107,8 @@ def _attempt(
 
 def _find_account(session: Session, login: str) -> UserAccount | None:
     text = login.strip()
+    if "\x00" in text:  # no login holds one (and PostgreSQL would refuse the lookup)
+        return None
     rows = session.exec(
         select(UserAccount)
         .join(Person, col(Person.id) == col(UserAccount.person_id))
@@ -127,6 +129,7 @@ def log_in(
     totp_roles: frozenset[str] = frozenset(),
 ) -> LoginOutcome:
     """Check a login and password; open a session (waiting for the TOTP code if one is enrolled)."""
+    login = login.replace("\x00", "\ufffd")  # kept and looked up as typed, but PostgreSQL takes no NUL
     wait = throttled(session=session, now=now, login=login, address=address)
     if wait is not None:
         _attempt(session, now, login, address, None, False, "throttled")

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, or_, select
 
 from models import OrgUnit, Person, Place, PlaceKind, Project, Role, RoleAssignment
 from models.errors import NotFound, Refused, candidates
+from models.text import reference
 
 
 def ensure_place(*, session: Session, kind: PlaceKind, name: str, parent_id: int | None) -> Place:
@@ -92,7 +93,7 @@ SHOWN_MATCHES = 5
 
 def find_person(*, session: Session, ref: str) -> Person:
     """A person by id, phone or name; an ambiguous name is an error that names a few of them."""
-    ref = ref.strip()
+    ref = reference(ref, field="person")
     matching = or_(
         col(Person.phone) == ref,
         col(Person.name) == ref,

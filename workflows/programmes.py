@@ -9,6 +9,7 @@ from sqlmodel import Session, col, or_, select
 
 from models import FundingSource, PlaceKind, Programme, ProgrammeMilestone
 from models.errors import NotFound, Refused, candidates
+from models.text import reference
 from workflows.definition import get_definition
 from workflows.people import SHOWN_MATCHES, ensure_place
 
@@ -87,6 +88,7 @@ def find_programme(*, session: Session, ref: str | None) -> Programme:
         total = session.exec(select(func.count()).select_from(Programme)).one()
         names = candidates((p.name for p in first), total=total)
         raise NotFound(f"several programmes exist ({names}): name one with --programme")
+    ref = reference(ref, field="programme")
     query = select(Programme).where(
         or_(
             col(Programme.name) == ref,

@@ -19,6 +19,7 @@ from models import (
     WorkflowEvent,
 )
 from models.errors import NotFound, Refused, candidates
+from models.text import reference
 from workflows.definition import get_definition
 from workflows.people import SHOWN_MATCHES, assign_role, ensure_place
 from workflows.programmes import funding_sources
@@ -116,7 +117,7 @@ def create_project(
 
 def find_project(*, session: Session, ref: str, programme_id: int | None = None) -> Project:
     """A project by code (P007), village name or id."""
-    ref = ref.strip()
+    ref = reference(ref, field="project")
     village = aliased(Place)
     query = (
         select(Project)

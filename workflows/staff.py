@@ -31,7 +31,7 @@ from models.errors import BadInput, NotFound, Problems, Refused, candidates
 from models.kinds import PROJECT_ROLES, SINGLE_HOLDER_ROLES, UNIT_ROLES, UnitKind
 from models.listing import Listing, Window
 from models.optimistic import update_if_unchanged
-from models.text import clean, normalised
+from models.text import clean, normalised, reference
 from models.text import problem as text_problem
 from workflows.authority import ADMIN, record_activity, require_role
 from workflows.people import SHOWN_MATCHES, find_person
@@ -81,7 +81,7 @@ def parse_unit_kind(value: str) -> UnitKind:
 
 def find_unit(*, session: Session, ref: str) -> OrgUnit:
     """A unit by name or id."""
-    text = normalised(ref)
+    text = reference(ref, field="unit")
     by_id = int(text) if text.isdecimal() and len(text) < 10 else -1
     unit = session.exec(
         select(OrgUnit)

@@ -27,6 +27,7 @@ def create_app(context: AppContext) -> FastAPI:
     from fastapi.staticfiles import StaticFiles
 
     from ducha.api import errors
+    from ducha.api.deps import PlainParameters
     from ducha.api.routes import ROUTERS
     from ducha.api.security import SecurityHeaders
     from ducha.web.pages import PAGES
@@ -46,9 +47,10 @@ def create_app(context: AppContext) -> FastAPI:
     app.state.context = context
     app.add_middleware(SecurityHeaders)
     errors.install(app)
+    plain = [PlainParameters]
     for router in ROUTERS:
-        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
+        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=plain)
     for router in PAGES:
-        app.include_router(router, include_in_schema=False)
+        app.include_router(router, include_in_schema=False, dependencies=plain)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -51,6 +51,21 @@ def now(context: ContextDep) -> datetime:
 Now = Annotated[datetime, Depends(now)]
 
 
+def plain_parameters(request: Request) -> None:
+    """Refuse a query or path parameter no name or id can hold (a NUL, a control character), naming
+    it: PostgreSQL would refuse a NUL with an error, SQLite would look it up; both answer 422 here."""
+    from models.errors import BadInput
+    from models.text import normalised, problem
+
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        wrong = problem(normalised(str(value)), max_length=2000)
+        if wrong is not None:
+            raise BadInput(f"{name}: {wrong}")
+
+
+PlainParameters = Depends(plain_parameters)
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflows.board import ProjectRow
 from workflows.engine import TransitionOption
@@ -12,6 +12,14 @@ from workflows.engine import TransitionOption
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL refuses a NUL in text with an error; refused here, the answer names the field.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains U+0000 (NUL), which is not allowed")
+        return value
 
 
 class EventOut(BaseModel):
