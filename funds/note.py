@@ -147,7 +147,11 @@ class SignedNote:
         good = []
         for verifier in verifiers:
             for name, kid, signature in self.signatures:
-                if name == verifier.name and kid == verifier.id and verifier.verifies(self.text.encode(), signature):
+                if (
+                    name == verifier.name
+                    and kid == verifier.id
+                    and verifier.verifies(self.text.encode(), signature)
+                ):
                     good.append(name)
                     break
         return good
