@@ -45,6 +45,12 @@ class Settings(BaseModel):
     notice_attempts: int = Field(default=5, ge=1, le=50)
     # Working hours an escalation (督办) may wait for its acknowledgement before it is sent again.
     ack_working_hours: int = Field(default=4, ge=1, le=200)
+    # The office's Ed25519 key that signs the fund ledger's checkpoints (made by `ducha audit keygen`),
+    # and optionally a second key that co-signs them (the audit bureau's).
+    audit_key: Path = Path("./ducha-audit.key")
+    audit_cosign_key: Path | None = None
+    # A payment at or above this many yuan needs an approved commitment (funds commit), not a spend.
+    approval_threshold: str = Field(default="10000.00", pattern=r"^\d{1,15}(\.\d{1,2})?$")
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:

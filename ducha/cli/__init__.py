@@ -13,8 +13,10 @@ import typer
 
 from ducha.cli import (
     admin,
+    audit,
     calendar,
     deadlines,
+    funds,
     inspections,
     notices,
     orders,
@@ -28,6 +30,7 @@ from ducha.context import AppContext
 
 SET_UP, STAFF, PROJECTS = "Set-up", "Staff and roles", "Projects"
 INSPECTIONS, DEADLINES, NOTICES = "Inspections and orders", "Deadlines", "Notices"
+FUNDS = "Funds and audit"
 
 app = typer.Typer(
     cls=DuchaGroup,
@@ -69,6 +72,8 @@ GROUPS = [
     (DEADLINES, "deadlines", deadlines.deadlines_app),
     (NOTICES, "notices", notices.notices_app),
     (NOTICES, "channels", notices.channels_app),
+    (FUNDS, "funds", funds.funds_app),
+    (FUNDS, "audit", audit.audit_app),
 ]
 for _panel, _name, _command in COMMANDS:
     app.command(_name, rich_help_panel=_panel)(_command)
