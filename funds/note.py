@@ -59,7 +59,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, text: str) -> "Verifier":
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 holds '+' too
         if len(parts) != 3:
             raise NoteError(f"verifier key {text.strip()[:60]!r}: expected NAME+KEYID+KEY")
         name, hex_id, encoded = parts
@@ -97,7 +97,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> "Signer":
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("signer key: expected PRIVATE+KEY+NAME+KEYID+KEY")
         name, hex_id, encoded = parts[2:]

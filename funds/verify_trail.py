@@ -29,7 +29,7 @@ def sha256(data: bytes) -> bytes:
 
 
 def parse_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
-    name, key_hash, encoded = text.strip().split("+")
+    name, key_hash, encoded = text.strip().split("+", 2)
     raw = base64.b64decode(encoded, validate=True)
     if len(raw) != 33 or raw[0] != 1:
         raise Failed(f"key {name}: not an Ed25519 verifier key")
