@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, tuple_
+from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from funds.canonical import VERSION, check, digest, encode, instant
@@ -294,7 +294,7 @@ def open_log(
     *, session: Session, programme_id: int, now: datetime, signers: list[Signer] | None = None
 ) -> Log:
     """The programme's log for this transaction, its row locked (made on the first entry)."""
-    logs: dict[int, Log] = session.info.setdefault(_LOGS, {})
+    logs = _logs(session)
     log = logs.get(programme_id)
     if log is not None:
         if signers and not log.signers:
@@ -306,10 +306,20 @@ def open_log(
         select(LedgerLog.origin).where(col(LedgerLog.programme_id) == programme_id).with_for_update()
     ).scalar_one()
     log = Log(session, programme_id, origin, list(signers or []))
-    if not logs:
-        event.listen(session, "after_transaction_end", _forget, once=True)
     logs[programme_id] = log
     return log
+
+
+def _logs(session: Session) -> dict[int, Log]:
+    """The logs opened in the session's current transaction: a new transaction starts with none (what
+    a rolled-back one cached, accounts it made, balances it read, is gone with it)."""
+    current = session.get_transaction()
+    held = session.info.get(_LOGS)
+    if held is None or held[0] is not current:
+        held = (current, {})
+        session.info[_LOGS] = held
+    logs: dict[int, Log] = held[1]
+    return logs
 
 
 def _create_log(session: Session, programme_id: int, now: datetime) -> None:
@@ -325,14 +335,7 @@ def _create_log(session: Session, programme_id: int, now: datetime) -> None:
         session.execute(sqlite_insert(table).values(values).on_conflict_do_nothing())
 
 
-def _forget(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        session.info.pop(_LOGS, None)
-    else:  # a savepoint ended: the outer transaction goes on with its log
-        event.listen(session, "after_transaction_end", _forget, once=True)
-
-
 def pending_flush(session: Session) -> None:
     """Write every log's buffered rows (bulk appends) before the transaction reads or commits."""
-    for log in session.info.get(_LOGS, {}).values():
+    for log in _logs(session).values():
         log.flush()

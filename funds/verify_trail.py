@@ -19,6 +19,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+Key = tuple[str, bytes, Ed25519PublicKey]
+
 
 class Failed(Exception):
     pass
@@ -28,7 +30,7 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def parse_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
+def parse_key(text: str) -> Key:
     name, key_hash, encoded = text.strip().split("+", 2)
     raw = base64.b64decode(encoded, validate=True)
     if len(raw) != 33 or raw[0] != 1:
@@ -38,7 +40,9 @@ def parse_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
     return name, bytes.fromhex(key_hash), Ed25519PublicKey.from_public_bytes(raw[1:])
 
 
-def read_checkpoint(path: Path, keys: list[tuple[str, bytes, Ed25519PublicKey]]) -> tuple[str, int, bytes, str]:
+def read_checkpoint(
+    path: Path, keys: list[tuple[str, bytes, Ed25519PublicKey]]
+) -> tuple[str, int, bytes, str]:
     """(origin, size, root, signer) of a signed checkpoint, or Failed."""
     note = path.read_text(encoding="utf-8")
     text, _, signatures = note.partition("\n\n")
@@ -98,7 +102,9 @@ def check_entries(folder: Path, origin: str, sizes: set[int]) -> tuple[list[byte
                     raise Failed(f"{where}: a line in another fund's account {item['account']}")
                 balances[item["account"]] = balances.get(item["account"], 0) + item["amount"]
                 if balances[item["account"]] != item["balance"]:
-                    raise Failed(f"{where}: {item['account']} holds {balances[item['account']]}, not {item['balance']}")
+                    raise Failed(
+                        f"{where}: {item['account']} holds {balances[item['account']]}, not {item['balance']}"
+                    )
             entry_hash = sha256(line)
             prev = entry_hash.hex()
             leaf = sha256(b"\x00" + entry_hash)
@@ -142,9 +148,11 @@ def verify(folder: Path, key_texts: list[str]) -> str:
         raise Failed(f"checkpoints of several logs: {sorted(origins)}")
     origin = origins.pop()
     leaves, roots = check_entries(folder, origin, {size for _, size, _, _ in checkpoints})
-    for origin, size, root, _ in checkpoints:
+    for _, size, root, _ in checkpoints:
         if size > len(leaves):
-            raise Failed(f"a checkpoint covers {size} entries, the export has {len(leaves)}: entries are missing")
+            raise Failed(
+                f"a checkpoint covers {size} entries, the export has {len(leaves)}: entries are missing"
+            )
         if roots.get(size) != root:
             raise Failed(f"the first {size} entries do not have the root their checkpoint signed")
     latest_size, latest_root = checkpoints[-1][1], checkpoints[-1][2]
@@ -156,22 +164,27 @@ def verify(folder: Path, key_texts: list[str]) -> str:
             proof = json.loads(line)
             seq = proof["seq"]
             path = [base64.b64decode(item, validate=True) for item in proof["path"]]
-            if proof["tree_size"] != latest_size or not proof_leads(seq, latest_size, leaves[seq], path, latest_root):
+            if proof["tree_size"] != latest_size or not proof_leads(
+                seq, latest_size, leaves[seq], path, latest_root
+            ):
                 raise Failed(f"entry {seq}: its inclusion proof does not lead to the latest signed root")
             proved += 1
     if proved != len(leaves):
         raise Failed(f"{proved} inclusion proofs for {len(leaves)} entries")
     signer = checkpoints[-1][3]
     return (
-        f"OK: {len(leaves)} entries of {origin}, {len(checkpoints)} checkpoints; the latest, signed by {signer}: "
-        f"{latest_size} entries, root {base64.b64encode(latest_root).decode()}; {proved} inclusion proofs hold"
+        f"OK: {len(leaves)} entries of {origin}, {len(checkpoints)} checkpoints; the latest, signed by "
+        f"{signer}: {latest_size} entries, root {base64.b64encode(latest_root).decode()}; "
+        f"{proved} inclusion proofs hold"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check an export of a ducha fund ledger.")
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--key", action="append", default=[], help="A verifier key (NAME+HASH+KEY); repeatable.")
+    parser.add_argument(
+        "--key", action="append", default=[], help="A verifier key (NAME+HASH+KEY); repeatable."
+    )
     args = parser.parse_args(argv)
     try:
         print(verify(args.folder, args.key))
