@@ -5,16 +5,18 @@ e.g. ``upper/bank/P007``, ``upper/expense/P007/construction``, ``district/payabl
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import Table
 from sqlmodel import Session, col, select
 
 from funds.journal import Account, Log
 from models import FundingSource, Programme, Project
 from models.errors import NotFound, Refused
 from models.ledger import ExpenseCategory, LedgerAccount, Vendor
+from models.types import table_of
 
 
 class Kind(StrEnum):
@@ -106,12 +108,12 @@ def ensure_categories(*, session: Session, programme: Programme) -> list[Expense
             .order_by(col(ExpenseCategory.id))
         ).all()
     )
-    if not found:
-        for code, name, earmarked in DEFAULT_CATEGORIES:
-            session.add(
-                ExpenseCategory(programme_id=programme.id, code=code, name=name, earmarked=earmarked)  # type: ignore[arg-type]
-            )
-        session.flush()
+    if not found:  # two first writers at once: the second's rows are skipped, not an error
+        rows = [
+            {"programme_id": programme.id, "code": code, "name": name, "earmarked": earmarked}
+            for code, name, earmarked in DEFAULT_CATEGORIES
+        ]
+        insert_or_skip(session, table_of(ExpenseCategory), rows)
         return ensure_categories(session=session, programme=programme)
     return found
 
@@ -143,20 +145,27 @@ def _codes(sources: Iterable[FundingSource]) -> str:
     return ", ".join(source.code for source in sources)
 
 
-@dataclass(frozen=True)
-class VendorRef:
-    vendor: Vendor
-    created: bool
+def insert_or_skip(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, skipping those a unique constraint says are there (made meanwhile by another)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
 
 
 def ensure_vendor(*, session: Session, name: str, small_firm: bool | None, now: datetime) -> Vendor:
     """The vendor of that name, made on first use; its small-firm status is fixed when it is made."""
     vendor = session.exec(select(Vendor).where(col(Vendor.name) == name)).first()
     if vendor is None:
-        vendor = Vendor(name=name, small_firm=bool(small_firm), created_at=now)
-        session.add(vendor)
-        session.flush()
-    elif small_firm is not None and vendor.small_firm != small_firm:
+        insert_or_skip(
+            session, table_of(Vendor), [{"name": name, "small_firm": bool(small_firm), "created_at": now}]
+        )
+        vendor = session.exec(select(Vendor).where(col(Vendor.name) == name)).one()
+    if small_firm is not None and vendor.small_firm != small_firm:
         state = "a small firm" if vendor.small_firm else "not a small firm"
         raise Refused(f"vendor {name!r} is recorded as {state}; that does not change")
     return vendor
