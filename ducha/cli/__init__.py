@@ -20,6 +20,7 @@ from ducha.cli import (
     inspections,
     notices,
     orders,
+    payments,
     programmes,
     projects,
     spotchecks,
@@ -75,6 +76,7 @@ GROUPS = [
     (FUNDS, "funds", funds.funds_app),
     (FUNDS, "audit", audit.audit_app),
 ]
+del payments  # its commands join the funds group (ducha funds spend …) when it is imported
 for _panel, _name, _command in COMMANDS:
     app.command(_name, rich_help_panel=_panel)(_command)
 for _panel, _name, _group in GROUPS:

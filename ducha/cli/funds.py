@@ -55,7 +55,7 @@ OverrideOption = Annotated[
 EntryArgument = Annotated[int, typer.Argument(metavar="ENTRY", min=0, help="The entry's number in the log.")]
 
 
-def _yuan(text: str, option: str = "--amount") -> int:
+def yuan(text: str, option: str = "--amount") -> int:
     from models.errors import BadInput
     from models.money import parse_yuan
 
@@ -65,7 +65,7 @@ def _yuan(text: str, option: str = "--amount") -> int:
         raise BadInput(f"{option} {text!r}: {exc}") from None
 
 
-def _record(
+def record_command(
     ctx: typer.Context,
     at: str | None,
     actor_ref: str,
@@ -101,13 +101,6 @@ def _record(
         )
 
 
-def _purchase(**given: Any) -> Any:
-    from workflows.fund_actions import PurchaseInput
-
-    given["documents"] = tuple(given.get("documents") or ())
-    return PurchaseInput(**given)
-
-
 @funds_app.command("receive")
 def receive_command(
     ctx: typer.Context,
@@ -124,7 +117,7 @@ def receive_command(
     """Record a fund's money reaching the programme (the office)."""
     from workflows.fund_actions import record_receipt
 
-    _record(
+    record_command(
         ctx,
         at,
         actor_ref,
@@ -134,7 +127,7 @@ def receive_command(
         memo,
         record_receipt,
         fund=fund,
-        amount_fen=_yuan(amount),
+        amount_fen=yuan(amount),
         voucher=voucher,
     )
 
@@ -155,7 +148,7 @@ def allocate_command(
     """Allocate money of one fund to a project (the office)."""
     from workflows.fund_actions import allocate_funds
 
-    _record(
+    record_command(
         ctx,
         at,
         actor_ref,
@@ -166,7 +159,7 @@ def allocate_command(
         allocate_funds,
         project=project,
         fund=fund,
-        amount_fen=_yuan(amount),
+        amount_fen=yuan(amount),
     )
 
 
@@ -187,7 +180,7 @@ def disburse_command(
     """Pay part of a project's allocation into its bank account (the office)."""
     from workflows.fund_actions import disburse_funds
 
-    _record(
+    record_command(
         ctx,
         at,
         actor_ref,
@@ -198,241 +191,8 @@ def disburse_command(
         disburse_funds,
         project=project,
         fund=fund,
-        amount_fen=_yuan(amount),
+        amount_fen=yuan(amount),
         voucher=voucher,
-    )
-
-
-@funds_app.command("spend")
-def spend_command(
-    ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project code, village or id.")],
-    fund: FundOption,
-    amount: AmountOption,
-    category: CategoryOption,
-    voucher: VoucherOption,
-    actor_ref: ActorOption,
-    op_id: OpIdOption,
-    vendor: VendorOption = None,
-    small_firm: SmallFirmOption = None,
-    invoice: InvoiceOption = None,
-    document: DocumentOption = None,
-    override_reason: OverrideOption = None,
-    programme: ProgrammeOption = None,
-    memo: MemoOption = "",
-    occurred: OccurredOption = None,
-    at: AtOption = None,
-) -> None:
-    """Spend from the project's bank account on a category, below the approval threshold."""
-    from workflows.fund_actions import spend_funds
-
-    purchase = _purchase(
-        category=category,
-        vendor=vendor,
-        small_firm=small_firm,
-        voucher=voucher,
-        invoice=invoice,
-        documents=document,
-    )
-    _record(
-        ctx,
-        at,
-        actor_ref,
-        op_id,
-        programme,
-        occurred,
-        memo,
-        spend_funds,
-        project=project,
-        fund=fund,
-        amount_fen=_yuan(amount),
-        purchase=purchase,
-        override_reason=override_reason,
-    )
-
-
-@funds_app.command("commit")
-def commit_command(
-    ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project code, village or id.")],
-    fund: FundOption,
-    amount: AmountOption,
-    category: CategoryOption,
-    approved_by: Annotated[str, typer.Option("--approved-by", help="Who approved the payment.")],
-    actor_ref: ActorOption,
-    op_id: OpIdOption,
-    vendor: VendorOption = None,
-    small_firm: SmallFirmOption = None,
-    approval: Annotated[str | None, typer.Option("--approval", help="The approval's reference.")] = None,
-    voucher: VoucherOption = None,
-    invoice: InvoiceOption = None,
-    document: DocumentOption = None,
-    override_reason: OverrideOption = None,
-    programme: ProgrammeOption = None,
-    memo: MemoOption = "",
-    occurred: OccurredOption = None,
-    at: AtOption = None,
-) -> None:
-    """Reserve an approved payment (the project's leader or the office approves; not the recorder)."""
-    from workflows.fund_actions import commit_payment
-
-    purchase = _purchase(
-        category=category,
-        vendor=vendor,
-        small_firm=small_firm,
-        voucher=voucher,
-        invoice=invoice,
-        documents=document,
-    )
-    _record(
-        ctx,
-        at,
-        actor_ref,
-        op_id,
-        programme,
-        occurred,
-        memo,
-        commit_payment,
-        project=project,
-        fund=fund,
-        amount_fen=_yuan(amount),
-        purchase=purchase,
-        approved_by=approved_by,
-        approval=approval,
-        override_reason=override_reason,
-    )
-
-
-@funds_app.command("pay")
-def pay_command(
-    ctx: typer.Context,
-    entry: EntryArgument,
-    actor_ref: ActorOption,
-    op_id: OpIdOption,
-    amount: Annotated[
-        str | None, typer.Option("--amount", help="Part of a payable (default: what is owed).")
-    ] = None,
-    voucher: VoucherOption = None,
-    invoice: InvoiceOption = None,
-    document: DocumentOption = None,
-    override_reason: OverrideOption = None,
-    programme: ProgrammeOption = None,
-    memo: MemoOption = "",
-    occurred: OccurredOption = None,
-    at: AtOption = None,
-) -> None:
-    """Pay a commitment (its reservation, whole) or a payable (from the bank account)."""
-    from workflows.fund_actions import pay_entry
-
-    _record(
-        ctx,
-        at,
-        actor_ref,
-        op_id,
-        programme,
-        occurred,
-        memo,
-        pay_entry,
-        seq=entry,
-        amount_fen=_yuan(amount) if amount is not None else None,
-        voucher=voucher,
-        invoice=invoice,
-        documents=tuple(document or ()),
-        override_reason=override_reason,
-    )
-
-
-@funds_app.command("void")
-def void_command(
-    ctx: typer.Context,
-    entry: EntryArgument,
-    reason: Annotated[str, typer.Option("--reason", help="Why.")],
-    actor_ref: ActorOption,
-    op_id: OpIdOption,
-    programme: ProgrammeOption = None,
-    at: AtOption = None,
-) -> None:
-    """Cancel a commitment: its money goes back to the bank account (the office or its approver)."""
-    from workflows.fund_actions import void_commitment
-
-    _record(ctx, at, actor_ref, op_id, programme, None, "", void_commitment, seq=entry, reason=reason)
-
-
-@funds_app.command("payable")
-def payable_command(
-    ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project code, village or id.")],
-    fund: FundOption,
-    amount: AmountOption,
-    vendor: VendorOption,
-    category: CategoryOption,
-    actor_ref: ActorOption,
-    op_id: OpIdOption,
-    small_firm: SmallFirmOption = None,
-    invoice: InvoiceOption = None,
-    document: DocumentOption = None,
-    override_reason: OverrideOption = None,
-    programme: ProgrammeOption = None,
-    memo: MemoOption = "",
-    occurred: OccurredOption = None,
-    at: AtOption = None,
-) -> None:
-    """Record what is owed to a vendor once its goods or works are accepted (验收)."""
-    from workflows.fund_actions import record_payable
-
-    purchase = _purchase(
-        category=category, vendor=vendor, small_firm=small_firm, invoice=invoice, documents=document
-    )
-    _record(
-        ctx,
-        at,
-        actor_ref,
-        op_id,
-        programme,
-        occurred,
-        memo,
-        record_payable,
-        project=project,
-        fund=fund,
-        amount_fen=_yuan(amount),
-        purchase=purchase,
-        override_reason=override_reason,
-    )
-
-
-@funds_app.command("refund")
-def refund_command(
-    ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project code, village or id.")],
-    fund: FundOption,
-    amount: AmountOption,
-    category: CategoryOption,
-    actor_ref: ActorOption,
-    op_id: OpIdOption,
-    vendor: VendorOption = None,
-    voucher: VoucherOption = None,
-    programme: ProgrammeOption = None,
-    memo: MemoOption = "",
-    occurred: OccurredOption = None,
-    at: AtOption = None,
-) -> None:
-    """Record money a vendor returned, out of the category it was spent on."""
-    from workflows.fund_actions import record_refund
-
-    purchase = _purchase(category=category, vendor=vendor, voucher=voucher)
-    _record(
-        ctx,
-        at,
-        actor_ref,
-        op_id,
-        programme,
-        occurred,
-        memo,
-        record_refund,
-        project=project,
-        fund=fund,
-        amount_fen=_yuan(amount),
-        purchase=purchase,
     )
 
 
@@ -450,7 +210,7 @@ def reverse_command(
     """Correct an entry with a reversing entry that names it (the office)."""
     from workflows.fund_actions import reverse_entry
 
-    _record(
+    record_command(
         ctx,
         at,
         actor_ref,
@@ -488,7 +248,7 @@ def reclassify_command(
     """Move money between two funds, approved: two linked entries, one in each fund."""
     from workflows.fund_actions import reclassify_funds
 
-    _record(
+    record_command(
         ctx,
         at,
         actor_ref,
@@ -499,7 +259,7 @@ def reclassify_command(
         reclassify_funds,
         from_fund=from_fund,
         to_fund=to_fund,
-        amount_fen=_yuan(amount),
+        amount_fen=yuan(amount),
         approved_by=approved_by,
         reason=reason,
         project=project,

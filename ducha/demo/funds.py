@@ -13,12 +13,14 @@ unpaid more than 30 days after acceptance. Checkpoints are signed at the end of 
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from ducha.demo.planted import moment as at_hour
+from ducha.demo.planted import plant, seq_of
 from funds.checkpoints import sign_checkpoints
 from funds.note import Signer
 from models import Person, Programme, Project, WorkflowEvent
@@ -26,17 +28,16 @@ from models.localtime import LOCAL_TZ
 from workflows.fund_actions import (
     FundsSetup,
     Operation,
-    PurchaseInput,
     allocate_funds,
-    commit_payment,
     disburse_funds,
+    record_receipt,
+)
+from workflows.payment_actions import (
+    PurchaseInput,
+    commit_payment,
     pay_entry,
     record_payable,
-    record_receipt,
-    record_refund,
-    reverse_entry,
     spend_funds,
-    void_commitment,
 )
 
 THRESHOLD_FEN = 1_000_000  # 10,000.00 yuan: DUCHA_APPROVAL_THRESHOLD's default
@@ -70,10 +71,6 @@ class _Book:
         return Operation(actor, f"demo-{op_id}", str(self.programme.id), memo=memo)
 
 
-def _moment(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), LOCAL_TZ)
-
-
 def _approved(session: Session, project: Project) -> datetime | None:
     return session.exec(
         select(WorkflowEvent.occurred_at).where(
@@ -98,7 +95,7 @@ def record_demo_funds(
     rng = random.Random(20261211)
     s: dict[str, Any] = {"session": session, "setup": setup}
     for fund, amount in ((UPPER, 168_460_000), (DISTRICT, 16_240_000)):
-        when = _moment(start + timedelta(days=1), 10)
+        when = at_hour(start + timedelta(days=1), 10)
         book.at(
             when,
             partial(
@@ -114,7 +111,7 @@ def record_demo_funds(
     for member in members:
         code = member.project.code
         for fund, amount in ((UPPER, 3_369_200), (DISTRICT, 324_800)):
-            when = _moment(start + timedelta(days=2), 15)
+            when = at_hour(start + timedelta(days=2), 15)
             book.at(
                 when,
                 partial(
@@ -135,7 +132,7 @@ def record_demo_funds(
         code = member.project.code
         day = approved.astimezone(LOCAL_TZ).date() + timedelta(days=1)
         for fund, amount in ((DISTRICT, 324_800), (UPPER, 2_000_000)):
-            when = _moment(day, 10)
+            when = at_hour(day, 10)
             book.at(
                 when,
                 partial(
@@ -156,7 +153,7 @@ def record_demo_funds(
         _build(book, member, number, rng, s)
     # The late payable: design and survey services from a small firm, accepted early, never paid.
     late = next(m for m in members if m.project.actual_start is None and m.project.stage == "approved")
-    when = _moment(start + timedelta(days=5), 11)
+    when = at_hour(start + timedelta(days=5), 11)
     book.at(
         when,
         partial(
@@ -182,7 +179,7 @@ def _build(book: _Book, member: Member, number: int, rng: random.Random, s: dict
     assert project.actual_start is not None
     started = project.actual_start
     head = book.head
-    when = _moment(started, 9, 30)
+    when = at_hour(started, 9, 30)
     book.at(
         when,
         partial(
@@ -199,7 +196,7 @@ def _build(book: _Book, member: Member, number: int, rng: random.Random, s: dict
     for n in range(0 if number == 2 else 2):  # the split-payment project buys its materials at once
         amount = rng.randrange(200_000, 600_000, 100)
         vendor = rng.choice(SUPPLIERS)
-        moment = _moment(started, 14 + n, rng.randrange(0, 60))
+        moment = at_hour(started, 14 + n, rng.randrange(0, 60))
         book.at(
             moment,
             partial(
@@ -220,7 +217,7 @@ def _build(book: _Book, member: Member, number: int, rng: random.Random, s: dict
             ),
         )
     builder = BUILDERS[number % len(BUILDERS)]
-    committed = _moment(started + timedelta(days=1), 10)
+    committed = at_hour(started + timedelta(days=1), 10)
     book.at(
         committed,
         partial(
@@ -238,10 +235,10 @@ def _build(book: _Book, member: Member, number: int, rng: random.Random, s: dict
         ),
     )
     if number % 3 != 2:  # a third of them wait for payment at the demo date
-        paid = _moment(started + timedelta(days=2), 11)
+        paid = at_hour(started + timedelta(days=2), 11)
         book.at(paid, lambda: _pay_commitment(book, spec, code, paid, s))
     if number % 2 == 0:
-        furnished = _moment(started + timedelta(days=2), 15)
+        furnished = at_hour(started + timedelta(days=2), 15)
         book.at(
             furnished,
             partial(
@@ -256,11 +253,11 @@ def _build(book: _Book, member: Member, number: int, rng: random.Random, s: dict
                 **s,
             ),
         )
-    _planted(book, member, number, s)
+    plant(book, member, number, s)
 
 
 def _pay_commitment(book: _Book, spec: Person, code: str, when: datetime, s: dict[str, Any]) -> Any:
-    seq = _seq_of(book, f"demo-commit-{code}-contract")
+    seq = seq_of(book, f"demo-commit-{code}-contract")
     return pay_entry(
         now=when,
         op=book.op(spec, f"pay-{code}-contract"),
@@ -268,183 +265,6 @@ def _pay_commitment(book: _Book, spec: Person, code: str, when: datetime, s: dic
         seq=seq,
         voucher=f"付-{code}-10",
         **s,
-    )
-
-
-def _planted(book: _Book, member: Member, number: int, s: dict[str, Any]) -> None:
-    """The problems the audit rules should find, and the ordinary corrections around them."""
-    code, spec, head = member.project.code, member.specialist, book.head
-    started = member.project.actual_start
-    assert started is not None
-    # Three days after it started, or two days before the demo date if it started later: what is
-    # planted has happened by the demo date, wherever the demo date is.
-    later = max(started, min(started + timedelta(days=3), book.today - timedelta(days=2)))
-    if number == 0:  # the overspend: the office lets it pay beyond the allocation
-        when = _moment(later, 10)
-        book.at(
-            when,
-            partial(
-                spend_funds,
-                now=when,
-                op=book.op(head, f"spend-{code}-extra-works", "增加地基处理工程量"),
-                evidence=None,
-                project=code,
-                fund=UPPER,
-                amount_fen=980_000,
-                purchase=PurchaseInput(category="construction", vendor=BUILDERS[0], voucher=f"记-{code}-30"),
-                override_reason="地基处理工程量增加, 经督查室研究同意先行支付, 待追加预算",
-                **s,
-            ),
-        )
-        more = _moment(later, 11)
-        book.at(
-            more,
-            partial(
-                spend_funds,
-                now=more,
-                op=book.op(head, f"spend-{code}-extra-works-2", "增加地基处理工程量"),
-                evidence=None,
-                project=code,
-                fund=UPPER,
-                amount_fen=950_000,
-                purchase=PurchaseInput(category="construction", vendor=BUILDERS[0], voucher=f"记-{code}-31"),
-                override_reason="同上, 第二笔",
-                **s,
-            ),
-        )
-    if number == 1:  # outside the earmark: hospitality is not construction nor office furnishing
-        when = _moment(later, 18)
-        book.at(
-            when,
-            partial(
-                spend_funds,
-                now=when,
-                op=book.op(spec, f"spend-{code}-dinner", "开工接待"),
-                evidence=None,
-                project=code,
-                fund=DISTRICT,
-                amount_fen=128_000,
-                purchase=PurchaseInput(
-                    category="hospitality",
-                    vendor="聚福楼饭店",
-                    voucher=f"记-{code}-40",
-                    invoice=f"FP-{code}-40",
-                ),
-                **s,
-            ),
-        )
-    if number == 2:  # the split payment: one vendor, two days, each under 10,000.00, together over it
-        for n, (day, amount) in enumerate(((later, 560_000), (later + timedelta(days=1), 520_000))):
-            when = _moment(day, 16)
-            book.at(
-                when,
-                partial(
-                    spend_funds,
-                    now=when,
-                    op=book.op(spec, f"spend-{code}-windows-{n}", "门窗安装"),
-                    evidence=None,
-                    project=code,
-                    fund=UPPER,
-                    amount_fen=amount,
-                    purchase=PurchaseInput(
-                        category="construction",
-                        vendor="安居门窗厂",
-                        voucher=f"记-{code}-5{n}",
-                        invoice=f"FP-{code}-5{n}",
-                    ),
-                    **s,
-                ),
-            )
-    if number == 3:  # a mistake corrected: a reversal names it, then the right amount
-        when = _moment(later, 9)
-        book.at(
-            when,
-            partial(
-                spend_funds,
-                now=when,
-                op=book.op(spec, f"spend-{code}-cement", "水泥"),
-                evidence=None,
-                project=code,
-                fund=UPPER,
-                amount_fen=560_000,
-                purchase=PurchaseInput(category="construction", vendor=SUPPLIERS[1], voucher=f"记-{code}-60"),
-                **s,
-            ),
-        )
-        fixed = _moment(later, 9, 30)
-        book.at(fixed, lambda: _reverse_by_op(book, head, code, fixed, s))
-    if number == 4:  # a refund of returned goods, and a voided commitment
-        when = _moment(later, 10)
-        book.at(
-            when,
-            partial(
-                record_refund,
-                now=when,
-                op=book.op(spec, f"refund-{code}-tiles", "退回破损地砖"),
-                evidence=None,
-                project=code,
-                fund=UPPER,
-                amount_fen=45_000,
-                purchase=PurchaseInput(category="construction", vendor=SUPPLIERS[0], voucher=f"记-{code}-70"),
-                **s,
-            ),
-        )
-    if number == 5:
-        when = _moment(later, 11)
-        book.at(
-            when,
-            partial(
-                commit_payment,
-                now=when,
-                op=book.op(spec, f"commit-{code}-roof"),
-                evidence=None,
-                project=code,
-                fund=UPPER,
-                amount_fen=850_000,
-                approved_by=str(member.leader.id),
-                purchase=PurchaseInput(category="construction", vendor=BUILDERS[1]),
-                **s,
-            ),
-        )
-        voided = _moment(later, 16)
-        book.at(voided, lambda: _void_by_op(book, member.leader, code, voided, s))
-
-
-def _seq_of(book: _Book, op_id: str) -> int:
-    from models.ledger import JournalEntry
-
-    return book.session.exec(
-        select(JournalEntry.seq).where(
-            col(JournalEntry.programme_id) == book.programme.id, col(JournalEntry.op_id) == op_id
-        )
-    ).one()
-
-
-def _reverse_by_op(book: _Book, head: Person, code: str, when: datetime, s: dict[str, Any]) -> Any:
-    seq = _seq_of(book, f"demo-spend-{code}-cement")
-    reverse_entry(
-        now=when,
-        op=book.op(head, f"reverse-{code}-cement"),
-        seq=seq,
-        reason="金额录入错误 (5,600 应为 5,060)",
-        **s,
-    )
-    return spend_funds(
-        now=when,
-        op=book.op(book.session.get(Person, head.id) or head, f"spend-{code}-cement-fixed", "水泥"),
-        evidence=None,
-        project=code,
-        fund=UPPER,
-        amount_fen=506_000,
-        purchase=PurchaseInput(category="construction", vendor=SUPPLIERS[1], voucher=f"记-{code}-61"),
-        **s,
-    )
-
-
-def _void_by_op(book: _Book, leader: Person, code: str, when: datetime, s: dict[str, Any]) -> Any:
-    seq = _seq_of(book, f"demo-commit-{code}-roof")
-    return void_commitment(
-        now=when, op=book.op(leader, f"void-{code}-roof"), seq=seq, reason="合同重新谈判", **s
     )
 
 
@@ -467,7 +287,7 @@ def _play(book: _Book, now: datetime, signers: list[Signer]) -> int:
 
 
 def _day_end(book: _Book, day: date, now: datetime, signers: list[Signer]) -> None:
-    moment = min(_moment(day, 23, 55), now)
+    moment = min(at_hour(day, 23, 55), now)
     assert book.programme.id is not None
     sign_checkpoints(
         session=book.session, now=moment, signers=signers, reason="daily", programme_id=book.programme.id

@@ -31,15 +31,17 @@ from workflows.built_ins import load_builtins
 from workflows.fund_actions import (
     FundsSetup,
     Operation,
-    PurchaseInput,
     allocate_funds,
-    commit_payment,
     disburse_funds,
+    record_receipt,
+    reverse_entry,
+)
+from workflows.payment_actions import (
+    PurchaseInput,
+    commit_payment,
     pay_entry,
     record_payable,
-    record_receipt,
     record_refund,
-    reverse_entry,
     spend_funds,
     void_commitment,
 )
@@ -253,9 +255,7 @@ class Ledger(RuleBasedStateMachine):
         seq = data.draw(st.sampled_from(self.entries))
         body = json.loads(
             self.session.execute(
-                text(
-                    f"SELECT body FROM journal_entry WHERE programme_id = {self.pid} AND seq = {seq}"
-                )
+                text(f"SELECT body FROM journal_entry WHERE programme_id = {self.pid} AND seq = {seq}")
             ).scalar_one()
         )
         self.session.rollback()
@@ -269,8 +269,9 @@ class Ledger(RuleBasedStateMachine):
     def balances_are_the_sum_of_their_lines_and_every_entry_is_balanced(self) -> None:
         rows = self.session.execute(
             text(
-                "SELECT a.code, SUM(l.amount_fen), MAX(l.entry_seq) FROM journal_line l JOIN ledger_account a "
-                f"ON a.id = l.account_id WHERE l.programme_id = {self.pid} GROUP BY a.code"
+                "SELECT a.code, SUM(l.amount_fen), MAX(l.entry_seq) FROM journal_line l "
+                f"JOIN ledger_account a ON a.id = l.account_id WHERE l.programme_id = {self.pid} "
+                "GROUP BY a.code"
             )
         ).all()
         found = {code: int(total) for code, total, _ in rows}
@@ -278,8 +279,8 @@ class Ledger(RuleBasedStateMachine):
         last = self.session.execute(
             text(
                 "SELECT a.code, l.balance_fen FROM journal_line l JOIN ledger_account a "
-                f"ON a.id = l.account_id WHERE l.programme_id = {self.pid} AND l.entry_seq = (SELECT MAX(m.entry_seq) FROM "
-                "journal_line m WHERE m.account_id = l.account_id)"
+                f"ON a.id = l.account_id WHERE l.programme_id = {self.pid} AND l.entry_seq = "
+                "(SELECT MAX(m.entry_seq) FROM journal_line m WHERE m.account_id = l.account_id)"
             )
         ).all()
         assert {code: int(b) for code, b in last} == found
