@@ -135,7 +135,9 @@ def verify(
                 markup=False,
             )
             if log.latest and not log.problems:
-                out.print("latest signed checkpoint:\n" + log.latest, markup=False, highlight=False)
+                out.print(
+                    "latest signed checkpoint:\n" + log.latest, markup=False, highlight=False, soft_wrap=True
+                )
         for line in report.kept:
             out.print(line, markup=False)
         verdict = "verified" if report.ok else f"{len(problems)} problem(s)"

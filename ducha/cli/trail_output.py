@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ducha.cli.common import console
 from ducha.cli.tables import table, when
-from funds.reads import Summary, TrailRow
+from funds.reads import FundSummary, Summary, TrailRow
 from models import format_yuan
 from models.errors import BadInput
 from models.localtime import local
@@ -103,50 +103,56 @@ def write_trail(
             if out:
                 target.close()
         return
+    code = title.split(" ")[0]
     shown = [
         [
             row.seq,
-            when(row.occurred_at),
+            f"{local(row.occurred_at):%Y-%m-%d}",
             row.kind,
-            row.account,
+            row.account.replace(f"/{code}", ""),
             format_yuan(row.amount_fen),
             format_yuan(row.balance_fen),
-            row.voucher or "",
-            row.vendor or "",
-            row.actor or "",
-            row.entry_hash[:12],
         ]
         for row in rows
     ]
-    columns = (
-        "entry",
-        "occurred",
-        "kind",
-        "account",
-        "amount",
-        "balance",
-        "voucher",
-        "vendor",
-        "actor",
-        "hash",
+    columns = ("entry", "date", "kind", "account", "amount", "balance")
+    console().print(
+        table(
+            f"trail of {title} (the rest: --format csv)",
+            columns,
+            shown,
+            amount="right",
+            balance="right",
+        )
     )
-    console().print(table(f"trail of {title}", columns, shown, amount="right", balance="right"))
 
 
 def print_summary(out: Console, report: Summary) -> None:
-    """The money of a programme by fund, then by project."""
-    money = ("allocated", "disbursed", "reserved", "spent", "owed", "idle")
-    funds = [
-        [f.fund, format_yuan(f.budget_fen), format_yuan(f.received_fen), format_yuan(f.pool_fen)]
-        + [format_yuan(getattr(f.position, f"{name}_fen")) for name in money]
-        for f in report.funds
-    ]
-    columns = ("fund", "budget", "received", "pool", *money)
-    justify = {name: "right" for name in columns[1:]}
+    """The money of a programme by fund (a column each, and their total), then by project."""
+    measures = ("budget", "received", "pool", "allocated", "disbursed", "reserved", "spent", "owed", "idle")
+
+    def value(fund: FundSummary, measure: str) -> int:
+        if measure in ("budget", "received", "pool"):
+            return int(getattr(fund, f"{measure}_fen"))
+        return int(getattr(fund.position, f"{measure}_fen"))
+
+    rows = []
+    for measure in measures:
+        values = [value(fund, measure) for fund in report.funds]
+        rows.append([measure, *(format_yuan(v) for v in values), format_yuan(sum(values))])
+    columns = ("", *(fund.fund for fund in report.funds), "total")
     title = f"{report.programme}: money by fund" + (f", as of {when(report.as_of)}" if report.as_of else "")
-    out.print(table(title, columns, funds, **justify))
+    out.print(table(title, columns, rows, **{name: "right" for name in columns[1:]}))
+    money = ("allocated", "disbursed", "spent", "idle")
     projects = [
         [p.project, p.fund] + [format_yuan(getattr(p.position, f"{name}_fen")) for name in money]
         for p in report.projects
     ]
-    out.print(table("by project", ("project", "fund", *money), projects, **{n: "right" for n in money}))
+    out.print(
+        table(
+            "by project (reserved and owed: --json)",
+            ("project", "fund", *money),
+            projects,
+            **{n: "right" for n in money},
+        )
+    )
