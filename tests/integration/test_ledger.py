@@ -306,3 +306,31 @@ def test_the_offline_verifier_accepts_an_export_and_rejects_a_hand_edited_one(
     (out / "entries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, output = check(out)
     assert code == 1 and output.startswith("FAILED: entry 8: does not follow entry 7"), output
+
+
+def test_the_facts_audit_rules_read(demo: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from ducha.db import make_engine
+    from funds.reads import entry_facts
+    from workflows.programmes import find_programme
+
+    engine = make_engine(demo)
+    with Session(engine) as session:
+        programme = find_programme(session=session, ref=None)
+        facts = entry_facts(session=session, programme=programme).all()
+        outside = [f for f in facts if f.category is not None and f.earmarked is False]
+        late = entry_facts(
+            session=session, programme=programme, until=datetime(2026, 11, 10, tzinfo=UTC)
+        ).all()
+    engine.dispose()
+    assert [(f.kind, f.category, f.fund, f.amount_fen) for f in outside] == [
+        ("spend", "hospitality", "district", 128_000)
+    ]
+    assert [(f.kind, f.vendor, f.small_firm) for f in late if f.kind == "payable"] == [
+        ("payable", "精准测绘设计工作室", True)
+    ]
+    assert [f.seq for f in facts] == list(range(len(facts)))
+    assert all(len(f.entry_hash) == 64 for f in facts)
