@@ -65,6 +65,14 @@ def encode(document: Mapping[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+_IN_ORDER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def encode_in_order(document: Mapping[str, Any]) -> str:
+    """The canonical text of a document built with its keys already in sorted order (faster)."""
+    return _IN_ORDER(document)
+
+
 def digest(body: str) -> str:
     """The entry hash: SHA-256 of the canonical text's UTF-8 bytes, in hex."""
     return hashlib.sha256(body.encode()).hexdigest()

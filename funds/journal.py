@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import union_all
 from sqlmodel import Session, col, select
 
-from funds.canonical import SAFE_INTEGER, VERSION, digest, encode, instant
+from funds.canonical import SAFE_INTEGER, VERSION, digest, encode_in_order, instant
 from funds.merkle import CompactRange, Node, leaf_hash
 from funds.note import Checkpoint, Signer, sign
 from models.bulk import insert_many
@@ -88,38 +88,36 @@ class Appended:
 def document_of(draft: Draft, *, origin: str, seq: int, prev: str, balances: list[int]) -> dict[str, Any]:
     """The canonical document of ``draft`` at ``seq`` (funds/canonical.py says what each key means)."""
     occurred = instant(draft.occurred_at)
+    refs = draft.reverses, draft.settles, draft.payable, draft.linked
+    # Keys in sorted order at every level: the canonical text is then written without sorting
+    # (``encode_in_order``); tests/unit/test_canonical.py keeps this equal to ``encode``.
     return {
-        "v": VERSION,
-        "log": origin,
-        "seq": seq,
-        "prev": prev,
-        "op": draft.op_id,
-        "part": draft.op_part,
-        "kind": draft.kind,
-        "fund": draft.fund_code,
-        "project": draft.project_code,
-        "vendor": draft.vendor,
-        "category": draft.category,
-        "amount": draft.amount_fen,
-        "voucher": draft.voucher,
-        "invoice": draft.invoice,
-        "memo": draft.memo,
-        "documents": draft.documents,
         "actor": draft.actor.plain() if draft.actor else None,
-        "occurred_at": occurred,
-        "recorded_at": occurred if draft.recorded_at == draft.occurred_at else instant(draft.recorded_at),
-        "refs": {
-            "reverses": draft.reverses,
-            "settles": draft.settles,
-            "payable": draft.payable,
-            "linked": draft.linked,
-        },
+        "amount": draft.amount_fen,
         "approval": draft.approval,
-        "override": draft.override,
+        "category": draft.category,
+        "documents": draft.documents,
+        "fund": draft.fund_code,
+        "invoice": draft.invoice,
+        "kind": draft.kind,
         "lines": [
             {"account": account.code, "amount": amount, "balance": balance}
             for (account, amount), balance in zip(draft.postings, balances, strict=True)
         ],
+        "log": origin,
+        "memo": draft.memo,
+        "occurred_at": occurred,
+        "op": draft.op_id,
+        "override": draft.override,
+        "part": draft.op_part,
+        "prev": prev,
+        "project": draft.project_code,
+        "recorded_at": occurred if draft.recorded_at == draft.occurred_at else instant(draft.recorded_at),
+        "refs": {"linked": refs[3], "payable": refs[2], "reverses": refs[0], "settles": refs[1]},
+        "seq": seq,
+        "v": VERSION,
+        "vendor": draft.vendor,
+        "voucher": draft.voucher,
     }
 
 
@@ -221,7 +219,7 @@ class Log:
             if abs(amount) > SAFE_INTEGER:  # the only numbers beside seq: RFC 8785 keeps them exact
                 raise ValueError(f"{draft.kind} {draft.op_id}: {amount} fen is beyond ±(2^53 − 1)")
         document = document_of(draft, origin=self.origin, seq=seq, prev=self.head, balances=balances)
-        body = encode(document)
+        body = encode_in_order(document)
         entry_hash = digest(body)
         self._entries.append(
             {

@@ -51,7 +51,7 @@ class Purchase:
             "voucher": self.voucher,
             "invoice": self.invoice,
             "memo": self.memo,
-            "documents": [{"sha256": sha, "name": name} for sha, name in self.documents],
+            "documents": [{"name": name, "sha256": sha} for sha, name in self.documents],
         }
 
     def request(self) -> dict[str, Any]:
