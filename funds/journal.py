@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import union_all
 from sqlmodel import Session, col, select
 
 from funds.canonical import SAFE_INTEGER, VERSION, digest, encode_in_order, instant
-from funds.merkle import CompactRange, Node, leaf_hash
+from funds.merkle import CompactRange, Node, leaf_hash, node_key
 from funds.note import Checkpoint, Signer, sign
 from models.bulk import insert_many
 from models.ledger import JournalEntry, JournalLine, LedgerAccount, LedgerCheckpoint, LedgerLog, MerkleNode
@@ -127,18 +126,13 @@ def node_fetcher(session: Session, programme_id: int) -> Callable[[set[Node]], M
     def fetch(keys: set[Node]) -> Mapping[Node, bytes]:
         if not keys:
             return {}
-        by_level: dict[int, list[int]] = {}
-        for level, idx in keys:
-            by_level.setdefault(level, []).append(idx)
-        # One point lookup per level on the primary key (a row-value IN of pairs makes SQLite scan).
-        parts = [
-            select(NODE.c.level, NODE.c.idx, NODE.c.hash).where(
-                NODE.c.programme_id == programme_id, NODE.c.level == level, NODE.c.idx.in_(sorted(idxs))
+        wanted = {node_key(level, idx): (level, idx) for level, idx in keys}
+        rows = session.execute(
+            select(NODE.c.node, NODE.c.hash).where(
+                NODE.c.programme_id == programme_id, NODE.c.node.in_(sorted(wanted))
             )
-            for level, idxs in sorted(by_level.items())
-        ]
-        rows = session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
-        found = {(level, idx): bytes(value) for level, idx, value in rows}
+        ).all()
+        found = {wanted[node]: bytes(value) for node, value in rows}
         missing = keys - found.keys()
         if missing:
             raise LookupError(f"programme {programme_id}: tree nodes missing: {sorted(missing)[:3]}")
@@ -259,7 +253,9 @@ class Log:
                 }
             )
         for level, idx, value in self.tree.append(leaf_hash(bytes.fromhex(entry_hash))):
-            self._nodes.append({"programme_id": self.programme_id, "level": level, "idx": idx, "hash": value})
+            self._nodes.append(
+                {"programme_id": self.programme_id, "node": node_key(level, idx), "hash": value}
+            )
         self.size, self.head = seq + 1, entry_hash
         if self.signers and self.size - self.signed_size >= CHECKPOINT_EVERY:
             self.checkpoint(draft.recorded_at, "entries")

@@ -12,6 +12,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 Node = tuple[int, int]  # (level, idx)
+LEVEL = 1 << 40  # a stored node's key is level·2^40 + idx: a tree of up to 2^40 leaves
+
+
+def node_key(level: int, idx: int) -> int:
+    return level * LEVEL + idx
+
+
 Fetch = Callable[[set[Node]], Mapping[Node, bytes]]
 
 

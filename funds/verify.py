@@ -17,7 +17,7 @@ from sqlmodel import Session
 from funds.canonical import instant
 from funds.entry_checks import BadEntry, check_entry
 from funds.journal import node_fetcher
-from funds.merkle import CompactRange, consistency_proof, node_hash, root_hash, verify_consistency
+from funds.merkle import LEVEL, CompactRange, consistency_proof, node_hash, root_hash, verify_consistency
 from funds.note import Checkpoint, NoteError, Verifier, parse_checkpoint, parse_note
 from models import FundingSource, Project
 from models.ledger import (
@@ -131,7 +131,7 @@ def _entries(session: Session, programme_id: int) -> Iterator[Any]:
         select(*columns, leaf.c.hash)
         .outerjoin(
             leaf,
-            (leaf.c.programme_id == ENTRY.programme_id) & (leaf.c.level == 0) & (leaf.c.idx == ENTRY.seq),
+            (leaf.c.programme_id == ENTRY.programme_id) & (leaf.c.node == ENTRY.seq),
         )
         .where(ENTRY.programme_id == programme_id)
         .order_by(ENTRY.seq)
@@ -181,9 +181,13 @@ def _pass_tree(session: Session, report: LogReport) -> None:
 
         def stream(at: int) -> Iterator[Any]:
             query = (
-                select(NODE.idx, NODE.hash)
-                .where(NODE.programme_id == report.programme_id, NODE.level == at)
-                .order_by(NODE.idx)
+                select(NODE.node - at * LEVEL, NODE.hash)
+                .where(
+                    NODE.programme_id == report.programme_id,
+                    NODE.node >= at * LEVEL,
+                    NODE.node < (at + 1) * LEVEL,
+                )
+                .order_by(NODE.node)
                 .execution_options(yield_per=BATCH)
             )
             yield from session.execute(query)

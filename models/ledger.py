@@ -171,14 +171,14 @@ class JournalLine(SQLModel, table=True):
 
 
 class MerkleNode(SQLModel, table=True):
-    """The hash of a complete subtree of a programme's log: leaves ``idx·2^level`` to
-    ``(idx+1)·2^level − 1``; level 0 holds the leaf hashes."""
+    """The hash of a complete subtree of a programme's log, leaves ``idx·2^level`` to
+    ``(idx+1)·2^level − 1``, stored under ``node`` = level·2^40 + idx (level 0: the leaf hashes). One
+    integer key makes the O(log n) nodes a proof needs one ``IN`` on the primary key."""
 
     __tablename__ = "merkle_node"
 
     programme_id: int = Field(sa_column=Column(Integer, ForeignKey("programme.id"), primary_key=True))
-    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
-    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    node: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
 
 

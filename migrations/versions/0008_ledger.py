@@ -8,7 +8,7 @@ Create Date: 2026-12-04
 - vendor, expense_category, ledger_account: who is paid, what money may be spent on, the accounts;
 - journal_entry (the canonical document and its hash, at its place in the programme's log) and
   journal_line (the debits and credits with the balance after each);
-- merkle_node: every complete subtree of each programme's RFC 9162 tree;
+- merkle_node: every complete subtree of each programme's RFC 9162 tree, keyed level·2^40 + index;
 - ledger_checkpoint: signed checkpoints (C2SP signed notes).
 
 Every one of them is append-only: triggers refuse UPDATE and DELETE on SQLite and PostgreSQL, and
@@ -136,11 +136,10 @@ def upgrade() -> None:
     op.create_table(
         'merkle_node',
         sa.Column('programme_id', sa.Integer(), nullable=False),
-        sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
-        sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column('node', sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
         sa.ForeignKeyConstraint(['programme_id'], ['programme.id']),
-        sa.PrimaryKeyConstraint('programme_id', 'level', 'idx'),
+        sa.PrimaryKeyConstraint('programme_id', 'node'),
     )
     op.create_table(
         'ledger_checkpoint',

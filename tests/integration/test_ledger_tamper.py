@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from funds.merkle import verify_consistency
+from funds.merkle import LEVEL, verify_consistency
 from models.ledger import LEDGER_TABLES
 from tests.integration.conftest import DEMO_OFFICE, POSTGRES_URL, js, ok, run
 
@@ -123,8 +123,8 @@ def test_a_single_raw_change_is_named(demo: str, db: Engine, statement: str, seq
 def test_a_changed_tree_node_vendor_or_checkpoint_is_named(demo: str, db: Engine) -> None:
     tamper(
         db,
-        "UPDATE merkle_node SET hash = (SELECT hash FROM merkle_node WHERE level = 0 AND idx = 0) "
-        "WHERE level = 3 AND idx = 2",
+        "UPDATE merkle_node SET hash = (SELECT hash FROM merkle_node WHERE node = 0) "
+        "WHERE node = 3 * 1099511627776 + 2",
     )
     code, output = verify(demo)
     assert code == 1 and "log: tree node (3, 2) differs from its children: changed" in output
@@ -168,7 +168,7 @@ def test_the_newest_entries_removed_are_caught_with_a_kept_checkpoint(
         db,
         f"DELETE FROM journal_line WHERE entry_seq >= {cut}",
         f"DELETE FROM journal_entry WHERE seq >= {cut}",
-        f"DELETE FROM merkle_node WHERE (idx + 1) * (1 << level) > {cut}",
+        *(f"DELETE FROM merkle_node WHERE node = {node}" for node in beyond(db, cut)),
         f"DELETE FROM ledger_checkpoint WHERE tree_size > {cut}",
     )
     code, output = verify(demo)
@@ -178,6 +178,13 @@ def test_the_newest_entries_removed_are_caught_with_a_kept_checkpoint(
     assert (
         f"covers {n} entries, the log has {cut}: entries {cut}–{n - 1} were removed, or an older " in output
     )
+
+
+def beyond(engine: Engine, cut: int) -> list[int]:
+    """The tree nodes that cover a leaf at or after ``cut``: what a clean cut of the log removes."""
+    with engine.connect() as connection:
+        nodes = connection.execute(text("SELECT node FROM merkle_node")).scalars().all()
+    return [node for node in nodes if (node % LEVEL + 1) << (node // LEVEL) > cut]
 
 
 def snapshot(url: str, tmp_path: Path) -> str:
