@@ -9,3 +9,39 @@ commit, pay, spend …) into balanced entries; ``verify`` recomputes everything;
 
 Domain code: it takes the session and ``now``, never commits, never reads the clock.
 """
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from funds.checkpoints import sign_checkpoints as sign_checkpoints
+    from funds.export import export_trail as export_trail
+    from funds.note import Signer as Signer
+    from funds.note import Verifier as Verifier
+    from funds.reads import balances as balances
+    from funds.reads import entry_facts as entry_facts
+    from funds.reads import summary as summary
+    from funds.reads import trail as trail
+    from funds.verify import verify_ledger as verify_ledger
+
+_WHERE = {
+    "sign_checkpoints": "funds.checkpoints",
+    "export_trail": "funds.export",
+    "Signer": "funds.note",
+    "Verifier": "funds.note",
+    "balances": "funds.reads",
+    "entry_facts": "funds.reads",
+    "summary": "funds.reads",
+    "trail": "funds.reads",
+    "verify_ledger": "funds.verify",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
