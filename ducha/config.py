@@ -55,6 +55,12 @@ class Settings(BaseModel):
     api_token_days: int = Field(default=90, ge=1, le=3650)
     # The address people reach ducha at (links in calendar feeds and notices), e.g. https://ducha.example.gov.cn.
     public_url: str | None = None
+    # The office's Ed25519 key that signs the fund ledger's checkpoints (made by `ducha audit keygen`),
+    # and optionally a second key that co-signs them (the audit bureau's).
+    audit_key: Path = Path("./ducha-audit.key")
+    audit_cosign_key: Path | None = None
+    # A payment at or above this many yuan needs an approved commitment (funds commit), not a spend.
+    approval_threshold: str = Field(default="10000.00", pattern=r"^\d{1,15}(\.\d{1,2})?$")
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from ducha.config import Settings
+    from funds.note import Signer
     from inspections.evidence import EvidenceBatch, EvidenceStore
     from models.calendar import WorkingCalendar
     from models.installation import Mode
     from notifications.outbox import NoticeSetup
     from notifications.registry import Channels
+    from workflows.fund_actions import FundsSetup
 
 
 @dataclass
@@ -144,6 +146,33 @@ class AppContext:
         from inspections.orders import DEFAULT_DEADLINE_DAYS
 
         return {**DEFAULT_DEADLINE_DAYS, **self.settings.rectification_days}
+
+    def signers(self, *, required: bool = False) -> list[Signer]:
+        """The keys that sign ledger checkpoints: the office's (DUCHA_AUDIT_KEY), then a co-signer's.
+
+        None when the office has not made its key yet (its checkpoints wait for it), unless required.
+        """
+        from funds.note import Signer
+        from models.errors import BadInput
+
+        out = []
+        for path in (self.settings.audit_key, self.settings.audit_cosign_key):
+            if path is None:
+                continue
+            if not path.is_file():
+                if path == self.settings.audit_key and not required:
+                    return []
+                raise BadInput(f"{path}: no signing key there (ducha audit keygen makes it; DUCHA_AUDIT_KEY)")
+            out.append(Signer.parse(path.read_text(encoding="utf-8")))
+        return out
+
+    def funds_setup(self) -> FundsSetup:
+        """What the ledger's actions need from the installation: the signing keys, the approval threshold."""
+        from models.money import parse_yuan
+        from workflows.fund_actions import FundsSetup
+
+        threshold = parse_yuan(self.settings.approval_threshold)
+        return FundsSetup(tuple(self.signers()), threshold)
 
     def checked_engine(self) -> Engine:
         """The engine, once the database is known to have this code's schema (checked once per process)."""

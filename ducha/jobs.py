@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from ducha.context import AppContext
+    from funds.checkpoints import Signed
     from notifications.dispatch import DispatchResult
     from workflows.jobs import Job, JobResult
 
@@ -46,6 +47,33 @@ def run_job(
     for warning in result.warnings:
         out.warning("calendar: %s", warning)
     return result
+
+
+def run_checkpoints(
+    context: AppContext,
+    as_of: datetime | None = None,
+    *,
+    daily: bool = False,
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+) -> list[Signed]:
+    """Sign a checkpoint of every ledger log that grew since its last (``daily``: of every log)."""
+    from funds.checkpoints import sign_checkpoints
+
+    out = logger or log
+    now = instant(as_of, context)
+    signers = context.signers()
+    if not signers:
+        out.warning(
+            "ledger checkpoints wait: no signing key at %s (ducha audit keygen)", context.settings.audit_key
+        )
+        return []
+    with context.transaction(now=now) as tx:
+        signed = sign_checkpoints(
+            session=tx.session, now=now, signers=signers, reason="daily" if daily else "interval"
+        )
+    for item in signed:
+        out.info("%s: checkpoint of %d entries signed", item.origin, item.size)
+    return signed
 
 
 def run_dispatch(

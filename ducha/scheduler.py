@@ -1,4 +1,5 @@
-"""The embedded scheduler (APScheduler 3): the sweep every few minutes and the daily job at 06:30.
+"""The embedded scheduler (APScheduler 3): the sweep every few minutes, the daily job at 06:30, notices
+every minute, ledger checkpoints every five minutes (of logs that grew) and at 23:55.
 
 Several ``ducha scheduler`` processes may run on one database (two machines, for availability): a
 lease in the database (ducha.lease) says which one runs the jobs. The others wait as hot standbys
@@ -28,6 +29,9 @@ from workflows.jobs import daily_job, sweep_job
 log = logging.getLogger("ducha.scheduler")
 JOB_TABLE = "apscheduler_jobs"
 SWEEP_JOB, DAILY_JOB, DISPATCH_JOB = "ducha-deadline-sweep", "ducha-daily-deadlines", "ducha-dispatch"
+CHECKPOINT_JOB, DAY_END_CHECKPOINT_JOB = "ducha-ledger-checkpoint", "ducha-ledger-day-end"
+# A new ledger entry is signed within this many minutes (at most every 64 entries it is at once).
+CHECKPOINT_MINUTES = 5
 
 
 # The lease this process runs the jobs under (None: no lease, as in a test calling a job directly).
@@ -69,6 +73,29 @@ def run_dispatch_job() -> None:
         context.dispose()
 
 
+def _checkpoints(daily: bool) -> None:
+    from ducha.jobs import run_checkpoints
+
+    if _lease is not None and not _lease.held():
+        log.warning("ledger checkpoints skipped: this scheduler no longer holds the lease")
+        return
+    context = AppContext()
+    try:
+        run_checkpoints(context, daily=daily, logger=log)
+    finally:
+        context.dispose()
+
+
+def run_checkpoint_job() -> None:
+    """Sign a checkpoint of every ledger log that grew (every few minutes: within ten of any entry)."""
+    _checkpoints(daily=False)
+
+
+def run_day_end_checkpoints() -> None:
+    """Sign a checkpoint of every ledger log at the end of the day."""
+    _checkpoints(daily=True)
+
+
 def run_daily() -> None:
     """Keep deadlines in step and open cadence deadlines on the configured database."""
     _run(daily_job)
@@ -95,6 +122,20 @@ def configure(
         IntervalTrigger(minutes=1, timezone=LOCAL_TZ),
         id=DISPATCH_JOB,
         name="dispatch notices",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_checkpoint_job,
+        IntervalTrigger(minutes=CHECKPOINT_MINUTES, timezone=LOCAL_TZ),
+        id=CHECKPOINT_JOB,
+        name="ledger checkpoints",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_day_end_checkpoints,
+        CronTrigger(hour=23, minute=55, timezone=LOCAL_TZ),
+        id=DAY_END_CHECKPOINT_JOB,
+        name="ledger checkpoints at the end of the day",
         replace_existing=True,
     )
     scheduler.add_job(

@@ -92,6 +92,30 @@ if TYPE_CHECKING:
     from models.kinds import (
         Verdict as Verdict,
     )
+    from models.ledger import (
+        ExpenseCategory as ExpenseCategory,
+    )
+    from models.ledger import (
+        JournalEntry as JournalEntry,
+    )
+    from models.ledger import (
+        JournalLine as JournalLine,
+    )
+    from models.ledger import (
+        LedgerAccount as LedgerAccount,
+    )
+    from models.ledger import (
+        LedgerCheckpoint as LedgerCheckpoint,
+    )
+    from models.ledger import (
+        LedgerLog as LedgerLog,
+    )
+    from models.ledger import (
+        MerkleNode as MerkleNode,
+    )
+    from models.ledger import (
+        Vendor as Vendor,
+    )
     from models.money import (
         format_yuan as format_yuan,
     )
@@ -210,6 +234,14 @@ _WHERE = {
     "RectificationOrder": "models.inspections",
     "SpotCheckDraw": "models.inspections",
     "Verdict": "models.kinds",
+    "ExpenseCategory": "models.ledger",
+    "JournalEntry": "models.ledger",
+    "JournalLine": "models.ledger",
+    "LedgerAccount": "models.ledger",
+    "LedgerCheckpoint": "models.ledger",
+    "LedgerLog": "models.ledger",
+    "MerkleNode": "models.ledger",
+    "Vendor": "models.ledger",
     "format_yuan": "models.money",
     "parse_yuan": "models.money",
     "SINGLE_HOLDER_ROLES": "models.kinds",
@@ -253,6 +285,7 @@ TABLE_MODULES = (
     "models.installation",
     "models.notices",
     "models.users",
+    "models.ledger",
 )
 
 

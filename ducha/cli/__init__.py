@@ -13,12 +13,15 @@ import typer
 
 from ducha.cli import (
     admin,
+    audit,
     calendar,
     deadlines,
     exports,
+    funds,
     inspections,
     notices,
     orders,
+    payments,
     programmes,
     projects,
     serve,
@@ -31,6 +34,7 @@ from ducha.context import AppContext
 
 SET_UP, STAFF, PROJECTS, WEB = "Set-up", "Staff and roles", "Projects", "Web"
 INSPECTIONS, DEADLINES, NOTICES = "Inspections and orders", "Deadlines", "Notices"
+FUNDS = "Funds and audit"
 
 app = typer.Typer(
     cls=DuchaGroup,
@@ -75,7 +79,10 @@ GROUPS = [
     (NOTICES, "notices", notices.notices_app),
     (NOTICES, "channels", notices.channels_app),
     (WEB, "users", users.users_app),
+    (FUNDS, "funds", funds.funds_app),
+    (FUNDS, "audit", audit.audit_app),
 ]
+del payments  # its commands join the funds group (ducha funds spend …) when it is imported
 for _panel, _name, _command in COMMANDS:
     app.command(_name, rich_help_panel=_panel)(_command)
 for _panel, _name, _group in GROUPS:

@@ -74,25 +74,37 @@ def demo(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = False) -
     from ducha.cli.json_output import emit_json
     from ducha.cli.tables import as_of_line, print_board
     from ducha.db import upgrade_to_head
-    from ducha.demo import DEFAULT_DEMO_AT, load_demo
+    from ducha.demo import DEFAULT_DEMO_AT, PROGRAMME_NAME, demo_key, load_demo
     from models.installation import Mode
     from models.localtime import local
     from workflows.board import programme_board
     from workflows.built_ins import load_builtins
+    from workflows.programmes import programme_named
 
     app = context(ctx)
     now = app.now(at, default=DEFAULT_DEMO_AT)
     upgrade_to_head(app.engine)
+    signers = app.signers()
+    made_key = None
     with app.transaction(now=now, settle=True, wanted=Mode.SIMULATION) as tx:
         load_builtins(session=tx.session, now=now)
+        if not signers and programme_named(session=tx.session, name=PROGRAMME_NAME) is None:
+            made_key = demo_key(app.settings.audit_key)  # a simulation signs its checkpoints too
+            signers = [made_key]
         result = load_demo(
             session=tx.session,
             now=now,
             evidence=tx.evidence,
             calendar=app.calendar,
             deadline_days=app.deadline_days,
+            signers=signers,
         )
     out = console()
+    if made_key is not None:
+        app.note(
+            f"demo: made a checkpoint signing key at {app.settings.audit_key} (DUCHA_AUDIT_KEY); "
+            f"verifier key: {made_key.verifier().text()}"
+        )
     with app.reading() as session:
         board = programme_board(session=session, programme=result.programme, now=now)
         if as_json:

@@ -5,14 +5,17 @@ Progress is laid out relative to the demo date, so ``--at`` moves the whole stor
 """
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlmodel import Session
 
+from ducha.demo.funds import Member, record_demo_funds
 from ducha.demo.inspections import inspect
 from ducha.demo.logins import add_demo_logins
+from funds.note import Signer
 from inspections.evidence import EvidenceWriter
 from models import Person, Programme, Project, Role
 from models.calendar import WorkingCalendar
@@ -48,6 +51,18 @@ GIVEN = "建国 志强 丽华 海燕 明 伟 芳 秀英 军 磊 洋 静 涛 敏 
 # still in pre-review, one still proposed and one suspended.
 SPREAD = {"in_construction": 24, "approved": 18, "pre_review": 6, "proposed": 1, "suspended": 1}
 DEMO_ACTOR = "demo"
+
+
+def demo_key(path: Path) -> Signer:
+    """Make the office's signing key for the simulation at ``path`` (readable by its owner only)."""
+    import os
+
+    signer = Signer.generate("ducha-demo-office")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(signer.text() + "\n")
+    return signer
 
 
 @dataclass(frozen=True)
@@ -98,9 +113,11 @@ def load_demo(
     evidence: EvidenceWriter,
     calendar: WorkingCalendar,
     deadline_days: Mapping[str, int],
+    signers: Sequence[Signer] = (),
 ) -> DemoResult:
     """Create the demo programme as of ``now`` (its date), its deadlines in step; if it exists, change
-    nothing. Orders are due after ``deadline_days`` working days by severity, as the office set them."""
+    nothing. Orders are due after ``deadline_days`` working days by severity, as the office set them.
+    Its money is recorded in the ledger, whose checkpoints ``signers`` sign."""
     existing = programme_named(session=session, name=PROGRAMME_NAME)
     if existing is not None:
         return DemoResult(existing, created=False)
@@ -156,6 +173,7 @@ def load_demo(
     stages = [stage for stage, count in SPREAD.items() for _ in range(count)]
     rng.shuffle(stages)
     building = []
+    members = []
     codes = reserve_project_codes(session=session, programme=programme, count=len(VILLAGES))
     for index, village in enumerate(VILLAGES):
         town = TOWNS[index * len(TOWNS) // len(VILLAGES)]
@@ -174,6 +192,7 @@ def load_demo(
             code=codes[index],
         )
         _advance_to(session, project, stages[index], specialists[index], staff, rng, day)
+        members.append(Member(project, leaders[index // 5], specialists[index]))
         if project.stage == "in_construction":
             building.append(project)
     earliest = sorted(building, key=lambda p: (p.actual_start, p.code))
@@ -207,6 +226,15 @@ def load_demo(
     # Logins for the web, one per role (a simulation's known password), with the auditor, the admin
     # and a town's staff they need.
     add_demo_logins(session=session, now=_at(day(-38), 9), programme=programme, first_town=TOWNS[0])
+    record_demo_funds(
+        session=session,
+        programme=programme,
+        head=head,
+        members=members,
+        now=now,
+        start=day(-38),
+        signers=list(signers),
+    )
     keep_deadlines_in_step(session=session, now=now, calendar=calendar, programme=programme)
     return DemoResult(programme, created=True)
 

@@ -97,7 +97,13 @@ def _staff(url: str) -> None:
 
 
 def _load_demo(url: str, evidence: Path) -> None:
-    ok(url, "demo", env={"DUCHA_EVIDENCE_DIR": str(evidence)})
+    """The demo, its evidence files in ``evidence`` and its checkpoint signing key beside them."""
+    ok(url, "demo", env={"DUCHA_EVIDENCE_DIR": str(evidence), "DUCHA_AUDIT_KEY": str(demo_key(evidence))})
+
+
+def demo_key(evidence: Path) -> Path:
+    """Where the signing key of a demo whose evidence is in ``evidence`` lives."""
+    return evidence.parent / f"{evidence.name}.key"
 
 
 @dataclass(frozen=True)
@@ -200,18 +206,23 @@ def demo(request: pytest.FixtureRequest, tmp_path: Path, evidence_dir: Path) -> 
         path = tmp_path / "demo.db"
         shutil.copyfile(templates.demo, path)
         shutil.copytree(templates.demo_evidence, evidence_dir)
+        shutil.copyfile(demo_key(templates.demo_evidence), tmp_path / "ducha-audit.key")
         return f"sqlite:///{path}"
     databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
     factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
     name, evidence = databases.demo(factory.getbasetemp() / "pg-demo-evidence")
     shutil.copytree(evidence, evidence_dir)
+    shutil.copyfile(demo_key(evidence), tmp_path / "ducha-audit.key")
     return databases.fresh(template=name)
 
 
 @pytest.fixture
-def postgres_demo(postgres_databases: PostgresDatabases, tmp_path_factory: pytest.TempPathFactory) -> str:
+def postgres_demo(
+    postgres_databases: PostgresDatabases, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> str:
     """A fresh copy of the demo on PostgreSQL, for what only PostgreSQL can show (parallel writers)."""
-    name, _ = postgres_databases.demo(tmp_path_factory.getbasetemp() / "pg-demo-evidence")
+    name, evidence = postgres_databases.demo(tmp_path_factory.getbasetemp() / "pg-demo-evidence")
+    shutil.copyfile(demo_key(evidence), tmp_path / "ducha-audit.key")
     return postgres_databases.fresh(template=name)
 
 
@@ -234,6 +245,8 @@ def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "evidence"
     monkeypatch.setenv("DUCHA_EVIDENCE_DIR", str(directory))
     monkeypatch.setenv("DUCHA_ERROR_LOG", str(tmp_path / "ducha-errors.log"))
+    # The checkpoint signing key: the demo's copy (``demo``), or none until a test makes one.
+    monkeypatch.setenv("DUCHA_AUDIT_KEY", str(tmp_path / "ducha-audit.key"))
     return directory
 
 

@@ -17,7 +17,15 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from ducha.clock import SystemClock
 from ducha.db import make_engine
-from ducha.scheduler import DAILY_JOB, DISPATCH_JOB, JOB_TABLE, SWEEP_JOB, configure
+from ducha.scheduler import (
+    CHECKPOINT_JOB,
+    DAILY_JOB,
+    DAY_END_CHECKPOINT_JOB,
+    DISPATCH_JOB,
+    JOB_TABLE,
+    SWEEP_JOB,
+    configure,
+)
 from models import Alert
 
 AS_OF = "2027-01-04T09:00+08:00"
@@ -53,16 +61,19 @@ def _alerts(url: str) -> list[tuple[int, int, int]]:
     return sorted(rows)
 
 
+JOBS = [SWEEP_JOB, DAILY_JOB, DISPATCH_JOB, CHECKPOINT_JOB, DAY_END_CHECKPOINT_JOB]
+
+
 def test_jobs_persist_in_the_database_and_a_restart_adds_no_duplicates(demo: str) -> None:
     for _ in range(2):
         scheduler = _scheduler(demo)
         scheduler.start(paused=True)
-        assert {job.id for job in scheduler.get_jobs()} == {SWEEP_JOB, DAILY_JOB, DISPATCH_JOB}
+        assert {job.id for job in scheduler.get_jobs()} == set(JOBS)
         scheduler.shutdown(wait=False)
     engine = make_engine(demo)
     with engine.connect() as connection:
         assert connection.execute(text(f"SELECT id FROM {JOB_TABLE} ORDER BY id")).scalars().all() == sorted(
-            [DAILY_JOB, DISPATCH_JOB, SWEEP_JOB]
+            JOBS
         )
     engine.dispose()
 

@@ -1,0 +1,295 @@
+"""What auditors use: the office's signing key, verify, checkpoints, proofs, exports, trails, summaries.
+
+``ducha audit verify`` exits 1 when anything is wrong (a finding), naming the first bad entry.
+"""
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ducha.cli.common import (
+    EXIT_FINDING,
+    AtOption,
+    JsonOption,
+    ProgrammeOption,
+    console,
+    context,
+    say_error,
+)
+
+if TYPE_CHECKING:
+    from funds.note import Verifier
+
+audit_app = typer.Typer(help="The fund trail for auditors: verify, export, prove, trail, summary, keys.")
+
+KeyOption = Annotated[
+    list[str] | None, typer.Option("--key", help="A verifier key (NAME+HASH+KEY) to check signatures with.")
+]
+
+
+@audit_app.command("keygen")
+def keygen(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Option("--name", help="The key's name, in every signature line.")
+    ] = "ducha-office",
+    cosign: Annotated[
+        bool, typer.Option("--cosign", help="Make the co-signing key (DUCHA_AUDIT_COSIGN_KEY).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a key that exists (old checkpoints keep theirs).")
+    ] = False,
+) -> None:
+    """Make the office's Ed25519 signing key (DUCHA_AUDIT_KEY) and print its public key for auditors."""
+    import os
+
+    from funds.note import Signer
+    from models.errors import BadInput, Refused
+
+    settings = context(ctx).settings
+    path = settings.audit_cosign_key if cosign else settings.audit_key
+    if path is None:
+        raise BadInput("--cosign: set DUCHA_AUDIT_COSIGN_KEY to where the co-signing key goes")
+    if path.exists() and not force:
+        raise Refused(
+            f"{path}: a key is there already (--force replaces it; auditors must then get the new one)"
+        )
+    signer = Signer.generate(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(signer.text() + "\n")
+    console().print(f"signing key written to {path} (keep it secret; back it up)", markup=False)
+    console().print("verifier key for auditors:", markup=False)
+    console().print(signer.verifier().text(), markup=False, highlight=False, soft_wrap=True)
+
+
+@audit_app.command("key")
+def key(ctx: typer.Context) -> None:
+    """Print the verifier key(s) of the configured signing key(s)."""
+    for signer in context(ctx).signers(required=True):
+        console().print(signer.verifier().text(), markup=False, highlight=False, soft_wrap=True)
+
+
+def _verifiers(ctx: typer.Context, keys: list[str] | None) -> list["Verifier"]:
+    from funds.note import Verifier
+
+    if keys:
+        return [Verifier.parse(text) for text in keys]
+    return [signer.verifier() for signer in context(ctx).signers()]
+
+
+@audit_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoint", help="A checkpoint you kept: prove the log extends it."),
+    ] = None,
+    keys: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute every entry's hash and balances, the tree, every checkpoint's signature (exit 1: bad)."""
+    from ducha.cli.json_output import emit_json
+    from funds.verify import Kept, verify_ledger
+    from models.errors import BadInput
+
+    kept = []
+    for path in checkpoint or []:
+        if not path.is_file():
+            raise BadInput(f"{path}: no such file")
+        kept.append(Kept(str(path), path.read_text(encoding="utf-8")))
+    app = context(ctx)
+    verifiers = _verifiers(ctx, keys)
+    with app.reading() as session:
+        report = verify_ledger(session=session, verifiers=verifiers, kept=kept)
+    problems = report.all_problems()
+    if as_json:
+        emit_json(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "logs": [
+                    {
+                        "origin": log.origin,
+                        "entries": log.entries,
+                        "checkpoints": log.checkpoints,
+                        "latest_checkpoint": log.latest,
+                    }
+                    for log in report.logs
+                ],
+                "kept": report.kept,
+                "problems": [problem.line() for problem in problems],
+            }
+        )
+    else:
+        out = console()
+        for problem in problems:
+            say_error(f"FAILED: {problem.line()}")
+        for log in report.logs:
+            state = "bad" if log.problems else "ok"
+            out.print(
+                f"{log.origin}: {log.entries} entries {state}, {log.checkpoints} signed checkpoints",
+                markup=False,
+            )
+            if log.latest and not log.problems:
+                out.print(
+                    "latest signed checkpoint:\n" + log.latest, markup=False, highlight=False, soft_wrap=True
+                )
+        for line in report.kept:
+            out.print(line, markup=False)
+        verdict = "verified" if report.ok else f"{len(problems)} problem(s)"
+        out.print(f"audit verify: {report.entries} entries, {verdict}", markup=False)
+    if not report.ok:
+        raise typer.Exit(EXIT_FINDING)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(ctx: typer.Context, programme: ProgrammeOption = None, at: AtOption = None) -> None:
+    """Sign a checkpoint of every log that grew since its last one (the scheduler does this too)."""
+    from funds.checkpoints import sign_checkpoints
+    from workflows.programmes import find_programme
+
+    app = context(ctx)
+    now = app.now(at)
+    signers = app.signers(required=True)
+    with app.transaction(now=now) as tx:
+        programme_id = find_programme(session=tx.session, ref=programme).id if programme else None
+        signed = sign_checkpoints(
+            session=tx.session, now=now, signers=signers, reason="manual", programme_id=programme_id
+        )
+    for item in signed:
+        console().print(f"{item.origin}: checkpoint of {item.size} entries signed", markup=False)
+    if not signed:
+        console().print("every log's latest checkpoint is current: nothing signed", markup=False)
+
+
+@audit_app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="A new or empty folder.")],
+    programme: ProgrammeOption = None,
+    at: AtOption = None,
+) -> None:
+    """Write the programme's entries, checkpoints, inclusion proofs, keys and the offline verifier."""
+    from funds.checkpoints import sign_checkpoints
+    from funds.export import export_trail
+    from funds.journal import open_log
+    from workflows.programmes import find_programme
+
+    app = context(ctx)
+    now = app.now(at)
+    signers = app.signers()
+    with app.transaction(now=now) as tx:
+        found = find_programme(session=tx.session, ref=programme)
+        assert found.id is not None
+        if signers:  # sign what the latest checkpoint does not cover yet, so that all of it goes out
+            sign_checkpoints(
+                session=tx.session, now=now, signers=signers, reason="export", programme_id=found.id
+            )
+        size = open_log(session=tx.session, programme_id=found.id, now=now).size
+    with app.reading() as session:
+        done = export_trail(
+            session=session,
+            programme=found,
+            out=out,
+            verifiers=[s.verifier() for s in signers],
+            log_size=size,
+        )
+    left = f"; {done.left_out} newer entries left out (no key to sign them)" if done.left_out else ""
+    console().print(
+        f"exported {done.entries} entries, {done.checkpoints} checkpoints (latest: {done.tree_size}) "
+        f"to {out}{left}",
+        markup=False,
+    )
+
+
+@audit_app.command("prove")
+def prove(
+    ctx: typer.Context,
+    from_: Annotated[Path, typer.Option("--from", help="A checkpoint file you kept.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Print the consistency proof from a checkpoint you kept to the log as it is now."""
+    import base64
+
+    from ducha.cli.json_output import emit_json
+    from funds.checkpoints import log_by_origin, prove_consistency, tree_root
+    from funds.journal import open_log
+    from funds.note import parse_checkpoint, parse_note
+    from models.errors import BadInput, Refused
+
+    if not from_.is_file():
+        raise BadInput(f"{from_}: no such file")
+    said = parse_checkpoint(parse_note(from_.read_text(encoding="utf-8")).text)
+    app = context(ctx)
+    with app.reading() as session:
+        log = log_by_origin(session, said.origin)
+        size = open_log(session=session, programme_id=log.programme_id, now=said.signed_at).size
+        if said.size > size or said.size == 0:
+            raise Refused(f"{from_}: covers {said.size} entries, the log has {size}: no proof can extend it")
+        proof = prove_consistency(session, log.programme_id, said.size, size)
+        root = tree_root(session, log.programme_id, size)
+    payload = {
+        "origin": said.origin,
+        "old_size": said.size,
+        "old_root": base64.b64encode(said.root).decode(),
+        "new_size": size,
+        "new_root": base64.b64encode(root).decode(),
+        "proof": [base64.b64encode(h).decode() for h in proof],
+    }
+    if as_json:
+        emit_json(payload)
+        return
+    console().print(json.dumps(payload, indent=2), markup=False, highlight=False)
+
+
+@audit_app.command("trail")
+def trail(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project code, village or id.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, csv, json or xlsx (xlsx needs --out).")
+    ] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    programme: ProgrammeOption = None,
+    at: AtOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every movement of a project's money with its running balance, voucher, evidence, actor and hash."""
+    from ducha.cli.trail_output import write_trail
+    from funds.reads import trail as read_trail
+    from workflows.programmes import find_programme
+    from workflows.projects import find_project
+
+    app = context(ctx)
+    as_of = app.as_of(at)
+    with app.reading() as session:
+        found = find_programme(session=session, ref=programme) if programme else None
+        target = find_project(session=session, ref=project, programme_id=found.id if found else None)
+        rows = read_trail(session=session, project=target, at=as_of)
+        write_trail(rows, "json" if as_json else fmt, out, title=f"{target.code} {target.name}", as_of=as_of)
+
+
+@audit_app.command("summary")
+def summary(
+    ctx: typer.Context, programme: ProgrammeOption = None, at: AtOption = None, as_json: JsonOption = False
+) -> None:
+    """Allocated, disbursed, reserved, spent, owed and idle money by fund and by project."""
+    from ducha.cli.json_output import emit_json
+    from ducha.cli.trail_output import print_summary
+    from funds.reads import summary as read_summary
+    from workflows.programmes import find_programme
+
+    app = context(ctx)
+    as_of = app.as_of(at)
+    with app.reading() as session:
+        report = read_summary(
+            session=session, programme=find_programme(session=session, ref=programme), at=as_of
+        )
+    if as_json:
+        emit_json(report)
+        return
+    print_summary(console(), report)

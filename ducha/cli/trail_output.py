@@ -1,0 +1,158 @@
+"""A project's trail as a table, CSV, JSON or an XLSX workbook; the programme's money summary as tables.
+
+CSV and XLSX open in a spreadsheet: money is yuan there (two decimals), fen in JSON; times are
+Asia/Shanghai on screen and in the files, ISO 8601 with their offset.
+"""
+
+import csv
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from ducha.cli.common import console
+from ducha.cli.tables import table, when
+from funds.reads import FundSummary, Summary, TrailRow
+from models import format_yuan
+from models.errors import BadInput
+from models.localtime import local
+
+FORMATS = ("table", "csv", "json", "xlsx")
+HEADER = (
+    "entry",
+    "occurred_at",
+    "recorded_at",
+    "kind",
+    "fund",
+    "account",
+    "amount",
+    "balance",
+    "voucher",
+    "invoice",
+    "vendor",
+    "category",
+    "documents",
+    "actor",
+    "memo",
+    "refs",
+    "override",
+    "entry_hash",
+)
+
+
+def _cells(row: TrailRow) -> list[str | int]:
+    refs = ", ".join(f"{key} {value}" for key, value in row.refs.items())
+    return [
+        row.seq,
+        local(row.occurred_at).isoformat(),
+        local(row.recorded_at).isoformat(),
+        row.kind,
+        row.fund,
+        row.account,
+        format_yuan(row.amount_fen).replace(",", ""),
+        format_yuan(row.balance_fen).replace(",", ""),
+        row.voucher or "",
+        row.invoice or "",
+        row.vendor or "",
+        row.category or "",
+        " ".join(row.documents),
+        row.actor or "",
+        row.memo or "",
+        refs,
+        row.override or "",
+        row.entry_hash,
+    ]
+
+
+def write_trail(
+    rows: Iterable[TrailRow], fmt: str, out: Path | None, *, title: str, as_of: datetime | None
+) -> None:
+    """Write the trail in ``fmt`` to ``out`` (or the screen; xlsx needs a file)."""
+    if fmt not in FORMATS:
+        raise BadInput(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        if out is None:
+            raise BadInput("--format xlsx writes a file: give --out FILE.xlsx")
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("trail")
+        sheet.append(list(HEADER))
+        for row in rows:
+            sheet.append(_cells(row))
+        book.save(out)
+        console().print(f"trail of {title} written to {out}", markup=False)
+        return
+    if fmt == "json":
+        from ducha.cli.json_output import emit_json
+
+        if out is not None:
+            raise BadInput("--out goes with --format csv or xlsx (JSON goes to standard output)")
+        emit_json({"project": title, "as_of": as_of, "data": iter(rows)})
+        return
+    if fmt == "csv":
+        target = out.open("w", encoding="utf-8-sig", newline="") if out else sys.stdout
+        try:
+            writer = csv.writer(target)
+            writer.writerow(HEADER)
+            for row in rows:
+                writer.writerow(_cells(row))
+        finally:
+            if out:
+                target.close()
+        return
+    code = title.split(" ")[0]
+    shown = [
+        [
+            row.seq,
+            f"{local(row.occurred_at):%Y-%m-%d}",
+            row.kind,
+            row.account.replace(f"/{code}", ""),
+            format_yuan(row.amount_fen),
+            format_yuan(row.balance_fen),
+        ]
+        for row in rows
+    ]
+    columns = ("entry", "date", "kind", "account", "amount", "balance")
+    console().print(
+        table(
+            f"trail of {title} (the rest: --format csv)",
+            columns,
+            shown,
+            amount="right",
+            balance="right",
+        )
+    )
+
+
+def print_summary(out: Console, report: Summary) -> None:
+    """The money of a programme by fund (a column each, and their total), then by project."""
+    measures = ("budget", "received", "pool", "allocated", "disbursed", "reserved", "spent", "owed", "idle")
+
+    def value(fund: FundSummary, measure: str) -> int:
+        if measure in ("budget", "received", "pool"):
+            return int(getattr(fund, f"{measure}_fen"))
+        return int(getattr(fund.position, f"{measure}_fen"))
+
+    rows = []
+    for measure in measures:
+        values = [value(fund, measure) for fund in report.funds]
+        rows.append([measure, *(format_yuan(v) for v in values), format_yuan(sum(values))])
+    columns = ("", *(fund.fund for fund in report.funds), "total")
+    title = f"{report.programme}: money by fund" + (f", as of {when(report.as_of)}" if report.as_of else "")
+    out.print(table(title, columns, rows, **{name: "right" for name in columns[1:]}))
+    money = ("allocated", "disbursed", "spent", "idle")
+    projects = [
+        [p.project, p.fund] + [format_yuan(getattr(p.position, f"{name}_fen")) for name in money]
+        for p in report.projects
+    ]
+    out.print(
+        table(
+            "by project (reserved and owed: --json)",
+            ("project", "fund", *money),
+            projects,
+            **{n: "right" for n in money},
+        )
+    )

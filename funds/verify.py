@@ -1,0 +1,350 @@
+"""Recompute a ledger from its rows: every entry's hash, chain, columns and balances, the Merkle tree,
+every stored checkpoint's signature, and the consistency of the log with checkpoints an auditor kept.
+
+It streams: entries and their lines are read in log order a batch at a time, the tree's right edge
+is kept as O(log n) hashes, and the stored tree is checked one level at a time against the level
+below it. Each programme's log stops at its first bad entry, which the report names.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from funds.canonical import instant
+from funds.entry_checks import BadEntry, check_entry
+from funds.journal import node_fetcher
+from funds.merkle import LEVEL, CompactRange, consistency_proof, node_hash, root_hash, verify_consistency
+from funds.note import Checkpoint, NoteError, Verifier, parse_checkpoint, parse_note
+from models import FundingSource, Project
+from models.ledger import (
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    LedgerCheckpoint,
+    LedgerLog,
+    MerkleNode,
+    Vendor,
+)
+from models.types import table_of
+
+BATCH = 2000
+ENTRY, LINE, NODE = table_of(JournalEntry).c, table_of(JournalLine).c, table_of(MerkleNode).c
+ACCOUNT, CHECKPOINT, LOG = table_of(LedgerAccount).c, table_of(LedgerCheckpoint).c, table_of(LedgerLog).c
+FUND, PROJECT, VENDOR = table_of(FundingSource).c, table_of(Project).c, table_of(Vendor).c
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong, and where: a programme's log, the entry (by seq) or the checkpoint."""
+
+    origin: str
+    seq: int | None
+    what: str
+
+    def line(self) -> str:
+        where = f"entry {self.seq}" if self.seq is not None else "log"
+        return f"{self.origin}: {where}: {self.what}"
+
+
+@dataclass
+class LogReport:
+    programme_id: int
+    origin: str
+    entries: int = 0
+    root: bytes = b""
+    checkpoints: int = 0
+    latest: str | None = None  # the latest signed checkpoint's note
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A checkpoint an auditor kept (a file): its name and its text."""
+
+    name: str
+    note: str
+
+
+@dataclass
+class Report:
+    logs: list[LogReport]
+    kept: list[str] = field(default_factory=list)  # what each kept checkpoint proved
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(not log.problems for log in self.logs)
+
+    @property
+    def entries(self) -> int:
+        return sum(log.entries for log in self.logs)
+
+    def all_problems(self) -> list[Problem]:
+        return [problem for log in self.logs for problem in log.problems] + self.problems
+
+
+def _names(session: Session, programme_id: int) -> dict[str, dict[int, Any]]:
+    def pairs(query: Any) -> dict[int, Any]:
+        return {row[0]: row[1] if len(row) == 2 else tuple(row[1:]) for row in session.execute(query)}
+
+    return {
+        "fund": pairs(select(FUND.id, FUND.code).where(FUND.programme_id == programme_id)),
+        "project": pairs(select(PROJECT.id, PROJECT.code).where(PROJECT.programme_id == programme_id)),
+        "vendor": pairs(select(VENDOR.id, VENDOR.name, VENDOR.small_firm)),
+        "account": pairs(
+            select(ACCOUNT.id, ACCOUNT.code, ACCOUNT.fund_id).where(ACCOUNT.programme_id == programme_id)
+        ),
+    }
+
+
+def _lines(session: Session, programme_id: int) -> Iterator[Any]:
+    query = (
+        select(
+            LINE.entry_seq,
+            LINE.position,
+            LINE.account_id,
+            LINE.amount_fen,
+            LINE.balance_fen,
+        )
+        .where(LINE.programme_id == programme_id)
+        .order_by(LINE.entry_seq, LINE.position)
+        .execution_options(yield_per=BATCH)
+    )
+    yield from session.execute(query)
+
+
+ENTRY_COLUMNS = (
+    "seq", "fund_id", "kind", "op_id", "op_part", "project_id", "vendor_id", "category", "amount_fen",
+    "voucher", "invoice", "actor_id", "occurred_at", "recorded_at", "reverses_seq", "settles_seq",
+    "payable_seq", "linked_seq", "override", "body", "entry_hash",
+)  # fmt: skip
+
+
+def _entries(session: Session, programme_id: int) -> Iterator[Any]:
+    leaf = table_of(MerkleNode).alias("leaf")
+    columns = [ENTRY[name] for name in ENTRY_COLUMNS]
+    query = (
+        select(*columns, leaf.c.hash)
+        .outerjoin(
+            leaf,
+            (leaf.c.programme_id == ENTRY.programme_id) & (leaf.c.node == ENTRY.seq),
+        )
+        .where(ENTRY.programme_id == programme_id)
+        .order_by(ENTRY.seq)
+        .execution_options(yield_per=BATCH)
+    )
+    yield from session.execute(query)
+
+
+def _pass_entries(session: Session, report: LogReport, capture: set[int]) -> dict[int, bytes]:
+    """Check every entry in log order; return the tree's roots at the sizes in ``capture``."""
+    names = _names(session, report.programme_id)
+    lines = _lines(session, report.programme_id)
+    pending = next(lines, None)
+    tree, roots, balances, prev = CompactRange(), {}, dict[str, int](), ""
+    if 0 in capture:
+        roots[0] = tree.root()
+    for row in _entries(session, report.programme_id):
+        mine = []
+        while pending is not None and pending.entry_seq <= row.seq:
+            if pending.entry_seq < row.seq:
+                report.problems.append(Problem(report.origin, pending.entry_seq, "a line without its entry"))
+                return roots
+            mine.append(pending)
+            pending = next(lines, None)
+        try:
+            check_entry(row, mine, tree.size, prev, report.origin, names, balances)
+        except BadEntry as bad:
+            report.problems.append(
+                Problem(report.origin, row.seq if row.seq == tree.size else tree.size, bad.what)
+            )
+            return roots
+        tree.append(bytes(row.hash))
+        prev = row.entry_hash
+        if tree.size in capture:
+            roots[tree.size] = tree.root()
+    if pending is not None:
+        report.problems.append(Problem(report.origin, pending.entry_seq, "a line without its entry"))
+    report.entries, report.root = tree.size, tree.root()
+    return roots
+
+
+def _pass_tree(session: Session, report: LogReport) -> None:
+    """Check every stored interior node against the two below it, one level at a time."""
+    below = report.entries
+    level = 1
+    while below > 1:
+
+        def stream(at: int) -> Iterator[Any]:
+            query = (
+                select(NODE.node - at * LEVEL, NODE.hash)
+                .where(
+                    NODE.programme_id == report.programme_id,
+                    NODE.node >= at * LEVEL,
+                    NODE.node < (at + 1) * LEVEL,
+                )
+                .order_by(NODE.node)
+                .execution_options(yield_per=BATCH)
+            )
+            yield from session.execute(query)
+
+        children = stream(level - 1)
+        made = 0
+        for idx, value in stream(level):
+            left, right = next(children, None), next(children, None)
+            if left is None or right is None or (left[0], right[0]) != (2 * idx, 2 * idx + 1):
+                report.problems.append(
+                    Problem(report.origin, None, f"tree node ({level}, {idx}) has no children")
+                )
+                return
+            if node_hash(bytes(left[1]), bytes(right[1])) != bytes(value):
+                report.problems.append(
+                    Problem(
+                        report.origin, None, f"tree node ({level}, {idx}) differs from its children: changed"
+                    )
+                )
+                return
+            made += 1
+        if made != below // 2:
+            report.problems.append(
+                Problem(report.origin, None, f"tree level {level} has {made} nodes, not {below // 2}")
+            )
+            return
+        below, level = made, level + 1
+
+
+def verify_ledger(*, session: Session, verifiers: Sequence[Verifier], kept: Sequence[Kept] = ()) -> Report:
+    """Recompute every log of the database; with ``kept`` checkpoints, prove the logs extend them."""
+    logs = session.execute(select(LOG.programme_id, LOG.origin).order_by(LOG.programme_id)).all()
+    report = Report([LogReport(programme_id, origin) for programme_id, origin in logs])
+    keys = list(verifiers)
+    if not keys and report.logs:
+        report.problems.append(
+            Problem("ledger", None, "no public key to check checkpoints against (DUCHA_AUDIT_KEY)")
+        )
+    wanted: dict[str, list[tuple[Kept, Checkpoint]]] = {}
+    for item in kept:
+        try:
+            note = parse_note(item.note)
+            checkpoint = parse_checkpoint(note.text)
+        except NoteError as exc:
+            report.problems.append(Problem(item.name, None, str(exc)))
+            continue
+        if keys and not note.signed_by(keys):
+            report.problems.append(Problem(item.name, None, "not signed by a known key"))
+            continue
+        wanted.setdefault(checkpoint.origin, []).append((item, checkpoint))
+    for missing in sorted(set(wanted) - {log.origin for log in report.logs}):
+        for item, _ in wanted[missing]:
+            report.problems.append(Problem(item.name, None, f"no log {missing} in this database"))
+    for log in report.logs:
+        stored = session.execute(
+            select(
+                CHECKPOINT.tree_size,
+                CHECKPOINT.root_hash,
+                CHECKPOINT.signed_at,
+                CHECKPOINT.note,
+            )
+            .where(CHECKPOINT.programme_id == log.programme_id)
+            .order_by(CHECKPOINT.tree_size, CHECKPOINT.id)
+        ).all()
+        sizes = {row[0] for row in stored} | {c.size for _, c in wanted.get(log.origin, [])}
+        roots = _pass_entries(session, log, sizes)
+        if log.problems:
+            continue
+        _pass_tree(session, log)
+        if log.problems:
+            continue
+        _stored_checkpoints(log, stored, roots, keys)
+        for item, checkpoint in wanted.get(log.origin, []):
+            report.kept.append(_kept(session, log, item, checkpoint, roots))
+    return report
+
+
+def _stored_checkpoints(
+    log: LogReport, stored: Sequence[Any], roots: dict[int, bytes], keys: list[Verifier]
+) -> None:
+    for size, root, signed_at, note_text in stored:
+        try:
+            note = parse_note(note_text)
+            said = parse_checkpoint(note.text)
+        except NoteError as exc:
+            log.problems.append(Problem(log.origin, None, f"checkpoint at {size}: {exc}"))
+            return
+        if keys and not note.signed_by(keys):
+            log.problems.append(
+                Problem(log.origin, None, f"checkpoint at {size}: its signature does not verify")
+            )
+            return
+        if (said.origin, said.size, said.root) != (log.origin, size, bytes(root)) or _second(
+            said.signed_at
+        ) != _second(signed_at):
+            log.problems.append(
+                Problem(log.origin, None, f"checkpoint at {size}: its row differs from its signed note")
+            )
+            return
+        if size > log.entries:
+            log.problems.append(
+                Problem(
+                    log.origin,
+                    None,
+                    f"checkpoint at {size} covers more entries than the log has ({log.entries}): removed",
+                )
+            )
+            return
+        if roots.get(size) != bytes(root):
+            log.problems.append(
+                Problem(
+                    log.origin, None, f"the first {size} entries are not the ones checkpoint at {size} signed"
+                )
+            )
+            return
+        log.checkpoints += 1
+        log.latest = note_text
+
+
+def _second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def _kept(
+    session: Session, log: LogReport, item: Kept, checkpoint: Checkpoint, roots: dict[int, bytes]
+) -> str:
+    if checkpoint.size > log.entries:
+        log.problems.append(
+            Problem(
+                log.origin, log.entries,
+                f"checkpoint {item.name} (signed {instant(checkpoint.signed_at)}) covers {checkpoint.size} "
+                f"entries, the log has {log.entries}: entries {log.entries}–{checkpoint.size - 1} were "
+                "removed, or an older database was restored",
+            )
+        )  # fmt: skip
+        return f"{item.name}: FAILED"
+    if roots.get(checkpoint.size) != checkpoint.root:
+        log.problems.append(
+            Problem(
+                log.origin, None,
+                f"the log's first {checkpoint.size} entries are not the ones checkpoint {item.name} signed: "
+                "history was rewritten",
+            )
+        )  # fmt: skip
+        return f"{item.name}: FAILED"
+    if checkpoint.size == 0:
+        return f"{item.name}: an empty log, extended to {log.entries}"
+    fetch = node_fetcher(session, log.programme_id)
+    proof = consistency_proof(checkpoint.size, log.entries, fetch)
+    assert verify_consistency(
+        checkpoint.size, log.entries, checkpoint.root, root_hash(log.entries, fetch), proof
+    )
+    return (
+        f"{item.name}: the log of {log.entries} entries extends its {checkpoint.size} "
+        f"(consistency proof of {len(proof)} hashes)"
+    )
+
+
+def count_entries(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(JournalEntry)).scalar_one())
