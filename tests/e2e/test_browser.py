@@ -69,6 +69,8 @@ def _specialist_with_an_order(url: str) -> tuple[str, str, int]:
     return str(code), str(phone), int(order)
 
 
+# The browser sees the same pages on either database: one run, on SQLite (the web tests cover both).
+@pytest.mark.parametrize("late_demo", ["sqlite"], indirect=True)
 def test_the_office_and_a_specialist_in_a_browser(web: Web, site: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
