@@ -156,6 +156,7 @@ def overspend(
     for project_id, fund_id, seq, overridden in session.execute(entries):
         spending.setdefault((project_id, fund_id), []).append((seq, bool(overridden)))
     for project_id, fund_id, code, fund, allocated, excess in found:
+        allocated, excess = int(allocated), int(excess)  # PostgreSQL's SUM is a NUMERIC
         rows = spending.get((project_id, fund_id), [])
         # The entries the office let through beyond the allocation say it best; else all of it.
         evidence = tuple(seq for seq, overridden in rows if overridden) or tuple(seq for seq, _ in rows)
@@ -221,6 +222,7 @@ def allocation_mismatch(
         seqs.setdefault((fund_id, project_id), []).append(seq)
         by_fund.setdefault(fund_id, []).append(seq)
     for fund_id, fund, budget, total in session.execute(per_fund):
+        total = int(total)
         if int(total) != int(budget):
             yield Finding(
                 rule.key,
@@ -241,6 +243,7 @@ def allocation_mismatch(
         )
     }
     for project_id, code, fund, budget, total in session.execute(per_project):
+        total = int(total)
         yield Finding(
             rule.key,
             f"{code}/{fund}",
@@ -509,6 +512,7 @@ def idle_funds(
     for project_id, fund_id, seq in session.execute(disbursed):
         seqs.setdefault((project_id, fund_id), []).append(seq)
     for project_id, fund_id, code, fund, amount in found:
+        amount = int(amount)
         yield Finding(
             rule.key,
             f"{code}/{fund}",
