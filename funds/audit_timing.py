@@ -20,9 +20,9 @@ from funds.audit_facts import (
     INSPECTION,
     REVERSAL,
     SPENDING,
-    live,
     allocation_mismatch,
     duplicate_document,
+    live,
     outside_earmark,
     overspend,
 )
