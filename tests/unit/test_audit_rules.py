@@ -2,6 +2,7 @@
 that name the file, line and field, and late interest in integer fen."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_each_rule_runs_in_the_version_in_force_that_day() -> None:
     assert "late_payable" not in [v.key for v in rules.in_force(date(2020, 8, 31))]
 
 
-def test_an_office_file_replaces_the_rules_it_names(tmp_path) -> None:
+def test_an_office_file_replaces_the_rules_it_names(tmp_path: Path) -> None:
     path = tmp_path / "office.yaml"
     path.write_text(OFFICE, encoding="utf-8")
     rules = load_rules(path)
