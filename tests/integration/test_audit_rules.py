@@ -3,6 +3,7 @@ made for it, reruns that add nothing, an office's own rules file, and a bad one 
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,8 +257,6 @@ def test_disbursed_before_pre_review_and_spending_after_closure(demo: str) -> No
     engine = create_engine(demo)
     with engine.begin() as connection:
         project_id = connection.exec_driver_sql("SELECT id FROM project WHERE code = 'P005'").scalar_one()
-        from datetime import UTC, datetime
-
         connection.execute(
             insert(table_of(WorkflowEvent)).values(
                 project_id=project_id,
@@ -397,3 +396,17 @@ def test_the_daily_job_audits_as_the_system_and_sends_the_checkpoints_to_the_aud
     assert len({n["key"].split(":person:")[0] for n in sent}) == 1  # one checkpoint, sent once
     code, output = run(demo, "notices", "show", str(sent[0]["id"]), "--json")
     assert code == 0 and latest["latest_checkpoint"].strip() in json.loads(output)["body_text"]
+
+
+def test_two_audits_at_once_record_each_finding_once(demo: str, tmp_path: Path) -> None:
+    from ducha.jobs import run_fund_audit
+    from tests.integration.test_concurrency import at_once, context
+
+    contexts = [context(demo, tmp_path), context(demo, tmp_path)]
+    as_of = datetime(2026, 12, 10, 2, tzinfo=UTC)
+    results = at_once(*(lambda one=one: run_fund_audit(one, as_of) for one in contexts))
+    for one in contexts:
+        one.dispose()
+    assert sorted((r.new, r.orders) for r in results) == [(0, 0), (4, 4)]
+    code, output = run(demo, "audit", "findings", "--json")
+    assert sorted((f["rule"], f["project"]) for f in json.loads(output)["findings"]) == sorted(PLANTED)
