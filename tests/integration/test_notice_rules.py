@@ -143,3 +143,39 @@ def test_a_person_with_no_channel_gets_the_inbox_notice_and_the_check_names_them
         demo, "SELECT id FROM notice WHERE person_id = :id AND channel <> 'inbox'", id=specialist["id"]
     )
     assert not [to for to, _ in sink.mails if specialist["email"] in to]
+
+
+# --- 3. acknowledgement --------------------------------------------------------------------------
+
+
+def test_an_unacknowledged_escalation_is_sent_again_once_and_shows_to_the_office(demo: str, sink: Sink) -> None:
+    ok(demo, "sweep", "--at", LATE)
+    ok(demo, "dispatch", "--at", LATE)
+    letters = js(demo, "notices", "--person", DEMO_OFFICE, "--unacknowledged")["data"]
+    assert len(letters) >= 2 and all(n["template"] == "supervision" and n["escalation"] for n in letters)
+    mailed = len(sink.mails)
+    # The office acknowledges one letter in its inbox; the others wait.
+    acknowledged, *waiting = letters
+    said = ok(demo, "inbox", DEMO_OFFICE, "--ack", str(acknowledged["id"]), "--at", "2027-01-04T10:00+08:00")
+    assert f"notice {acknowledged['id']} acknowledged by " in said
+    shown = ok(demo, "inbox", DEMO_OFFICE, "--at", "2027-01-04T10:00+08:00")
+    assert shown.count("to acknowledge") == len(waiting)
+    # The office sees every escalation still waiting, its own and the district leadership's.
+    everyone = js(demo, "notices", "--unacknowledged", "--at", "2027-01-04T10:00+08:00")["data"]
+    assert {n["id"] for n in waiting} < {n["id"] for n in everyone}
+    # Within the four working hours (ack_working_hours) nothing is sent again…
+    report = js(demo, "dispatch", "--at", "2027-01-04T12:59+08:00")
+    assert report["reminders"] == 0 and len(sink.mails) == mailed
+    # …after them, each letter still waiting goes again on the office's first channel after the inbox.
+    report = js(demo, "dispatch", "--at", "2027-01-04T13:01+08:00")
+    assert report["reminders"] == len(everyone)
+    again = [m for to, m in sink.mails[mailed:] if to == ["ducha@example.org"]]
+    assert sorted(m["Subject"] for m in again) == sorted(n["subject"] for n in waiting)
+    assert all(m["X-Ducha-Key"].startswith("unacknowledged:") for m in again)
+    assert {n["id"] for n in js(demo, "notices", "--person", DEMO_OFFICE, "--unacknowledged")["data"]} == {
+        n["id"] for n in waiting
+    }
+    # Once: later dispatches send nothing more, acknowledged or not.
+    count = len(sink.mails)
+    ok(demo, "dispatch", "--at", "2027-01-05T13:01+08:00")
+    assert len(sink.mails) == count
