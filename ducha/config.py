@@ -61,6 +61,8 @@ class Settings(BaseModel):
     audit_cosign_key: Path | None = None
     # A payment at or above this many yuan needs an approved commitment (funds commit), not a spend.
     approval_threshold: str = Field(default="10000.00", pattern=r"^\d{1,15}(\.\d{1,2})?$")
+    # The office's own audit rules file (YAML): each rule it names replaces the shipped versions of it.
+    audit_rules: Path | None = None
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:
