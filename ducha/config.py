@@ -61,6 +61,9 @@ class Settings(BaseModel):
     audit_cosign_key: Path | None = None
     # A payment at or above this many yuan needs an approved commitment (funds commit), not a spend.
     approval_threshold: str = Field(default="10000.00", pattern=r"^\d{1,15}(\.\d{1,2})?$")
+    # The project identifier prefix the Open Contracting Partnership registered for the publisher
+    # (oc4ids-<6 letters or digits>-); OC4IDS project ids are it, then <programme id>-<project code>.
+    oc4ids_prefix: str = Field(default="oc4ids-000000-", pattern=r"^oc4ids-[a-z0-9]{6}-$")
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:
