@@ -5,6 +5,8 @@ arithmetic is a second implementation of ours), on the 50-village demo."""
 import copy
 import json
 import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -245,3 +247,117 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(demo: str, tmp_pa
     code, output = run(demo, "export", "oc4ids", "--out", "/proc/ducha-oc4ids.json", "--at", AT)
     assert code == 2 and "/proc/ducha-oc4ids.json: cannot be written" in output, output
     assert len(output.strip().splitlines()) == 1 and not out.exists()
+
+
+# --- the ledger as a Beancount file --------------------------------------------------------------
+
+
+def bean_check(path: Path) -> subprocess.CompletedProcess[str]:
+    checker = Path(sys.executable).with_name("bean-check")
+    return subprocess.run([str(checker), str(path)], capture_output=True, text=True, timeout=120, check=False)
+
+
+def beancount_balances(path: Path) -> dict[str, int]:
+    """Every account's balance in fen, as Beancount's own loader adds up the postings."""
+    from beancount import loader
+    from beancount.core.data import Transaction
+
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    totals: dict[str, Decimal] = {}
+    for entry in entries:
+        if isinstance(entry, Transaction):
+            for posting in entry.postings:
+                units = posting.units
+                assert units is not None and units.currency == "CNY" and isinstance(units.number, Decimal)
+                totals[posting.account] = totals.get(posting.account, Decimal(0)) + units.number
+    return {account: fen(total) for account, total in totals.items()}
+
+
+def positions_from(
+    balances: dict[str, int],
+) -> tuple[dict[str, dict[str, int]], dict[tuple[str, str], dict[str, int]]]:
+    """What ``ducha audit summary`` reports, recomputed from the Beancount balances alone."""
+    funds: dict[str, dict[str, int]] = {}
+    projects: dict[tuple[str, str], dict[str, int]] = {}
+    for account, balance in balances.items():
+        root, fund, *rest = account.split(":")
+        fund = fund.lower()
+        by_fund = funds.setdefault(fund, {"received_fen": 0, "pool_fen": 0})
+        if root == "Income":
+            by_fund["received_fen"] -= balance
+            continue
+        if rest == ["Pool"]:
+            by_fund["pool_fen"] += balance
+            continue
+        project = rest[0] if root == "Expenses" else rest[1]
+        kind = {"Income": "", "Expenses": "Expense", "Liabilities": "Payable", "Assets": rest[0]}[root]
+        position = projects.setdefault(
+            (project, fund),
+            dict.fromkeys(("allocated", "disbursed", "reserved", "spent", "owed", "idle"), 0),
+        )
+        position["allocated"] += balance
+        if kind != "Allocation":
+            position["disbursed"] += balance
+        position["reserved"] += balance if kind == "Reserved" else 0
+        position["spent"] += balance if kind == "Expense" else 0
+        position["owed"] -= balance if kind == "Payable" else 0
+        position["idle"] += balance if kind == "Bank" else 0
+    return funds, {key: {f"{k}_fen": v for k, v in p.items()} for key, p in projects.items()}
+
+
+def test_the_beancount_ledger_passes_bean_check_and_adds_up_to_the_summary(demo: str, tmp_path: Path) -> None:
+    out = tmp_path / "ledger.beancount"
+    printed = ok(demo, "audit", "export", "--format", "beancount", "--out", str(out), "--at", AT)
+    assert f"{out}: 311 entries in 246 accounts" in printed
+    checked = bean_check(out)
+    assert checked.returncode == 0 and checked.stdout.strip() == checked.stderr.strip() == "", checked
+    text = out.read_text(encoding="utf-8")
+    assert (
+        len(re.findall(r"(?m)^\d{4}-\d\d-\d\d balance ", text)) == 436
+        and "2026-12-01 balance Income:Upper:Source  -1684600.00 ~ 0 CNY" in text
+    )
+    summary = js(demo, "audit", "summary", "--at", AT)
+    funds, projects = positions_from(beancount_balances(out))
+    assert funds == {
+        f["fund"]: {"received_fen": f["received_fen"], "pool_fen": f["pool_fen"]} for f in summary["funds"]
+    }
+    assert projects == {(p["project"], p["fund"]): p["position"] for p in summary["projects"]}
+    # The same as standard output, and as of earlier: fewer entries, still balanced and checked.
+    code, whole = run(demo, "audit", "export", "--format", "beancount", "--at", AT)
+    assert code == 0 and whole == text
+    earlier = tmp_path / "earlier.beancount"
+    ok(demo, "audit", "export", "--format", "beancount", "--out", str(earlier), "--at", "2026-11-30")
+    assert bean_check(earlier).returncode == 0 and "^e310" not in earlier.read_text(encoding="utf-8")
+
+
+def test_bean_check_catches_a_changed_amount_and_a_wrong_balance(demo: str, tmp_path: Path) -> None:
+    out = tmp_path / "ledger.beancount"
+    ok(demo, "audit", "export", "--format", "beancount", "--out", str(out), "--at", AT)
+    text = out.read_text(encoding="utf-8")
+    posting = re.search(r"\n  (Assets:Upper:Bank:P008)  (-?\d+\.\d{2}) CNY\n", text)
+    assert posting
+    edited = tmp_path / "edited.beancount"
+    edited.write_text(text.replace(posting.group(0), posting.group(0).replace(posting.group(2), "1.00"), 1))
+    checked = bean_check(edited)
+    assert checked.returncode != 0 and "does not balance" in checked.stdout + checked.stderr
+    asserted = tmp_path / "asserted.beancount"
+    asserted.write_text(
+        text.replace("Income:Upper:Source  -1684600.00 ~", "Income:Upper:Source  -1684599.99 ~", 1)
+    )
+    checked = bean_check(asserted)
+    assert (
+        checked.returncode != 0
+        and "Balance failed for 'Income:Upper:Source'" in checked.stdout + checked.stderr
+    )
+
+
+def test_bad_beancount_exports_are_one_line_and_exit_2(demo: str, tmp_path: Path) -> None:
+    for args, message in [
+        (["--format", "ledger"], "--format 'ledger': trail or beancount"),
+        (["--format", "beancount", "--programme", "none such"], "none such"),
+        (["--format", "beancount", "--out", "/proc/ducha.beancount"], "cannot be written"),
+        ([], "--out: the folder to write the trail to"),
+    ]:
+        code, output = run(demo, "audit", "export", *args, "--at", AT)
+        assert code == 2 and message in output and len(output.strip().splitlines()) == 1, output
