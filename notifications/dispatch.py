@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, not_, or_, select, update
 from sqlmodel import Session, col
 
 from models import Notice, NoticeAttempt, NoticeState, Person, Role, RoleAssignment
@@ -31,7 +31,7 @@ from models.localtime import local_date
 from models.notices import INBOX
 from models.types import table_of
 from notifications.channels.base import Attachment, Message, Outcome, Result
-from notifications.outbox import Draft, NoticeSetup, Recipient, enqueue
+from notifications.outbox import QUIET_KINDS, Draft, NoticeSetup, Recipient, enqueue
 from notifications.registry import Channels
 from notifications.rendering import Rendered
 
@@ -73,6 +73,7 @@ class Claimed:
     order_id: int | None
     template_hash: str
     lang: str
+    escalation: bool
 
 
 def backoff(key: str, attempt: int, retry_after: float | None = None) -> timedelta:
@@ -103,14 +104,17 @@ def dispatch(
 ) -> DispatchResult:
     """Send every notice due by ``now`` (at most ``limit``); what happened, by channel."""
     result = DispatchResult()
-    fallback = _Fallback(setup or NoticeSetup(), calendar)
+    fallback = _Fallback(setup or NoticeSetup(), calendar or WorkingCalendar.load())
+    # Inside quiet hours chat and SMS wait, escalations not: a retry planned for 22:01, or a backlog
+    # a dispatcher meets at night, is sent in the morning, not when it comes due.
+    hushed = fallback.setup.quiet.inside(now, fallback.calendar)
     with begin() as session:
         result.in_doubt = _recover(session, system_now(), dispatcher)
     try:
         while limit is None or result.claimed < limit:
             size = batch if limit is None else min(batch, limit - result.claimed)
             with begin() as session:
-                claimed = _claim(session, now, system_now() + lease, dispatcher, size)
+                claimed = _claim(session, now, system_now() + lease, dispatcher, size, hushed)
             if not claimed:
                 break
             result.claimed += len(claimed)
@@ -152,8 +156,16 @@ def _recover(session: Session, system_now: datetime, dispatcher: str) -> int:
     return len(stale)
 
 
+def _quiet_channel() -> Any:
+    """A notice on a channel that keeps quiet hours (``dingtalk:town-east``, ``sms:gov``…)."""
+    return or_(
+        *[col(Notice.channel) == kind for kind in QUIET_KINDS],
+        *[col(Notice.channel).like(f"{kind}:%") for kind in QUIET_KINDS],
+    )
+
+
 def _claim(
-    session: Session, now: datetime, lease_until: datetime, dispatcher: str, size: int
+    session: Session, now: datetime, lease_until: datetime, dispatcher: str, size: int, hushed: bool = False
 ) -> list[Claimed]:
     due = (
         select(col(Notice.id))
@@ -164,6 +176,8 @@ def _claim(
         .order_by(col(Notice.not_before), col(Notice.id))
         .limit(size)
     )
+    if hushed:
+        due = due.where(or_(col(Notice.escalation).is_(True), not_(_quiet_channel())))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = [row[0] for row in session.execute(due).all()]
@@ -186,7 +200,7 @@ def _claim(
             col(Notice.id), col(Notice.key), col(Notice.channel), col(Notice.address), col(Notice.person_id),
             col(Person.name), col(Notice.subject), col(Notice.body_text), col(Notice.body_html),
             col(Notice.template), col(Notice.attempts), col(Notice.order_id), col(Notice.template_hash),
-            col(Notice.lang),
+            col(Notice.lang), col(Notice.escalation),
         )
         .join(Person, col(Person.id) == col(Notice.person_id))
         .where(col(Notice.id).in_(ids))
@@ -287,18 +301,13 @@ def _record(
 @dataclass(frozen=True)
 class _Fallback:
     setup: NoticeSetup
-    calendar: WorkingCalendar | None
+    calendar: WorkingCalendar
 
     def write(self, session: Session, now: datetime, drafts: list[Draft]) -> None:
         if not drafts:
             return
-        calendar = self.calendar
-        if calendar is None:
-            from models.calendar import WorkingCalendar
-
-            calendar = WorkingCalendar.load()
-        enqueue(session=session, now=now, drafts=drafts, templates=self.setup.templates, calendar=calendar,
-                quiet=self.setup.quiet)  # fmt: skip
+        enqueue(session=session, now=now, drafts=drafts, templates=self.setup.templates,
+                calendar=self.calendar, quiet=self.setup.quiet)  # fmt: skip
 
 
 def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datetime) -> Iterator[Draft]:
@@ -322,6 +331,8 @@ def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datet
                 person=recipient,
                 template=notice.template,
                 context={},
+                # An escalation's fallback is one too: sent at once, through quiet hours and digests.
+                escalation=notice.escalation,
                 follows_id=notice.id,
                 only=(later[0],),
                 rendered=Rendered(
