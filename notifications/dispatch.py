@@ -8,8 +8,11 @@ e-mail's Message-ID comes from the key: a mail sent twice is recognisably one ma
 outside any transaction; the outcomes are recorded a few notices at a time. A temporary failure is
 retried with exponential backoff and jitter at a planned time (in the dispatch's own time, so a
 simulation retries in simulated time); after the last attempt, or on a permanent failure, the notice
-is a dead letter and falls back to the person's next channel; a channel the office must mend (a
-robot's signature refused, a channel not in the channels file) tells the admins in their inbox.
+is a dead letter and falls back to the person's next channel that does not carry it already (a
+cause is written on every channel at once: a mail that dies was usually on the robot too, and the
+inbox always has it); a channel the office must mend (a robot's signature refused, a channel not
+in the channels file) tells the admins in their inbox. Inside quiet hours nothing is claimed for
+chat or SMS but escalations, whenever it came due.
 """
 
 from __future__ import annotations
@@ -310,6 +313,27 @@ class _Fallback:
                 calendar=self.calendar, quiet=self.setup.quiet)  # fmt: skip
 
 
+def _not_carrying(session: Session, notice_id: int, channels: list[str]) -> list[str]:
+    """Those of ``channels`` on which the person does not have this notice already: a cause is
+    written on each of the person's channels at once, so the channel after a dead one usually
+    has it (sending it there again would tell the person twice). A fallback's cause is the
+    original's; a few lookups by key, each on the unique index."""
+    if not channels:
+        return channels
+    root = session.get(Notice, notice_id)
+    while root is not None and root.cause == "fallback" and root.follows_id is not None:
+        root = session.get(Notice, root.follows_id)
+    if root is None:
+        return channels
+    prefix = root.key[: len(root.key) - len(root.channel)]
+    carried = set(
+        session.execute(
+            select(col(Notice.key)).where(col(Notice.key).in_([prefix + channel for channel in channels]))
+        ).scalars()
+    )
+    return [channel for channel in channels if prefix + channel not in carried]
+
+
 def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datetime) -> Iterator[Draft]:
     """For each dead letter: the same notice on the person's next channel, and, when the channel
     needs mending, a word to each admin."""
@@ -324,6 +348,7 @@ def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datet
         )  # fmt: skip
         order = [channel for channel, _ in recipient.channels() if channel != INBOX]
         later = order[order.index(notice.channel) + 1 :] if notice.channel in order else []
+        later = _not_carrying(session, notice.id, later)
         if later:
             yield Draft(
                 cause=f"fallback:{notice.id}",

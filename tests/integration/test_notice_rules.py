@@ -658,3 +658,21 @@ def _check_quiet_and_digests(
             text("SELECT count(*) FROM notice WHERE state IN ('held', 'queued')")
         ).scalar_one()
     assert left == 0
+
+
+def test_a_dead_letter_falls_back_only_to_a_channel_that_does_not_carry_it_already(
+    demo: str, robot: Robot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every notice goes on each of the person's channels at once: when the mail dies, the robot has
+    # it already, and sending it there again would tell the person twice.
+    monkeypatch.setenv("DUCHA_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")  # nobody listens
+    monkeypatch.setenv("DUCHA_NOTICE_ATTEMPTS", "1")  # the first failure is the last
+    specialist = person_holding(demo, "specialist@P012")
+    add_channel(demo, specialist["phone"], "dingtalk:town-east")
+    ok(demo, "sweep", "--at", LATE)
+    ok(demo, "dispatch", "--at", LATE)
+    mine = js(demo, "notices", "--person", specialist["phone"], "--limit", "1000")["data"]
+    dead = [n for n in mine if n["channel"] == "email" and n["state"] != "passed"]
+    assert dead and {n["state"] for n in dead} == {"failed"}
+    on_robot = Counter(post["markdown"]["title"] for post in robot.posts)
+    assert on_robot == Counter(n["subject"] for n in dead), on_robot
