@@ -65,7 +65,9 @@ def log(message: str) -> None:
 class Databases:
     def __init__(self, backend: str, folder: Path) -> None:
         self.backend, self.folder, self.made = backend, folder, []  # type: tuple[str, Path, list[str]]
-        self.admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT") if backend == "postgresql" else None
+        self.admin = (
+            create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT") if backend == "postgresql" else None
+        )
 
     def fresh(self, label: str) -> str:
         if self.admin is None:
@@ -170,13 +172,18 @@ def floor_enqueue(url: str, people: list[Recipient], count: int) -> float:
         import psycopg
 
         parts = make_url(url)
-        connection = psycopg.connect(dbname=parts.database, host=parts.host, port=parts.port, user=parts.username)
+        connection = psycopg.connect(
+            dbname=parts.database, host=parts.host, port=parts.port, user=parts.username
+        )
     try:
         started = time.perf_counter()
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for n, context in enumerate(contexts(count)):
             person = people[n % PEOPLE]
-            text_context, html_context = text_template.new_context(context), html_template.new_context(context)
+            text_context, html_context = (
+                text_template.new_context(context),
+                html_template.new_context(context),
+            )
             subject = " ".join("".join(text_template.blocks["subject"](text_context)).split())
             body = "".join(text_template.blocks["text"](text_context)).strip()
             markup = "".join(html_template.blocks["html"](html_context)).strip()
@@ -233,7 +240,9 @@ def ducha_dispatch(url: str, people: list[Recipient], count: int, port: int) -> 
                       context=context, level="overdue", only=("email",))
                 for n, context in enumerate(contexts(count))
             )  # fmt: skip
-            enqueue(session=session, now=NOW, drafts=drafts, templates=NoticeSetup().templates, calendar=calendar)
+            enqueue(
+                session=session, now=NOW, drafts=drafts, templates=NoticeSetup().templates, calendar=calendar
+            )
             session.commit()
 
         @contextmanager
@@ -272,18 +281,23 @@ def floor_dispatch(people: list[Recipient], count: int, port: int) -> float:
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as client:
         for mail in mails:
-            client.send_message(mail)
+            client.send_message(mail.message)
     return time.perf_counter() - started
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--notices", type=int, default=100_000)
     parser.add_argument("--mails", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    lines = ["| backend | what | n | ducha s | floor s | ducha/floor | ducha per second |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| backend | what | n | ducha s | floor s | ducha/floor | ducha per second |",
+        "|---|---|---|---|---|---|---|",
+    ]
     with tempfile.TemporaryDirectory(prefix="ducha-notice-bench-") as folder:
         for backend in args.backends.split(","):
             databases = Databases(backend, Path(folder))
@@ -296,7 +310,9 @@ def main() -> None:
                     url = databases.fresh(f"floor_{repeat}")
                     people = prepare(url)
                     floors.append(floor_enqueue(url, people, args.notices))
-                    log(f"{backend} enqueue {args.notices:,}: ducha {enqueues[-1]:.2f} s, floor {floors[-1]:.2f} s")
+                    log(
+                        f"{backend} enqueue {args.notices:,}: ducha {enqueues[-1]:.2f} s, floor {floors[-1]:.2f} s"
+                    )
                 ours, floor = statistics.median(enqueues), statistics.median(floors)
                 lines.append(f"| {backend} | render and enqueue | {args.notices:,} | {ours:.2f} | {floor:.2f} | "
                              f"{ours / floor:.2f}× | {args.notices / ours:,.0f} |")  # fmt: skip
@@ -307,7 +323,9 @@ def main() -> None:
                         people = prepare(url)
                         sends.append(ducha_dispatch(url, people, args.mails, port))
                         raws.append(floor_dispatch(people, args.mails, port))
-                        log(f"{backend} dispatch {args.mails:,}: ducha {sends[-1]:.2f} s, smtplib {raws[-1]:.2f} s")
+                        log(
+                            f"{backend} dispatch {args.mails:,}: ducha {sends[-1]:.2f} s, smtplib {raws[-1]:.2f} s"
+                        )
                 ours, floor = statistics.median(sends), statistics.median(raws)
                 lines.append(f"| {backend} | dispatch by e-mail | {args.mails:,} | {ours:.2f} | {floor:.2f} | "
                              f"{ours / floor:.2f}× | {args.mails / ours:,.0f} |")  # fmt: skip
