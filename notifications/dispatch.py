@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlmodel import Session, col
 
 from models import Notice, NoticeAttempt, NoticeState, Person, Role, RoleAssignment
@@ -248,52 +248,71 @@ def _record(
 ) -> None:
     if not sent:
         return
-    with begin() as session:
-        attempt_rows = []
-        dead: list[tuple[Claimed, Outcome]] = []
-        for notice, outcome in sent:
-            retry_at = None
-            values: dict[str, Any]
-            if outcome.result == Result.ACCEPTED:
-                values = {"state": NoticeState.ACCEPTED.value, "sent_at": now, "last_error": None}
-                result.accepted += 1
-            elif outcome.result == Result.RETRY and notice.attempts < attempts:
-                retry_at = now + backoff(notice.key, notice.attempts, outcome.retry_after)
-                values = {
-                    "state": NoticeState.RETRY.value,
-                    "not_before": retry_at,
-                    "last_error": outcome.detail,
-                }
-                result.retried += 1
-            else:
-                why = (
-                    outcome.detail
-                    if outcome.result == Result.FAILED
-                    else f"{outcome.detail} (after {notice.attempts} attempts)"
-                )
-                values = {"state": NoticeState.FAILED.value, "last_error": why}
-                result.failed += 1
-                dead.append((notice, outcome))
-            result.count(notice.channel, values["state"])
-            session.execute(
-                update(Notice)
-                .where(
-                    and_(
-                        col(Notice.id) == notice.id,
-                        col(Notice.claimed_by) == dispatcher,
-                        col(Notice.state) == NoticeState.SENDING.value,
-                    )
-                )
-                .values(**values, claimed_by=None, lease_until=None, version=col(Notice.version) + 1)
-                .execution_options(synchronize_session=False)
+    accepted: list[int] = []
+    retries: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    attempt_rows = []
+    dead: list[tuple[Claimed, Outcome]] = []
+    for notice, outcome in sent:
+        retry_at = None
+        if outcome.result == Result.ACCEPTED:
+            state = NoticeState.ACCEPTED
+            accepted.append(notice.id)
+            result.accepted += 1
+        elif outcome.result == Result.RETRY and notice.attempts < attempts:
+            state = NoticeState.RETRY
+            retry_at = now + backoff(notice.key, notice.attempts, outcome.retry_after)
+            retries.append({"notice": notice.id, "retry_at": retry_at, "why": outcome.detail})
+            result.retried += 1
+        else:
+            state = NoticeState.FAILED
+            why = (
+                outcome.detail
+                if outcome.result == Result.FAILED
+                else f"{outcome.detail} (after {notice.attempts} attempts)"
             )
-            attempt_rows.append(
-                {
-                    "notice_id": notice.id, "at": now, "channel": notice.channel, "dispatcher": dispatcher,
-                    "outcome": "failed" if values["state"] == "failed" else outcome.result.value,
-                    "detail": outcome.detail or outcome.result.value, "retry_at": retry_at,
-                }
-            )  # fmt: skip
+            failures.append({"notice": notice.id, "why": why})
+            result.failed += 1
+            dead.append((notice, outcome))
+        result.count(notice.channel, state.value)
+        attempt_rows.append(
+            {
+                "notice_id": notice.id, "at": now, "channel": notice.channel, "dispatcher": dispatcher,
+                "outcome": "failed" if state == NoticeState.FAILED else outcome.result.value,
+                "detail": outcome.detail or outcome.result.value, "retry_at": retry_at,
+            }
+        )  # fmt: skip
+    # Three statements, whatever the number of notices: each changes only a notice this dispatcher
+    # still holds (one whose lease ran out and was taken over is left to its new holder).
+    table = table_of(Notice)
+    held = and_(table.c.claimed_by == dispatcher, table.c.state == NoticeState.SENDING.value)
+    released = {"claimed_by": None, "lease_until": None, "version": table.c.version + 1}
+    with begin() as session:
+        if accepted:
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(accepted), held)
+                .values(state=NoticeState.ACCEPTED.value, sent_at=now, last_error=None, **released)
+            )
+        if retries:
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("notice"), held)
+                .values(
+                    state=NoticeState.RETRY.value,
+                    not_before=bindparam("retry_at"),
+                    last_error=bindparam("why"),
+                    **released,
+                ),
+                retries,
+            )
+        if failures:
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("notice"), held)
+                .values(state=NoticeState.FAILED.value, last_error=bindparam("why"), **released),
+                failures,
+            )
         insert_many(session, table_of(NoticeAttempt), attempt_rows)
         if dead:
             drafts = list(_fallbacks(session, dead, now))
