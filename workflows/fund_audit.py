@@ -21,8 +21,8 @@ from sqlalchemy import Select
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from funds.audit_facts import find
 from funds.audit_rules import CHECKLIST, Finding, RuleBook, RuleVersion
+from funds.audit_timing import find
 from inspections.loaded_templates import load_template
 from inspections.orders import DEFAULT_DEADLINE_DAYS, issue_order
 from models import (

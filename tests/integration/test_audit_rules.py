@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, insert
 
 from ducha.cli import app
@@ -372,3 +373,27 @@ def test_a_rules_file_with_a_bad_field_is_refused_naming_file_and_field(demo: st
 def test_only_an_auditor_or_the_office_runs_an_audit(demo: str) -> None:
     code, output = run(demo, "audit", "run", "--as", P5_SPECIALIST, "--at", AT)
     assert code == 2 and "is not auditor or office: cannot run a fund audit" in output
+
+
+def test_the_daily_job_audits_as_the_system_and_sends_the_checkpoints_to_the_auditors(
+    demo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ducha.scheduler import run_fund_audit_job
+
+    monkeypatch.setenv("DUCHA_DATABASE_URL", demo)
+    monkeypatch.setenv("DUCHA_NOW", AT)
+    run_fund_audit_job()
+    run_fund_audit_job()  # a second run the same day adds nothing
+    orders = [o for o in js(demo, "orders", "--at", AT)["data"] if o["origin"] == "fund_audit"]
+    assert sorted((o["project_code"], o["item_key"]) for o in orders) == sorted((p, r) for r, p in PLANTED)
+    notices = js(demo, "notices")["data"]
+    sent = [n for n in notices if n["template"] == "checkpoint"]
+    latest = json.loads(ok(demo, "audit", "verify", "--json"))["logs"][0]
+    assert sent and {n["person"] for n in sent} == {"审计员"}
+    assert all(
+        n["subject"].startswith(f"【资金台账签名检查点】{latest['origin']}：{latest['entries']} 条")
+        for n in sent
+    )
+    assert len({n["key"].split(":person:")[0] for n in sent}) == 1  # one checkpoint, sent once
+    code, output = run(demo, "notices", "show", str(sent[0]["id"]), "--json")
+    assert code == 0 and latest["latest_checkpoint"].strip() in json.loads(output)["body_text"]
