@@ -361,3 +361,96 @@ def test_bad_beancount_exports_are_one_line_and_exit_2(demo: str, tmp_path: Path
     ]:
         code, output = run(demo, "audit", "export", *args, "--at", AT)
         assert code == 2 and message in output and len(output.strip().splitlines()) == 1, output
+
+
+# --- a project's trail as files a spreadsheet opens ----------------------------------------------
+
+
+def trail_json(url: str, project: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = js(url, "audit", "trail", project, "--at", AT)["data"]
+    return rows
+
+
+def test_every_running_balance_adds_up_and_ends_at_the_summary(demo: str) -> None:
+    summary = js(demo, "audit", "summary", "--at", AT)
+    expected = {(p["project"], p["fund"]): p["position"] for p in summary["projects"]}
+    for code in sorted({project for project, _ in expected}):
+        balances: dict[str, int] = {}
+        for row in trail_json(demo, code):
+            balances[row["account"]] = balances.get(row["account"], 0) + row["amount_fen"]
+            assert row["balance_fen"] == balances[row["account"]], (code, row["seq"])
+        found: dict[str, dict[str, int]] = {}
+        for account, balance in balances.items():
+            fund, kind = account.split("/")[:2]
+            position = found.setdefault(fund, dict.fromkeys(expected[(code, fund)], 0))
+            position["allocated_fen"] += balance
+            position["disbursed_fen"] += 0 if kind == "allocation" else balance
+            position["reserved_fen"] += balance if kind == "reserved" else 0
+            position["spent_fen"] += balance if kind == "expense" else 0
+            position["owed_fen"] -= balance if kind == "payable" else 0
+            position["idle_fen"] += balance if kind == "bank" else 0
+        assert found == {fund: p for (project, fund), p in expected.items() if project == code}, code
+
+
+@pytest.mark.parametrize("code", ["P004", "P008"])  # a late payable; a commitment, payments and a refund
+def test_the_trail_opens_in_a_spreadsheet_with_money_as_numbers(demo: str, tmp_path: Path, code: str) -> None:
+    from openpyxl import load_workbook
+
+    rows = trail_json(demo, code)
+    assert len(rows) >= 8 and any("/payable/" in r["account"] or r["kind"] == "pay" for r in rows)
+    expected = [(r["seq"], r["account"], r["amount_fen"], r["balance_fen"], r["entry_hash"]) for r in rows]
+    xlsx = tmp_path / "trail.xlsx"
+    ok(demo, "audit", "trail", code, "--format", "xlsx", "--out", str(xlsx), "--at", AT)
+    sheet = load_workbook(xlsx).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:8] == [
+        "entry",
+        "occurred_at",
+        "recorded_at",
+        "kind",
+        "fund",
+        "account",
+        "amount",
+        "balance",
+    ]
+    assert sheet.freeze_panes == "A2" and all(cell.font.bold for cell in sheet[1])
+    money = [header.index("amount"), header.index("balance")]
+    found = []
+    for line in sheet.iter_rows(min_row=2):
+        for column in money:
+            assert isinstance(line[column].value, int | float) and line[column].number_format == "#,##0.00"
+        values = [cell.value for cell in line]
+        found.append(
+            (values[0], values[5], fen(Decimal(str(values[6]))), fen(Decimal(str(values[7]))), values[-1])
+        )
+    assert found == expected
+    csv_file = tmp_path / "trail.csv"
+    ok(demo, "audit", "trail", code, "--format", "csv", "--out", str(csv_file), "--at", AT)
+    raw = csv_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfentry,occurred_at,")  # the BOM: Excel reads it as UTF-8
+    import csv
+
+    lines = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert all(re.fullmatch(r"-?\d+\.\d{2}", line[key]) for line in lines for key in ("amount", "balance"))
+    assert [
+        (
+            int(x["entry"]),
+            x["account"],
+            fen(Decimal(x["amount"])),
+            fen(Decimal(x["balance"])),
+            x["entry_hash"],
+        )
+        for x in lines
+    ] == expected
+
+
+def test_a_trail_file_that_cannot_be_written_is_one_line_and_exit_2(demo: str, tmp_path: Path) -> None:
+    for fmt in ("csv", "xlsx"):
+        code, output = run(demo, "audit", "trail", "P008", "--format", fmt, "--out", f"/proc/trail.{fmt}")
+        assert (
+            code == 2
+            and output.strip()
+            == f"error: --out /proc/trail.{fmt}: cannot be written (No such file or directory)"
+        ), output
+    code, output = run(demo, "audit", "trail", "P008", "--format", "xlsx")
+    assert code == 2 and "give --out FILE.xlsx" in output and len(output.strip().splitlines()) == 1
