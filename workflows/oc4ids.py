@@ -9,7 +9,9 @@ disbursements to it (``transactions``), one contracting process per vendor with 
 that vendor, milestones from its deadlines, and its completion once accepted.
 
 The status maps the workflow's stages onto the projectStatus codelist (``STATUS``; a stage of another
-workflow maps by its phase). A suspended project has the status of the stage it will resume.
+workflow maps by its phase). A suspended project has the status of the stage it will resume. As of a
+past time (``--at``) a project has the stage it was in then (its workflow events), only the dates set
+by then, the money that had moved by then and its deadlines as they stood then.
 
 The budget by fiscal year (the calendar year in China) is the money allocated to the project in each
 year, in the order it was allocated and never more than the budget in all; what is not allocated yet

@@ -232,6 +232,14 @@ def test_a_milestone_met_says_when_and_the_prefix_is_the_publishers(demo: str, t
     assert (
         next(m for m in p040["milestones"] if m["title"].startswith("P040 全部开工"))["status"] == "scheduled"
     )
+    assert "implementationPeriod" not in p040
+    # Stages as they were: P008 proposed on 5 November, P027 in pre-review on 20 November.
+    ok(demo, "export", "oc4ids", "--out", str(earlier), "--at", "2026-11-05")
+    statuses = {p["id"][-4:]: p["status"] for p in json.loads(earlier.read_text())["projects"]}
+    assert statuses["P008"] == "identification" and len(statuses) == 50
+    ok(demo, "export", "oc4ids", "--out", str(earlier), "--at", "2026-11-20")
+    statuses = {p["id"][-4:]: p["status"] for p in json.loads(earlier.read_text())["projects"]}
+    assert statuses["P027"] == "preparation" and statuses["P008"] == "preparation"
 
 
 @SQLITE_ONLY
