@@ -9,7 +9,9 @@ disbursements to it (``transactions``), one contracting process per vendor with 
 that vendor, milestones from its deadlines, and its completion once accepted.
 
 The status maps the workflow's stages onto the projectStatus codelist (``STATUS``; a stage of another
-workflow maps by its phase). A suspended project has the status of the stage it will resume.
+workflow maps by its phase). A suspended project has the status of the stage it will resume. As of a
+past time (``--at``) a project has the stage it was in then (its workflow events), only the dates set
+by then, the money that had moved by then and its deadlines as they stood then.
 
 The budget by fiscal year (the calendar year in China) is the money allocated to the project in each
 year, in the order it was allocated and never more than the budget in all; what is not allocated yet
@@ -20,7 +22,6 @@ are yuan, JSON numbers with two decimals written from integer fen (``Decimal``, 
 with its currency (CNY).
 """
 
-from collections.abc import Iterator
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, TextIO
@@ -32,6 +33,7 @@ from models.deadlines import DeadlineKind, DeadlineStatus
 from models.errors import NotFound
 from models.localtime import LOCAL_TZ, local, local_date
 from workflows.definition import Phase, WorkflowDefinition, get_definition
+from workflows.exact_json import Streamed, write_json
 from workflows.oc4ids_facts import Movement, ProgrammeFacts, ProjectFacts, programme_facts
 
 VERSION = "0.9"  # the package's "major.minor"; the schema is 0.9.5
@@ -106,35 +108,18 @@ def package(
     uri: str,
     definitions: dict[tuple[str, int], WorkflowDefinition],
 ) -> dict[str, Any]:
-    """The project package; its ``projects`` are built one at a time as they are written."""
+    """The project package."""
     publisher = facts.office or "ducha"
     return {
         "uri": uri,
         "publishedDate": stamp(published),
         "publisher": {"name": publisher},
         "version": VERSION,
-        "projects": _Projects(facts, prefix, published, definitions),
+        # Built one at a time as they are written.
+        "projects": Streamed(
+            project_document(facts, project, prefix, published, definitions) for project in facts.projects
+        ),
     }
-
-
-class _Projects:
-    """The package's projects, built one by one as the writer asks for them (a list to the writer)."""
-
-    def __init__(
-        self,
-        facts: ProgrammeFacts,
-        prefix: str,
-        published: datetime,
-        definitions: dict[tuple[str, int], WorkflowDefinition],
-    ) -> None:
-        self.facts, self.prefix, self.published, self.definitions = facts, prefix, published, definitions
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for project in self.facts.projects:
-            yield project_document(self.facts, project, self.prefix, self.published, self.definitions)
-
-    def __len__(self) -> int:
-        return len(self.facts.projects)
 
 
 def _parties(facts: ProgrammeFacts, project: ProjectFacts) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -358,31 +343,6 @@ def project_document(
             "finalValue": value(project.spent_fen),
         }
     return document
-
-
-def write_json(item: Any, out: Any) -> None:
-    """Write ``item`` as JSON to the text stream ``out``: a ``Decimal`` as the number it is, exactly."""
-    import json
-
-    if isinstance(item, dict):
-        out.write("{")
-        for number, (key, inner) in enumerate(item.items()):
-            out.write(("," if number else "") + json.dumps(key, ensure_ascii=False) + ":")
-            write_json(inner, out)
-        out.write("}")
-    elif isinstance(item, list | _Projects):
-        out.write("[")
-        for number, inner in enumerate(item):
-            if number:
-                out.write(",\n" if isinstance(item, _Projects) else ",")
-            write_json(inner, out)
-        out.write("]")
-    elif isinstance(item, Decimal):
-        out.write(str(item))
-    elif isinstance(item, bool | int | str) or item is None:
-        out.write(json.dumps(item, ensure_ascii=False))
-    else:
-        raise TypeError(f"not JSON: {type(item).__name__}")
 
 
 def write_package(

@@ -28,7 +28,9 @@ from models import (
     WorkflowEvent,
 )
 from models.ledger import JournalEntry, JournalLine, LedgerAccount, Vendor
+from models.localtime import local_date
 from models.types import table_of
+from workflows.definition import get_definition
 
 ENTRY, LINE, ACCOUNT = table_of(JournalEntry), table_of(JournalLine), table_of(LedgerAccount)
 PROJECT, FUND, VENDOR = table_of(Project), table_of(FundingSource), table_of(Vendor)
@@ -110,6 +112,8 @@ def programme_facts(*, session: Session, programme: Programme, at: datetime | No
         ).scalars()
     )
     projects = _projects(session, programme)
+    if at is not None:
+        projects = _as_of(session, programme, projects, at)
     by_id = {p.id: p for p in projects}
     code_of = {fund.id: fund.code for fund in funds}
     funding = table_of(ProjectFunding)
@@ -118,11 +122,14 @@ def programme_facts(*, session: Session, programme: Programme, at: datetime | No
         .join(PROJECT, PROJECT.c.id == funding.c.project_id)
         .where(PROJECT.c.programme_id == programme.id)
     ):
-        by_id[project_id].budget_fen[code_of[source_id]] = int(amount)
+        if project_id in by_id:
+            by_id[project_id].budget_fen[code_of[source_id]] = int(amount)
     for project_id, movement in _movements(session, programme, at):
-        by_id[project_id].movements.append(movement)
+        if project_id in by_id:
+            by_id[project_id].movements.append(movement)
     for project_id, fact in _deadlines(session, programme):
-        by_id[project_id].deadlines.append(fact)
+        if project_id in by_id:
+            by_id[project_id].deadlines.append(fact)
     events = table_of(WorkflowEvent)
     accepted = (
         select(events.c.project_id, func.max(events.c.occurred_at))
@@ -133,10 +140,12 @@ def programme_facts(*, session: Session, programme: Programme, at: datetime | No
     if at is not None:
         accepted = accepted.where(events.c.occurred_at <= at)
     for project_id, when in session.execute(accepted):
-        by_id[project_id].accepted_at = when
+        if project_id in by_id:
+            by_id[project_id].accepted_at = when
     by_code = {p.code: p for p in projects}
     for row in summary(session=session, programme=programme, at=at).projects:
-        by_code[row.project].spent_fen += row.position.spent_fen
+        if row.project in by_code:
+            by_code[row.project].spent_fen += row.position.spent_fen
     return ProgrammeFacts(
         programme,
         district.name if district else "",
@@ -172,6 +181,53 @@ def _projects(session: Session, programme: Programme) -> list[ProjectFacts]:
         .order_by(PROJECT.c.code)
     )
     return [ProjectFacts(*row) for row in rows]
+
+
+def _as_of(
+    session: Session, programme: Programme, projects: list[ProjectFacts], at: datetime
+) -> list[ProjectFacts]:
+    """The projects as they stood at ``at``: their stage then (from their workflow events), the dates
+    set by then; a project not yet made by then is left out."""
+    events = table_of(WorkflowEvent)
+    latest = (
+        select(
+            events.c.project_id,
+            events.c.from_stage,
+            events.c.to_stage,
+            func.row_number()
+            .over(
+                partition_by=events.c.project_id, order_by=(events.c.occurred_at.desc(), events.c.id.desc())
+            )
+            .label("newest"),
+        )
+        .join(PROJECT, PROJECT.c.id == events.c.project_id)
+        .where(PROJECT.c.programme_id == programme.id, events.c.occurred_at <= at)
+        .subquery()
+    )
+    stages = {
+        int(project_id): (from_stage, to_stage)
+        for project_id, from_stage, to_stage in session.execute(
+            select(latest.c.project_id, latest.c.from_stage, latest.c.to_stage).where(latest.c.newest == 1)
+        )
+    }
+    suspensions: dict[tuple[str, int], str | None] = {}
+    day = local_date(at)
+    kept = []
+    for project in projects:
+        if project.id not in stages:
+            continue
+        key = (project.definition_key, project.definition_version)
+        if key not in suspensions:
+            suspension = get_definition(session=session, key=key[0], version=key[1]).suspension
+            suspensions[key] = suspension.stage if suspension else None
+        left, project.stage = stages[project.id]
+        project.resume_stage = left if project.stage == suspensions[key] else None
+        if project.actual_start is not None and project.actual_start > day:
+            project.actual_start = None
+        if project.actual_finish is not None and project.actual_finish > day:
+            project.actual_finish = None
+        kept.append(project)
+    return kept
 
 
 def _movements(session: Session, programme: Programme, at: datetime | None) -> list[tuple[int, Movement]]:

@@ -18,6 +18,8 @@ from tests.integration.conftest import DEMO_OFFICE, js, ok, run
 AT = "2026-12-10"
 OC4IDS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oc4ids"
 PROJECT_SCHEMA_URL = "https://standard.open-contracting.org/infrastructure/schema/0__9__5/project-schema.json"
+# What does not depend on the database (files, formats, messages) runs on SQLite alone.
+SQLITE_ONLY = pytest.mark.parametrize("demo", ["sqlite"], indirect=True)
 PREFIX = re.compile(r"oc4ids\-[a-z0-9]{6}.+$")  # the review tool's test of a project id
 
 
@@ -211,6 +213,7 @@ def test_the_package_money_is_the_ledger_money(demo: str, tmp_path: Path) -> Non
     assert "华建建筑工程有限公司" in vendors
 
 
+@SQLITE_ONLY
 def test_a_milestone_met_says_when_and_the_prefix_is_the_publishers(demo: str, tmp_path: Path) -> None:
     head = ("--as", DEMO_OFFICE, "--at")
     ok(demo, "document", "add", "P040", "construction_contract", *head, "2026-12-09T10:00")
@@ -229,8 +232,17 @@ def test_a_milestone_met_says_when_and_the_prefix_is_the_publishers(demo: str, t
     assert (
         next(m for m in p040["milestones"] if m["title"].startswith("P040 全部开工"))["status"] == "scheduled"
     )
+    assert "implementationPeriod" not in p040
+    # Stages as they were: P008 proposed on 5 November, P027 in pre-review on 20 November.
+    ok(demo, "export", "oc4ids", "--out", str(earlier), "--at", "2026-11-05")
+    statuses = {p["id"][-4:]: p["status"] for p in json.loads(earlier.read_text())["projects"]}
+    assert statuses["P008"] == "identification" and len(statuses) == 50
+    ok(demo, "export", "oc4ids", "--out", str(earlier), "--at", "2026-11-20")
+    statuses = {p["id"][-4:]: p["status"] for p in json.loads(earlier.read_text())["projects"]}
+    assert statuses["P027"] == "preparation" and statuses["P008"] == "preparation"
 
 
+@SQLITE_ONLY
 def test_bad_input_is_one_line_and_exit_2_with_nothing_written(demo: str, tmp_path: Path) -> None:
     out = tmp_path / "oc4ids.json"
     cases = [
@@ -331,6 +343,7 @@ def test_the_beancount_ledger_passes_bean_check_and_adds_up_to_the_summary(demo:
     assert bean_check(earlier).returncode == 0 and "^e310" not in earlier.read_text(encoding="utf-8")
 
 
+@SQLITE_ONLY
 def test_bean_check_catches_a_changed_amount_and_a_wrong_balance(demo: str, tmp_path: Path) -> None:
     out = tmp_path / "ledger.beancount"
     ok(demo, "audit", "export", "--format", "beancount", "--out", str(out), "--at", AT)
@@ -352,6 +365,7 @@ def test_bean_check_catches_a_changed_amount_and_a_wrong_balance(demo: str, tmp_
     )
 
 
+@SQLITE_ONLY
 def test_bad_beancount_exports_are_one_line_and_exit_2(demo: str, tmp_path: Path) -> None:
     for args, message in [
         (["--format", "ledger"], "--format 'ledger': trail or beancount"),
@@ -361,3 +375,98 @@ def test_bad_beancount_exports_are_one_line_and_exit_2(demo: str, tmp_path: Path
     ]:
         code, output = run(demo, "audit", "export", *args, "--at", AT)
         assert code == 2 and message in output and len(output.strip().splitlines()) == 1, output
+
+
+# --- a project's trail as files a spreadsheet opens ----------------------------------------------
+
+
+def trail_json(url: str, project: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = js(url, "audit", "trail", project, "--at", AT)["data"]
+    return rows
+
+
+def test_every_running_balance_adds_up_and_ends_at_the_summary(demo: str) -> None:
+    summary = js(demo, "audit", "summary", "--at", AT)
+    expected = {(p["project"], p["fund"]): p["position"] for p in summary["projects"]}
+    for code in sorted({project for project, _ in expected}):
+        balances: dict[str, int] = {}
+        for row in trail_json(demo, code):
+            balances[row["account"]] = balances.get(row["account"], 0) + row["amount_fen"]
+            assert row["balance_fen"] == balances[row["account"]], (code, row["seq"])
+        found: dict[str, dict[str, int]] = {}
+        for account, balance in balances.items():
+            fund, kind = account.split("/")[:2]
+            position = found.setdefault(fund, dict.fromkeys(expected[(code, fund)], 0))
+            position["allocated_fen"] += balance
+            position["disbursed_fen"] += 0 if kind == "allocation" else balance
+            position["reserved_fen"] += balance if kind == "reserved" else 0
+            position["spent_fen"] += balance if kind == "expense" else 0
+            position["owed_fen"] -= balance if kind == "payable" else 0
+            position["idle_fen"] += balance if kind == "bank" else 0
+        assert found == {fund: p for (project, fund), p in expected.items() if project == code}, code
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("code", ["P004", "P008"])  # a late payable; a commitment, payments and a refund
+def test_the_trail_opens_in_a_spreadsheet_with_money_as_numbers(demo: str, tmp_path: Path, code: str) -> None:
+    from openpyxl import load_workbook
+
+    rows = trail_json(demo, code)
+    assert len(rows) >= 8 and any("/payable/" in r["account"] or r["kind"] == "pay" for r in rows)
+    expected = [(r["seq"], r["account"], r["amount_fen"], r["balance_fen"], r["entry_hash"]) for r in rows]
+    xlsx = tmp_path / "trail.xlsx"
+    ok(demo, "audit", "trail", code, "--format", "xlsx", "--out", str(xlsx), "--at", AT)
+    sheet = load_workbook(xlsx).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:8] == [
+        "entry",
+        "occurred_at",
+        "recorded_at",
+        "kind",
+        "fund",
+        "account",
+        "amount",
+        "balance",
+    ]
+    assert sheet.freeze_panes == "A2" and all(cell.font.bold for cell in sheet[1])
+    money = [header.index("amount"), header.index("balance")]
+    found = []
+    for line in sheet.iter_rows(min_row=2):
+        for column in money:
+            assert isinstance(line[column].value, int | float) and line[column].number_format == "#,##0.00"
+        values = [cell.value for cell in line]
+        found.append(
+            (values[0], values[5], fen(Decimal(str(values[6]))), fen(Decimal(str(values[7]))), values[-1])
+        )
+    assert found == expected
+    csv_file = tmp_path / "trail.csv"
+    ok(demo, "audit", "trail", code, "--format", "csv", "--out", str(csv_file), "--at", AT)
+    raw = csv_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfentry,occurred_at,")  # the BOM: Excel reads it as UTF-8
+    import csv
+
+    lines = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert all(re.fullmatch(r"-?\d+\.\d{2}", line[key]) for line in lines for key in ("amount", "balance"))
+    assert [
+        (
+            int(x["entry"]),
+            x["account"],
+            fen(Decimal(x["amount"])),
+            fen(Decimal(x["balance"])),
+            x["entry_hash"],
+        )
+        for x in lines
+    ] == expected
+
+
+@SQLITE_ONLY
+def test_a_trail_file_that_cannot_be_written_is_one_line_and_exit_2(demo: str, tmp_path: Path) -> None:
+    for fmt in ("csv", "xlsx"):
+        code, output = run(demo, "audit", "trail", "P008", "--format", fmt, "--out", f"/proc/trail.{fmt}")
+        assert (
+            code == 2
+            and output.strip()
+            == f"error: --out /proc/trail.{fmt}: cannot be written (No such file or directory)"
+        ), output
+    code, output = run(demo, "audit", "trail", "P008", "--format", "xlsx")
+    assert code == 2 and "give --out FILE.xlsx" in output and len(output.strip().splitlines()) == 1

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from models import FundingSource, Programme
 from models.deadlines import DeadlineKind, DeadlineStatus
-from workflows.oc4ids import project_document, write_json, yuan
+from workflows.exact_json import write_json
+from workflows.oc4ids import project_document, yuan
 from workflows.oc4ids_facts import DeadlineFact, Movement, ProgrammeFacts, ProjectFacts
 
 NOW = datetime(2027, 8, 1, 1, 0, tzinfo=UTC)
