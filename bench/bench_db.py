@@ -30,6 +30,9 @@ from ducha.db import head_revision, make_engine
 
 HERE = Path(__file__).resolve().parent
 ADMIN_URL = os.environ.get("DUCHA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The names of the PostgreSQL databases a benchmark makes start with this: two checkouts benchmarking
+# on one server at once each set their own (DUCHA_BENCH_DB_PREFIX=wt_a_bench) and never meet.
+DB_PREFIX = os.environ.get("DUCHA_BENCH_DB_PREFIX", "ducha_bench")
 M = TypeVar("M")
 
 
@@ -76,7 +79,7 @@ class Databases:
             generated = self.generate(f"sqlite:///{path}", projects)
             meta.write_text(json.dumps({"version": self.version, **asdict(generated)}))
             return generated  # type: ignore[no-any-return]
-        database = f"ducha_bench_{self.name}_tpl_{projects}"
+        database = f"{DB_PREFIX}_{self.name}_tpl_{projects}"
         rows = self._pg(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name",
             name=database,
@@ -109,9 +112,9 @@ class Databases:
                 for stale in files:
                     stale.unlink(missing_ok=True)
             return
-        database = f"ducha_bench_{self.name}_{projects}"
+        database = f"{DB_PREFIX}_{self.name}_{projects}"
         self._pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        template = f"ducha_bench_{self.name}_tpl_{projects}"
+        template = f"{DB_PREFIX}_{self.name}_tpl_{projects}"
         self._pg(f'CREATE DATABASE "{database}" TEMPLATE "{template}" STRATEGY FILE_COPY')
         try:
             yield self._pg_url(database)
@@ -126,7 +129,7 @@ class Databases:
                     path.unlink()
         elif self.admin is not None:
             if not self.keep:
-                pattern = f"ducha\\_bench\\_{self.name}\\_%"
+                pattern = f"{DB_PREFIX}_{self.name}_".replace("_", "\\_") + "%"
                 for (database,) in self._pg(
                     "SELECT datname FROM pg_database WHERE datname LIKE :p", p=pattern
                 ):
