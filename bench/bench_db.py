@@ -31,6 +31,9 @@ from ducha.db import head_revision, make_engine
 
 HERE = Path(__file__).resolve().parent
 ADMIN_URL = os.environ.get("DUCHA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The names of the PostgreSQL databases a benchmark makes start with this: two checkouts benchmarking
+# on one server at once each set their own (DUCHA_BENCH_DB_PREFIX=wt_a_bench) and never meet.
+DB_PREFIX = os.environ.get("DUCHA_BENCH_DB_PREFIX", "ducha_bench")
 M = TypeVar("M")
 
 
@@ -43,10 +46,10 @@ class Databases:
 
     def __init__(
         self, name: str, backend: str, cache_dir: Path, keep: bool, version: str,
-        generate: Callable[[str, int], Any], meta: Callable[..., M], prefix: str = "ducha_bench_",
+        generate: Callable[[str, int], Any], meta: Callable[..., M], prefix: str | None = None,
     ) -> None:  # fmt: skip
         self.name, self.backend, self.cache_dir, self.keep = name, backend, cache_dir, keep
-        self.prefix = prefix
+        self.prefix = prefix if prefix is not None else f"{DB_PREFIX}_"
         self.version = f"{version} schema {head_revision()}"
         self.generate, self.meta = generate, meta
         cache_dir.mkdir(parents=True, exist_ok=True)
