@@ -138,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
         env.pop("DUCHA_NOW", None)
+        # An installed ducha runs from its .pyc files: without this (set in some shells) every run
+        # would compile ducha's own modules from source again, which no user's command does.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         log("making the demo database …")
         subprocess.run([str(DUCHA), "demo"], env=env, stdout=subprocess.DEVNULL, check=True)
         todo = commands(bare)

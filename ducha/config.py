@@ -63,6 +63,9 @@ class Settings(BaseModel):
     approval_threshold: str = Field(default="10000.00", pattern=r"^\d{1,15}(\.\d{1,2})?$")
     # The office's own audit rules file (YAML): each rule it names replaces the shipped versions of it.
     audit_rules: Path | None = None
+    # The project identifier prefix the Open Contracting Partnership registered for the publisher
+    # (oc4ids-<6 letters or digits>-); OC4IDS project ids are it, then <programme id>-<project code>.
+    oc4ids_prefix: str = Field(default="oc4ids-000000-", pattern=r"^oc4ids-[a-z0-9]{6}-$")
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -278,34 +278,46 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-# Tables refer to each other by name ("person.id"), so they are registered on the metadata together.
-TABLE_MODULES = (
-    "models.places",
-    "models.people",
-    "models.programmes",
-    "models.workflow",
-    "models.inspections",
-    "models.deadlines",
-    "models.installation",
-    "models.notices",
-    "models.users",
-    "models.ledger",
-    "models.fund_audit",
-)
+# The table modules, and the ones each refers to by name ("person.id"): a table is registered on the
+# metadata together with every table its foreign keys reach, so that SQLAlchemy can resolve them
+# (in a flush, a join). A command loads only the tables it uses and what they reach: `ducha
+# projects` never builds the ledger's, the notices' or the logins' classes (start-up time).
+TABLE_NEEDS: dict[str, tuple[str, ...]] = {
+    "models.places": (),
+    "models.people": ("models.places", "models.programmes"),
+    "models.programmes": ("models.places", "models.people"),
+    "models.workflow": ("models.programmes",),
+    "models.inspections": ("models.programmes",),
+    "models.deadlines": ("models.programmes", "models.inspections"),
+    "models.installation": ("models.people",),
+    "models.notices": ("models.deadlines",),
+    "models.users": ("models.people",),
+    "models.ledger": ("models.programmes",),
+    "models.fund_audit": ("models.programmes", "models.people", "models.inspections"),
+}
+TABLE_MODULES = tuple(TABLE_NEEDS)
 
 
-def load_tables() -> None:
-    """Register every table on SQLModel's metadata (Alembic and the first table use need them all)."""
-    for module in TABLE_MODULES:
-        import_module(module)
+def load_tables(*modules: str) -> None:
+    """Register the tables of ``modules`` (default: every table; Alembic needs them all) and of every
+    module they refer to."""
+    wanted, seen = list(modules or TABLE_MODULES), set()
+    while wanted:
+        module = wanted.pop()
+        if module not in seen:
+            seen.add(module)
+            wanted.extend(TABLE_NEEDS[module])
+    for module in TABLE_MODULES:  # always in one order, whatever was asked first
+        if module in seen:
+            import_module(module)
 
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'models' has no attribute {name!r}")
-    if module in TABLE_MODULES:
-        load_tables()
+    if module in TABLE_NEEDS:
+        load_tables(module)
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value

@@ -124,3 +124,9 @@ class DeadlineRevision(SQLModel, table=True):
     approved_by_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id"), nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -64,3 +64,9 @@ class FundAuditFinding(SQLModel, table=True):
     order_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("rectification_order.id"), nullable=True)
     )
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -220,3 +220,9 @@ class SpotCheckDraw(SQLModel, table=True):
     # Each candidate's weight and the reasons behind it, and the project ids drawn, as recorded.
     weights: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     drawn_project_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -57,3 +57,9 @@ class SchedulerLease(SQLModel, table=True):
     holder: str = Field(sa_column=Column(String(200), nullable=False))
     acquired_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -196,3 +196,9 @@ class LedgerCheckpoint(SQLModel, table=True):
     # Why it was signed: "entries" (64 since the last), "interval", "daily", "export", "manual".
     reason: str = Field(sa_column=Column(String(16), nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -42,6 +42,10 @@ class Listing(Generic[T]):
     ``rows`` gets up to ``BATCH`` result rows and returns the list's rows for them, so that what a
     row needs from elsewhere (a project's budget lines) is read once per batch, never per row and
     never for the whole list at once.
+
+    ``counted``, if given, is a ``SELECT count(*)`` matching the same rows with less work (without the
+    columns and the outer joins that cannot change how many rows there are); else ``count()`` counts
+    ``query`` itself.
     """
 
     def __init__(
@@ -50,19 +54,26 @@ class Listing(Generic[T]):
         query: Any,  # a SELECT, SQLAlchemy's or SQLModel's
         rows: Callable[[list[Any]], list[T]],
         window: Window = Window(),
+        counted: Any = None,
     ) -> None:
         self._session = session
         self._query = query
         self._rows = rows
         self.window = window
+        self._counted = counted
         self._streamed: int | None = None
 
     @classmethod
     def each(
-        cls, session: Session, query: Any, row: Callable[[Any], T], window: Window = Window()
+        cls,
+        session: Session,
+        query: Any,
+        row: Callable[[Any], T],
+        window: Window = Window(),
+        counted: Any = None,
     ) -> "Listing[T]":
         """A listing whose rows are made one result row at a time."""
-        return cls(session, query, lambda batch: [row(found) for found in batch], window)
+        return cls(session, query, lambda batch: [row(found) for found in batch], window, counted)
 
     def __iter__(self) -> Iterator[T]:
         query = self._query
@@ -82,14 +93,20 @@ class Listing(Generic[T]):
         """The same rows passed through ``each`` as they stream (to note something of each)."""
         rows = self._rows
         return Listing(
-            self._session, self._query, lambda batch: [each(row) for row in rows(batch)], self.window
+            self._session,
+            self._query,
+            lambda batch: [each(row) for row in rows(batch)],
+            self.window,
+            self._counted,
         )
 
     def count(self) -> int:
         """How many rows the list holds in all, whatever the window."""
         if self.window.everything and self._streamed is not None:
             return self._streamed
-        counted = select(func.count()).select_from(self._query.order_by(None).subquery())
+        counted = self._counted
+        if counted is None:
+            counted = select(func.count()).select_from(self._query.order_by(None).subquery())
         return int(self._session.execute(counted).scalar_one())
 
     def all(self) -> list[T]:

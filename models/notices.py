@@ -114,3 +114,9 @@ class NoticeAttempt(SQLModel, table=True):
     # The provider's answer or the error, secrets removed.
     detail: str = Field(sa_column=Column(Text, nullable=False))
     retry_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from models.kinds import SINGLE_HOLDER_ROLES, Role  # noqa: F401  (re-exported)
-from models.types import UTCDateTime
+from models.types import UTCDateTime, table_of
 
 
 class OrgUnit(SQLModel, table=True):
@@ -170,24 +170,35 @@ class HolderJoin:
     """
 
     role: Role
+    # Their columns by attribute: ORM aliases, or the ``.c`` of Core aliases (see ``joined``).
     assignment: Any
     person: Any
+    # What the joins join when ``assignment`` and ``person`` are column collections: the Core aliases.
+    joined: tuple[Any, Any] | None = None
 
     def onto(self, query: Any, project_id: Any) -> Any:
+        assignment, person = self.joined or (self.assignment, self.person)
         holds = and_(
             col(self.assignment.project_id) == project_id,
             col(self.assignment.role) == self.role,
             col(self.assignment.role).in_([literal_column(f"'{r.value}'") for r in SINGLE_HOLDER_ROLES]),
             col(self.assignment.revoked_at).is_(None),
         )
-        return query.outerjoin(self.assignment, holds).outerjoin(
-            self.person, col(self.person.id) == col(self.assignment.person_id)
+        return query.outerjoin(assignment, holds).outerjoin(
+            person, col(self.person.id) == col(self.assignment.person_id)
         )
 
 
-def holder_join(role: Role) -> HolderJoin:
-    """A fresh pair of aliases for joining the holder of ``role`` (leader or specialist)."""
+def holder_join(role: Role, *, core: bool = False) -> HolderJoin:
+    """A fresh pair of aliases for joining the holder of ``role`` (leader or specialist).
+
+    ``core``: aliases of the tables themselves, for a Core query whose rows are read as plain tuples
+    (no ORM work per row: a list of 500,000 projects).
+    """
     assert role in SINGLE_HOLDER_ROLES
+    if core:
+        assignment, person = table_of(RoleAssignment).alias(), table_of(Person).alias()
+        return HolderJoin(role, assignment.c, person.c, (assignment, person))
     return HolderJoin(role, aliased(RoleAssignment), aliased(Person))
 
 
@@ -210,3 +221,9 @@ def role_holders(
         assert person.id is not None
         out.append(Holder(project_id, Role(role), person.id, person.name, person.phone, person.email))
     return out
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -24,3 +24,9 @@ class Place(SQLModel, table=True):
     parent_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("place.id"), nullable=True, index=True)
     )
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -148,3 +148,9 @@ class WebAudit(SQLModel, table=True):
     before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

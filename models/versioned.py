@@ -5,10 +5,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Integer, String, Text
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.errors import Refused
-from models.types import UTCDateTime
+from models.types import UTCDateTime, table_of
 
 
 class VersionedSource(SQLModel):
@@ -70,3 +71,16 @@ def newest_source(
     if version is not None:
         query = query.where(col(record_type.version) == version)
     return session.exec(query.order_by(col(record_type.version).desc())).first()
+
+
+def newest_text(
+    *, session: Session, record_type: type[R], key: str, version: int | None = None
+) -> tuple[str, str] | None:
+    """(text, source name) of ``key`` at ``version``, or of its newest version: two columns, no ORM
+    object (every list that shows a stage label reads its definition)."""
+    table = table_of(record_type)
+    query = sa_select(table.c.source_text, table.c.source_name).where(table.c.key == key)
+    if version is not None:
+        query = query.where(table.c.version == version)
+    row = session.execute(query.order_by(table.c.version.desc()).limit(1)).first()
+    return None if row is None else (row[0], row[1])

@@ -34,3 +34,9 @@ class WorkflowEvent(SQLModel, table=True):
     to_stage: str = Field(sa_column=Column(String(32), nullable=False))
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     definition_version: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+# Imported on its own (not through ``models``), a table module still brings the tables it refers to.
+from models import load_tables  # noqa: E402  (after the classes: the tables may refer back to these)
+
+load_tables(__name__)

@@ -40,14 +40,18 @@ def _working(calendar: WorkingCalendar, moment: datetime) -> bool:
 
 
 def digests(*, session: Session, now: datetime, calendar: WorkingCalendar, setup: NoticeSetup) -> Enqueued:
-    """The day's digests, if it is a working day past 08:30: once a day per person (by key)."""
+    """The day's digests, if it is a working day past 08:30: once a day per person (by key), each
+    listing what was held for the person before 08:30."""
     written = Enqueued()
     at = local(now)
     if not _working(calendar, now) or at.time() < DIGEST_AT:
         return written
+    # The day's digest holds what was held before 08:30: what is held after it (once today's digest
+    # may have gone) waits for tomorrow's, never marked as sent in a digest that did not list it.
+    cutoff = datetime.combine(at.date(), DIGEST_AT, tzinfo=LOCAL_TZ)
     held = session.execute(
         select(col(Notice.id), col(Notice.person_id), col(Notice.channel), col(Notice.subject))
-        .where(col(Notice.state) == NoticeState.HELD.value, col(Notice.created_at) <= now)
+        .where(col(Notice.state) == NoticeState.HELD.value, col(Notice.created_at) < cutoff)
         .order_by(col(Notice.person_id), col(Notice.created_at), col(Notice.id))
     ).all()
     by_person: dict[int, list[tuple[int, str, str]]] = defaultdict(list)

@@ -6,6 +6,7 @@ stream, so the board of 500,000 projects costs a few grouped queries, not a Pyth
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal
@@ -29,7 +30,7 @@ from models import (
 from models.listing import Listing, Window
 from models.localtime import local_date
 from models.scope import EVERYTHING, Scope
-from workflows.definition import get_definition
+from workflows.definition import WorkflowDefinition, get_definition
 from workflows.programmes import funding_sources, milestones
 
 
@@ -65,33 +66,32 @@ class _StageLabels:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._labels: dict[tuple[str, int, str], str] = {}
+        self._definitions: dict[tuple[str, int], WorkflowDefinition] = {}
 
     def get(self, key: str, version: int, stage: str) -> str:
         label = self._labels.get((key, version, stage))
         if label is None:
-            definition = get_definition(session=self._session, key=key, version=version)
+            definition = self._definitions.get((key, version))
+            if definition is None:
+                definition = get_definition(session=self._session, key=key, version=version)
+                self._definitions[(key, version)] = definition
             label = self._labels[(key, version, stage)] = definition.stage_label(stage)
         return label
 
 
-def list_projects(
-    *,
-    session: Session,
-    programme_id: int | None = None,
-    stage: str | None = None,
-    town: str | None = None,
-    project_id: int | None = None,
-    not_started_by: list[str] | None = None,
-    window: Window = Window(),
-    scope: Scope = EVERYTHING,
-    overdue_at: datetime | None = None,
-) -> Listing[ProjectRow]:
-    """Projects with their place, people and budget, in code order.
+@dataclass(frozen=True)
+class _ProjectRows:
+    """The SELECT of project rows without filters, and the SELECT that counts them, built once: a
+    statement made of fresh aliases each time costs SQLAlchemy more than a page of rows costs the
+    database. Statements are immutable; a read adds its filters to copies."""
 
-    ``not_started_by`` keeps only projects that have not started construction and are not in one of
-    the given (ended) stages; ``overdue_at`` only those with an open deadline due before then;
-    ``scope`` only what a login may see.
-    """
+    town: Any
+    rows: Any
+    counted: Any
+
+
+@lru_cache(maxsize=1)
+def _project_rows() -> _ProjectRows:
     village, town_place = aliased(Place), aliased(Place)
     leader, specialist = holder_join(Role.LEADER), holder_join(Role.SPECIALIST)
     # Columns, not the Project entity: a list of 500,000 rows must not build 500,000 ORM objects.
@@ -123,20 +123,55 @@ def list_projects(
     )
     query = specialist.onto(leader.onto(query, col(Project.id)), col(Project.id))
     query = query.order_by(col(Project.programme_id), col(Project.code))
+    # The holders' outer joins find at most one row each (a partial unique index), so they cannot
+    # change how many rows there are: the count joins only what a filter may need.
+    counted = (
+        sa_select(func.count())
+        .select_from(Project)
+        .join(village, col(village.id) == col(Project.village_id))
+        .join(town_place, col(town_place.id) == col(village.parent_id))
+    )
+    return _ProjectRows(town_place, query, counted)
+
+
+def list_projects(
+    *,
+    session: Session,
+    programme_id: int | None = None,
+    stage: str | None = None,
+    town: str | None = None,
+    project_id: int | None = None,
+    not_started_by: list[str] | None = None,
+    window: Window = Window(),
+    scope: Scope = EVERYTHING,
+    overdue_at: datetime | None = None,
+) -> Listing[ProjectRow]:
+    """Projects with their place, people and budget, in code order.
+
+    ``not_started_by`` keeps only projects that have not started construction and are not in one of
+    the given (ended) stages; ``overdue_at`` only those with an open deadline due before then;
+    ``scope`` only what a login may see.
+    """
+    built = _project_rows()
+    town_place = built.town
+    query, counted = built.rows, built.counted
+    filters: list[Any] = []
     if programme_id is not None:
-        query = query.where(col(Project.programme_id) == programme_id)
+        filters.append(col(Project.programme_id) == programme_id)
     if stage is not None:
-        query = query.where(col(Project.stage) == stage)
+        filters.append(col(Project.stage) == stage)
     if town is not None:
-        query = query.where(col(town_place.name) == town)
+        filters.append(col(town_place.name) == town)
     if project_id is not None:
-        query = query.where(col(Project.id) == project_id)
+        filters.append(col(Project.id) == project_id)
     if not_started_by is not None:
-        query = query.where(col(Project.actual_start).is_(None), col(Project.stage).not_in(not_started_by))
+        filters += [col(Project.actual_start).is_(None), col(Project.stage).not_in(not_started_by)]
     if not scope.everything:
-        query = query.where(scope.projects(col(Project.id)))
+        filters.append(scope.projects(col(Project.id)))
     if overdue_at is not None:
-        query = query.where(overdue_projects(overdue_at))
+        filters.append(overdue_projects(overdue_at))
+    if filters:
+        query, counted = query.where(*filters), counted.where(*filters)
     labels = _StageLabels(session)
 
     def row(found: Any) -> ProjectRow:
@@ -171,7 +206,7 @@ def list_projects(
             version=version,
         )
 
-    return Listing.each(session, query, row, window)
+    return Listing.each(session, query, row, window, counted)
 
 
 def _budget_lines() -> Any:

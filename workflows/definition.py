@@ -17,7 +17,7 @@ from sqlmodel import Session
 from models import InspectionKind, Role, WorkflowDefinitionRecord
 from models.errors import NotFound, Refused
 from models.localtime import days
-from models.versioned import SourceVersionConflict, keep_source, newest_source
+from models.versioned import SourceVersionConflict, keep_source, newest_source, newest_text
 from models.yaml_source import Loc, SourceError, SourceProblem, YamlDocument
 from workflows.guards import GUARDS, GuardParams
 
@@ -187,9 +187,12 @@ class WorkflowDefinition(_Strict):
         return next((t for t in self.transitions_from(stage) if t.on_failed_inspection == kind), None)
 
 
-def parse_definition(text: str, source: str) -> WorkflowDefinition:
-    """Parse and validate a definition; raise SourceError listing every problem."""
-    document = YamlDocument(text, source)
+def parse_definition(text: str, source: str, *, stored: bool = False) -> WorkflowDefinition:
+    """Parse and validate a definition; raise SourceError listing every problem.
+
+    ``stored``: a definition's kept text, checked in full when it was loaded (read with the faster parser).
+    """
+    document = YamlDocument(text, source, stored=stored)
     definition = document.validate(WorkflowDefinition)
     problems = list(_semantic_problems(definition, document))
     if problems:
@@ -427,13 +430,13 @@ class UnknownDefinition(NotFound):
 
 @lru_cache(maxsize=64)
 def _parse_cached(text: str, source: str) -> WorkflowDefinition:
-    return parse_definition(text, source)
+    return parse_definition(text, source, stored=True)
 
 
 def get_definition(*, session: Session, key: str, version: int | None = None) -> WorkflowDefinition:
     """A loaded definition: the given version, or the newest one."""
-    record = newest_source(session=session, record_type=WorkflowDefinitionRecord, key=key, version=version)
-    if record is None:
+    found = newest_text(session=session, record_type=WorkflowDefinitionRecord, key=key, version=version)
+    if found is None:
         wanted = f"{key} version {version}" if version is not None else key
         raise UnknownDefinition(f"workflow definition {wanted} is not loaded (run `ducha init`)")
-    return _parse_cached(record.source_text, record.source_name)
+    return _parse_cached(*found)

@@ -11,8 +11,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from inspections.orders import open_orders
-from inspections.queries import current_signed, passed
 from models import InspectionKind, Project, ProjectDocument
 
 
@@ -58,6 +56,9 @@ class InspectionPassed(GuardParams):
 
 
 def _inspection_passed(context: GuardContext, params: InspectionPassed) -> list[str]:
+    # Imported here: a definition is read (a list's stage labels) far more often than a guard runs.
+    from inspections.queries import current_signed, passed
+
     assert context.project.id is not None
     latest = current_signed(
         session=context.session, project_id=context.project.id, kind=params.kind, as_of=context.now
@@ -75,6 +76,8 @@ class NoParams(GuardParams):
 
 
 def _no_open_orders(context: GuardContext, params: NoParams) -> list[str]:
+    from inspections.orders import open_orders
+
     assert context.project.id is not None
     orders = open_orders(session=context.session, project_id=context.project.id)
     if not orders:

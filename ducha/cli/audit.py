@@ -174,11 +174,30 @@ def checkpoint(ctx: typer.Context, programme: ProgrammeOption = None, at: AtOpti
 @audit_app.command("export")
 def export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="A new or empty folder.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="trail: a new or empty folder; beancount: a file (else standard output)."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="trail (entries, checkpoints, proofs, keys, the verifier) or beancount."
+        ),
+    ] = "trail",
     programme: ProgrammeOption = None,
     at: AtOption = None,
 ) -> None:
-    """Write the programme's entries, checkpoints, inclusion proofs, keys and the offline verifier."""
+    """Write the programme's verifiable trail (entries, checkpoints, proofs, keys, the offline verifier),
+    or its ledger as a Beancount file with month-end balance assertions (--format beancount)."""
+    from models.errors import BadInput
+
+    if fmt == "beancount":
+        _export_beancount(ctx, out, programme, at)
+        return
+    if fmt != "trail":
+        raise BadInput(f"--format {fmt!r}: trail or beancount")
+    if out is None:
+        raise BadInput("--out: the folder to write the trail to")
     from funds.checkpoints import sign_checkpoints
     from funds.export import export_trail
     from funds.journal import open_log
@@ -207,6 +226,30 @@ def export(
     console().print(
         f"exported {done.entries} entries, {done.checkpoints} checkpoints (latest: {done.tree_size}) "
         f"to {out}{left}",
+        markup=False,
+    )
+
+
+def _export_beancount(ctx: typer.Context, out: Path | None, programme: str | None, at: str | None) -> None:
+    import io
+    import sys
+
+    from ducha.cli.common import file_written
+    from funds.ledger_beancount import write_beancount
+    from workflows.programmes import find_programme
+
+    app = context(ctx)
+    as_of = app.as_of(at)
+    with app.reading() as session:
+        found = find_programme(session=session, ref=programme)
+        if out is None:
+            write_beancount(session=session, programme=found, at=as_of, out=sys.stdout)
+            return
+        with file_written(out) as raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
+            done = write_beancount(session=session, programme=found, at=as_of, out=text)
+    console().print(
+        f"{out}: {done.entries} entries in {done.accounts} accounts, {done.assertions} balance assertions "
+        "(check it: bean-check)",
         markup=False,
     )
 

@@ -3,6 +3,7 @@ Asia/Shanghai and money in 元 from integer fen."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from models.localtime import local
 from models.money import format_yuan
@@ -50,6 +52,31 @@ def _yuan(fen: int | None) -> str:
     return "" if fen is None else format_yuan(fen)
 
 
+def _tiles(tiles: Iterable[Any]) -> Markup:
+    """The battle map's tiles of one town (workflows.battle_map.Tile), each a link to its project
+    page: written here rather than in the template, where 5,000 tiles take Jinja ten times longer.
+    Every value is escaped."""
+    parts = []
+    for tile in tiles:
+        code, village, label = escape(tile.code), escape(tile.village), escape(tile.stage_label)
+        late, level = tile.overdue, tile.level
+        shown_level = escape(LEVEL_LABELS.get(level, level)) if level else ""
+        title = f"{village} · {label}"
+        badge = ""
+        if late:
+            title += f" · 逾期 {late} 项"
+            extra = f"·{shown_level}" if level and level.startswith("escalated") else ""
+            badge = f'<span class="badge" data-level="{escape(level or "")}">{late}{extra}</span>'
+        if level:
+            title += f" · {shown_level}"
+        parts.append(
+            f'<a class="tile {STAGE_CLASS.get(tile.stage, "s-other")}{" late" if late else ""}" '
+            f'href="/projects/{code}" data-code="{code}" title="{title}">'
+            f'<span class="code">{code}</span><br>{village}<br>{label}{badge}</a>'
+        )
+    return Markup("\n".join(parts))
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -64,6 +91,7 @@ def environment() -> Environment:
     env.filters["yuan"] = _yuan
     env.globals["stage_class"] = lambda stage: STAGE_CLASS.get(stage, "s-other")
     env.globals["level_label"] = lambda level: LEVEL_LABELS.get(level, level or "")
+    env.globals["tiles"] = _tiles
     return env
 
 
