@@ -410,3 +410,41 @@ def test_two_audits_at_once_record_each_finding_once(demo: str, tmp_path: Path) 
     assert sorted((r.new, r.orders) for r in results) == [(0, 0), (4, 4)]
     code, output = run(demo, "audit", "findings", "--json")
     assert sorted((f["rule"], f["project"]) for f in json.loads(output)["findings"]) == sorted(PLANTED)
+
+
+def test_the_rules_bind_no_parameter_per_row_and_cost_the_same_whatever_they_find(demo: str) -> None:
+    """Every query the rules run binds a handful of values (the programme, the day, a threshold, the
+    kinds of entry), never one per entry or project; a run that records nothing runs the queries of
+    a clean programme, and at most one more per rule that found something (its evidence)."""
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from ducha.db import make_engine
+    from funds.audit_rules import RULE_KEYS, load_rules
+    from models.calendar import WorkingCalendar
+    from workflows.fund_audit import run_fund_audit
+
+    engine, as_of = make_engine(demo), datetime(2026, 12, 10, 2, tzinfo=UTC)
+    selects: list[int] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            selects.append(len(parameters or ()))
+
+    def audited(at: datetime, recorded: int) -> list[int]:
+        selects.clear()
+        with Session(engine) as session:
+            runs = run_fund_audit(
+                session=session, now=at, calendar=WorkingCalendar.load(None), rules=load_rules(), actor=None
+            )
+            session.commit()
+        assert sum(len(run.new) for run in runs) == recorded
+        return list(selects)
+
+    audited(as_of, 4)  # records the planted problems
+    with_findings = audited(as_of, 0)
+    clean = audited(datetime(2026, 11, 25, 1, tzinfo=UTC), 0)
+    engine.dispose()
+    assert len(clean) <= len(with_findings) <= len(clean) + len(RULE_KEYS)
+    assert max(with_findings) == max(clean) <= 16, (with_findings, clean)
