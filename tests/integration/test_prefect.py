@@ -292,8 +292,10 @@ def test_a_worker_runs_the_sweep_deployment_once_per_level(
         with temporary_settings({PREFECT_API_URL: server.api_url}), get_client(sync_client=True) as client:
             sweep_deployment = client.read_deployment_by_name("deadline-sweep/deadline-sweep")
             daily_deployment = client.read_deployment_by_name("daily-deadlines/daily-deadlines")
+            audit_deployment = client.read_deployment_by_name("audit-funds/audit-funds")
         assert crons(sweep_deployment) == [("*/15 * * * *", "Asia/Shanghai")]
         assert crons(daily_deployment) == [("30 6 * * *", "Asia/Shanghai")]
+        assert crons(audit_deployment) == [("0 7 * * *", "Asia/Shanghai")]
         assert sweep_deployment.job_variables == {"env": {"DUCHA_DATABASE_URL": url}}
         # The worker knows the checkout (the pull step), not the database: that comes with the deployment.
         # The notice settings come from the worker's environment (their secrets stay on the worker).
