@@ -243,6 +243,50 @@ def test_a_milestone_met_says_when_and_the_prefix_is_the_publishers(demo: str, t
 
 
 @SQLITE_ONLY
+def test_an_accepted_project_says_when_it_was_completed_and_what_it_cost(demo: str, tmp_path: Path) -> None:
+    from tests.integration.test_inspection_loop import INSPECTOR_A, INSPECTOR_B, inspect
+
+    ordered = {order["project_code"] for order in js(demo, "orders", "--open")["data"]}
+    building = js(demo, "projects", "--stage", "in_construction")["data"]
+    code = next(p["code"] for p in building if p["code"] not in ordered)
+    head = ("--as", DEMO_OFFICE, "--at")
+    ok(demo, "advance", code, "completed", *head, "2027-03-01T10:00")
+    ok(demo, "document", "add", code, "completion_report", *head, "2027-03-01T11:00")
+    ok(demo, "advance", code, "acceptance", *head, "2027-03-02T10:00")
+    team = ["--inspector", INSPECTOR_A, "--inspector", INSPECTOR_B]
+    inspect(
+        demo,
+        tmp_path,
+        "acc",
+        [code, "--template", "acceptance", *team],
+        set(),
+        "2027-03-03T10:00",
+        INSPECTOR_B,
+    )
+    ok(demo, "advance", code, "accepted", *head, "2027-03-04T10:00")
+    out = tmp_path / "oc4ids.json"
+    ok(demo, "export", "oc4ids", "--out", str(out), "--at", "2027-03-05")
+    package = json.loads(out.read_text(encoding="utf-8"), parse_float=Decimal)
+    project = next(p for p in package["projects"] if p["id"].endswith(f"-{code}"))
+    spent = sum(
+        row["position"]["spent_fen"]
+        for row in js(demo, "audit", "summary", "--at", "2027-03-05")["projects"]
+        if row["project"] == code
+    )
+    assert project["status"] == "completion" and spent > 0
+    assert project["completion"]["endDate"] == "2027-03-04T10:00:00+08:00"
+    assert fen(project["completion"]["finalValue"]["amount"]) == spent
+    assert project["completion"]["finalValue"]["currency"] == "CNY"
+    assert project["implementationPeriod"]["endDate"] == "2027-03-01T23:59:59+08:00"
+    if OC4IDS.is_dir():
+        assert schema_errors(package) == [] and review_problems(package) == []
+    # The day before it was accepted: no completion yet.
+    ok(demo, "export", "oc4ids", "--out", str(out), "--at", "2027-03-03T12:00")
+    project = next(p for p in json.loads(out.read_text())["projects"] if p["id"].endswith(f"-{code}"))
+    assert project["status"] == "completion" and "completion" not in project
+
+
+@SQLITE_ONLY
 def test_bad_input_is_one_line_and_exit_2_with_nothing_written(demo: str, tmp_path: Path) -> None:
     out = tmp_path / "oc4ids.json"
     cases = [
