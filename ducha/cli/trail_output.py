@@ -4,7 +4,7 @@ CSV and XLSX open in a spreadsheet: money is yuan there, with two decimals (CSV:
 ``-1234.50``, UTF-8 with a byte order mark so that Excel reads the Chinese right; XLSX: number cells
 written exactly from fen, shown ``#,##0.00``), fen in JSON; times are Asia/Shanghai on screen and in
 the files, ISO 8601 with their offset. ``balance`` is the account's balance after the movement.
-A file is written whole or not at all.
+A file (CSV, XLSX, or JSON with ``--out``) is written whole or not at all.
 """
 
 import csv
@@ -95,11 +95,15 @@ def write_trail(
         console().print(f"trail of {title} written to {out}", markup=False)
         return
     if fmt == "json":
-        from ducha.cli.json_output import emit_json
+        from ducha.cli.json_output import emit_json, write_json
 
-        if out is not None:
-            raise BadInput("--out goes with --format csv or xlsx (JSON goes to standard output)")
-        emit_json({"project": title, "as_of": as_of, "data": iter(rows)})
+        payload = {"project": title, "as_of": as_of, "data": iter(rows)}
+        if out is None:
+            emit_json(payload)
+            return
+        with file_written(out) as stream, io.TextIOWrapper(stream, encoding="utf-8") as text:
+            write_json(text, payload)
+        console().print(f"trail of {title} written to {out}", markup=False)
         return
     if fmt == "csv":
         if out is None:

@@ -501,11 +501,14 @@ def test_the_trail_opens_in_a_spreadsheet_with_money_as_numbers(demo: str, tmp_p
         )
         for x in lines
     ] == expected
+    json_file = tmp_path / "trail.json"
+    ok(demo, "audit", "trail", code, "--format", "json", "--out", str(json_file), "--at", AT)
+    assert json.loads(json_file.read_text(encoding="utf-8"))["data"] == rows
 
 
 @SQLITE_ONLY
 def test_a_trail_file_that_cannot_be_written_is_one_line_and_exit_2(demo: str, tmp_path: Path) -> None:
-    for fmt in ("csv", "xlsx"):
+    for fmt in ("csv", "xlsx", "json"):
         code, output = run(demo, "audit", "trail", "P008", "--format", fmt, "--out", f"/proc/trail.{fmt}")
         assert (
             code == 2
