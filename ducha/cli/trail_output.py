@@ -2,7 +2,7 @@
 
 CSV and XLSX open in a spreadsheet: money is yuan there, with two decimals (CSV: plain numbers like
 ``-1234.50``, UTF-8 with a byte order mark so that Excel reads the Chinese right; XLSX: number cells
-written exactly from fen, shown ``#,##0.00``), fen in JSON; times are Asia/Shanghai on screen and in
+shown ``#,##0.00``, exact to the fen below 10^15 fen as in the ledger workbook), fen in JSON; times are Asia/Shanghai on screen and in
 the files, ISO 8601 with their offset. ``balance`` is the account's balance after the movement.
 A file (CSV, XLSX, or JSON with ``--out``) is written whole or not at all.
 """
@@ -24,6 +24,7 @@ from funds.reads import FundSummary, Summary, TrailRow
 from models import format_yuan
 from models.errors import BadInput
 from models.localtime import local
+from workflows.ledger_export import EXACT_BELOW_FEN
 
 FORMATS = ("table", "csv", "json", "xlsx")
 HEADER = (
@@ -49,6 +50,7 @@ HEADER = (
 
 
 YUAN = "#,##0.00"
+EXACT_BELOW_YUAN = Decimal(EXACT_BELOW_FEN).scaleb(-2)
 WIDTHS = {"occurred_at": 26, "recorded_at": 26, "account": 34, "documents": 40, "memo": 30, "entry_hash": 66}
 
 
@@ -167,7 +169,10 @@ def _workbook(rows: Iterable[TrailRow], stream: BinaryIO) -> None:
         cells: list[object] = []
         for number, value in enumerate(_cells(row)):
             if number in money:
-                cell = WriteOnlyCell(sheet, value=value)
+                # A spreadsheet number is a double: exact to the fen below EXACT_BELOW_FEN; beyond
+                # (no real budget), text that reads back exactly.
+                exact = isinstance(value, Decimal) and abs(value) < EXACT_BELOW_YUAN
+                cell = WriteOnlyCell(sheet, value=value if exact else str(value))
                 cell.number_format = YUAN
                 cells.append(cell)
             else:
