@@ -2,9 +2,10 @@
 
 CSV and XLSX open in a spreadsheet: money is yuan there, with two decimals (CSV: plain numbers like
 ``-1234.50``, UTF-8 with a byte order mark so that Excel reads the Chinese right; XLSX: number cells
-shown ``#,##0.00``, exact to the fen below 10^15 fen as in the ledger workbook), fen in JSON; times are Asia/Shanghai on screen and in
-the files, ISO 8601 with their offset. ``balance`` is the account's balance after the movement.
-A file (CSV, XLSX, or JSON with ``--out``) is written whole or not at all.
+shown ``#,##0.00``, exact to the fen below 10^15 fen as in the ledger workbook), fen in JSON; times
+are Asia/Shanghai on screen and in the files, ISO 8601 with their offset. ``balance`` is the
+account's balance after the movement. A file (CSV, XLSX, or JSON with ``--out``) is written whole or
+not at all.
 """
 
 import csv
