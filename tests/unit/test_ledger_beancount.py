@@ -1,6 +1,7 @@
 """Beancount names and strings made from the ledger's codes and texts, read back by Beancount itself."""
 
 from beancount import loader
+from beancount.core.data import Transaction
 
 from funds.ledger_beancount import account_name, component, quoted, yuan
 
@@ -30,6 +31,7 @@ def test_texts_and_amounts_read_back_as_written() -> None:
     entries, errors, _ = loader.load_string(text)
     assert errors == []
     transaction = entries[2]
+    assert isinstance(transaction, Transaction)
     assert transaction.narration == 'say "no" to C:\\temp and tabs'
     assert transaction.payee == "华建" and transaction.meta["voucher"] == '付-"1"'
     assert [yuan(n) for n in (0, 1, 10, -1, 3_694_000)] == ["0.00", "0.01", "0.10", "-0.01", "36940.00"]
