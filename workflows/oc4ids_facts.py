@@ -4,7 +4,8 @@ builds the package from these facts; nothing here knows the standard).
 Money is integer fen throughout. A project's *cash* is its bank account and its reservations (a
 reserved payment is still in the bank): an entry that takes cash out of the project towards a vendor
 is a payment to that vendor, one that brings cash in from the project's allocation is a disbursement.
-What an entry adds to all of a project's accounts together is what it allocated to the project.
+What an entry adds to all of a project's accounts together is what it allocated to the project. An
+entry corrected by a reversal and the reversal are left out: together they moved nothing.
 """
 
 from dataclasses import dataclass, field
@@ -244,6 +245,7 @@ def _movements(session: Session, programme: Programme, at: datetime | None) -> l
             ENTRY.c.vendor_id,
             VENDOR.c.name,
             ENTRY.c.category,
+            ENTRY.c.reverses_seq,
             cash,
             allocated,
         )
@@ -262,20 +264,25 @@ def _movements(session: Session, programme: Programme, at: datetime | None) -> l
             ENTRY.c.vendor_id,
             VENDOR.c.name,
             ENTRY.c.category,
+            ENTRY.c.reverses_seq,
         )
         .order_by(ENTRY.c.seq)
     )
     if at is not None:
         query = query.where(ENTRY.c.occurred_at <= at)
     found = []
+    reversed_: set[int] = set()
     for project_id, *rest in session.execute(query):
-        seq, kind, fund, when, vendor_id, vendor, category, cash_fen, allocated_fen = rest
-        if cash_fen or allocated_fen:
+        seq, kind, fund, when, vendor_id, vendor, category, reverses, cash_fen, allocated_fen = rest
+        if reverses is not None:
+            reversed_.add(int(reverses))
+        elif cash_fen or allocated_fen:
             movement = Movement(
                 seq, kind, fund, when, vendor_id, vendor, category, int(cash_fen), int(allocated_fen)
             )
             found.append((int(project_id), movement))
-    return found
+    # A corrected entry and its reversal cancel out, to the fen: neither happened.
+    return [(project_id, m) for project_id, m in found if m.seq not in reversed_]
 
 
 def _deadlines(session: Session, programme: Programme) -> list[tuple[int, DeadlineFact]]:

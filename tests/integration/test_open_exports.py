@@ -211,6 +211,20 @@ def test_the_package_money_is_the_ledger_money(demo: str, tmp_path: Path) -> Non
     p008 = next(p for p in package["projects"] if p["id"].endswith("-P008"))
     vendors = [process["summary"]["suppliers"][0]["name"] for process in p008["contractingProcesses"]]
     assert "华建建筑工程有限公司" in vendors
+    # P009's mistaken spend (entry 247) and its reversal (248) cancel out: neither is a payment; P024's
+    # refund (254) is money its vendor paid back.
+    p009, p024 = (
+        next(p for p in package["projects"] if p["id"].endswith(code)) for code in ("-P009", "-P024")
+    )
+    paid = {t["id"] for process in p009["contractingProcesses"] for t in process["summary"]["transactions"]}
+    assert not paid & {"247", "248"} and paid
+    refund = next(
+        t
+        for process in p024["contractingProcesses"]
+        for t in process["summary"]["transactions"]
+        if t["id"] == "254"
+    )
+    assert refund["payee"]["id"].startswith("village-") and refund["payer"]["id"].startswith("vendor-")
 
 
 @SQLITE_ONLY
