@@ -216,7 +216,9 @@ def test_the_package_money_is_the_ledger_money(demo: str, tmp_path: Path) -> Non
     p009, p024 = (
         next(p for p in package["projects"] if p["id"].endswith(code)) for code in ("-P009", "-P024")
     )
-    payments = {t["id"] for process in p009["contractingProcesses"] for t in process["summary"]["transactions"]}
+    payments = {
+        t["id"] for process in p009["contractingProcesses"] for t in process["summary"]["transactions"]
+    }
     assert not payments & {"247", "248"} and payments
     refund = next(
         t
