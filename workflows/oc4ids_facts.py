@@ -11,7 +11,7 @@ entry corrected by a reversal and the reversal are left out: together they moved
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from funds.accounts import Kind
@@ -26,6 +26,7 @@ from models import (
     Programme,
     Project,
     ProjectFunding,
+    RectificationOrder,
     WorkflowEvent,
 )
 from models.ledger import JournalEntry, JournalLine, LedgerAccount, Vendor
@@ -128,7 +129,7 @@ def programme_facts(*, session: Session, programme: Programme, at: datetime | No
     for project_id, movement in _movements(session, programme, at):
         if project_id in by_id:
             by_id[project_id].movements.append(movement)
-    for project_id, fact in _deadlines(session, programme):
+    for project_id, fact in _deadlines(session, programme, at):
         if project_id in by_id:
             by_id[project_id].deadlines.append(fact)
     events = table_of(WorkflowEvent)
@@ -285,9 +286,11 @@ def _movements(session: Session, programme: Programme, at: datetime | None) -> l
     return [(project_id, m) for project_id, m in found if m.seq not in reversed_]
 
 
-def _deadlines(session: Session, programme: Programme) -> list[tuple[int, DeadlineFact]]:
-    deadline = table_of(Deadline)
-    rows = session.execute(
+def _deadlines(session: Session, programme: Programme, at: datetime | None) -> list[tuple[int, DeadlineFact]]:
+    """The projects' deadlines; as of ``at``, only those there were by then (an order issued by then, a
+    stage entered by then)."""
+    deadline, order = table_of(Deadline), table_of(RectificationOrder)
+    query = (
         select(
             deadline.c.project_id,
             deadline.c.id,
@@ -298,10 +301,16 @@ def _deadlines(session: Session, programme: Programme) -> list[tuple[int, Deadli
             deadline.c.settled_at,
         )
         .join(PROJECT, PROJECT.c.id == deadline.c.project_id)
+        .outerjoin(order, order.c.id == deadline.c.order_id)
         .where(PROJECT.c.programme_id == programme.id)
         .order_by(deadline.c.due_at, deadline.c.id)
     )
+    if at is not None:
+        query = query.where(
+            or_(order.c.issued_at.is_(None), order.c.issued_at <= at),
+            or_(deadline.c.stage_entered_at.is_(None), deadline.c.stage_entered_at <= at),
+        )
     return [
         (int(project_id), DeadlineFact(id_, DeadlineKind(kind), title, due, DeadlineStatus(status), settled))
-        for project_id, id_, kind, title, due, status, settled in rows
+        for project_id, id_, kind, title, due, status, settled in session.execute(query)
     ]

@@ -256,6 +256,9 @@ def test_a_milestone_met_says_when_and_the_prefix_is_the_publishers(demo: str, t
     ok(demo, "export", "oc4ids", "--out", str(earlier), "--at", "2026-11-20")
     statuses = {p["id"][-4:]: p["status"] for p in json.loads(earlier.read_text())["projects"]}
     assert statuses["P027"] == "preparation" and statuses["P008"] == "preparation"
+    # …and P008's rectification order was not issued yet: no deadline of it then.
+    p008 = next(p for p in json.loads(earlier.read_text())["projects"] if p["id"].endswith("-P008"))
+    assert [m["title"] for m in p008["milestones"]] == ["P008 全部完工 by 2027-06-30"]
 
 
 @SQLITE_ONLY
