@@ -262,6 +262,21 @@ def test_an_unacknowledged_escalation_is_sent_again_once_and_shows_to_the_office
     assert len(sink.mails) == count
 
 
+def test_the_working_hours_to_acknowledge_are_office_hours(
+    demo: str, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ten working hours from Monday 09:00 (office hours 08:30–17:30) end Tuesday 10:00: not Monday
+    # at 19:00, when nobody is at the desk to acknowledge anything.
+    monkeypatch.setenv("DUCHA_ACK_WORKING_HOURS", "10")
+    ok(demo, "sweep", "--at", LATE)
+    ok(demo, "dispatch", "--at", LATE)
+    waiting = js(demo, "notices", "--unacknowledged")["data"]
+    assert waiting
+    for evening in ("2027-01-04T19:30+08:00", "2027-01-05T08:00+08:00", "2027-01-05T09:59+08:00"):
+        assert js(demo, "dispatch", "--at", evening)["reminders"] == 0, evening
+    assert js(demo, "dispatch", "--at", "2027-01-05T10:01+08:00")["reminders"] == len(waiting)
+
+
 # --- 5. SMTP down --------------------------------------------------------------------------------
 
 
