@@ -131,6 +131,8 @@ def remind_unacknowledged(
             col(Notice.channel) == INBOX,
             col(Notice.escalation).is_(True),
             col(Notice.acknowledged_at).is_(None),
+            # Delivered: a level passed over (a higher one told the person) is never sent again.
+            col(Notice.state) == NoticeState.ACCEPTED.value,
             col(Notice.created_at) <= now - timedelta(hours=hours),
         )
         .order_by(col(Notice.id))

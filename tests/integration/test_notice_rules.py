@@ -262,6 +262,35 @@ def test_an_unacknowledged_escalation_is_sent_again_once_and_shows_to_the_office
     assert len(sink.mails) == count
 
 
+def test_an_escalation_passed_over_is_neither_waiting_nor_sent_again(demo: str, sink: Sink) -> None:
+    # The office head sits on the district leadership too: where both escalations of a deadline come
+    # in one sweep, the higher one tells them and the lower is passed, never waiting for an answer.
+    ok(
+        demo,
+        "roles",
+        "assign",
+        DEMO_OFFICE,
+        "leadership",
+        "--unit",
+        "区委办公室",
+        "--as",
+        DEMO_OFFICE,
+        "--at",
+        DEMO_AT,
+    )
+    ok(demo, "sweep", "--at", LATE)
+    ok(demo, "dispatch", "--at", LATE)
+    passed = js(demo, "notices", "--person", DEMO_OFFICE, "--channel", "inbox", "--state", "passed")["data"]
+    assert passed and {n["level"] for n in passed} == {"escalated_1"}
+    waiting = js(demo, "notices", "--person", DEMO_OFFICE, "--unacknowledged")["data"]
+    assert "escalated_2" in {n["level"] for n in waiting}
+    assert {n["state"] for n in waiting} == {"accepted"}
+    mailed = len(sink.mails)
+    ok(demo, "dispatch", "--at", "2027-01-04T13:01+08:00")
+    again = [m["Subject"] for to, m in sink.mails[mailed:] if to == ["ducha@example.org"]]
+    assert sorted(again) == sorted(n["subject"] for n in waiting)
+
+
 def test_the_working_hours_to_acknowledge_are_office_hours(
     demo: str, sink: Sink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
