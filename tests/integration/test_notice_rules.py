@@ -112,7 +112,8 @@ def add_channel(url: str, person: str, address: str) -> None:
 def test_a_late_first_sweep_tells_each_person_once_at_the_highest_level(demo: str, sink: Sink) -> None:
     # The demo was never swept: at LATE the reminder, due-day and overdue levels of many deadlines
     # (and both escalations of some) come at once.
-    ok(demo, "sweep", "--at", LATE)
+    said = ok(demo, "sweep", "--at", LATE)
+    assert f"passed (a higher level told the same person): ducha dispatch --at {LATE} sends them" in said
     rows = query(
         demo,
         "SELECT n.person_id, a.deadline_id, a.level, n.channel, n.state, a.id AS alert_id "
