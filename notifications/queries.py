@@ -60,10 +60,13 @@ def list_notices(
     channel: str | None = None,
     unacknowledged: bool = False,
     unread: bool = False,
+    delivered: bool = False,
     as_of: datetime | None = None,
     window: Window = Window(),
 ) -> Listing[NoticeRow]:
-    """Notices, newest first; ``failed``: the dead letters; ``unacknowledged``: escalations waiting."""
+    """Notices, newest first; ``failed``: the dead letters; ``unacknowledged``: escalations waiting;
+    ``delivered``: what reached the person (an inbox leaves out the lower levels recorded as passed
+    when a higher one told the person at the same time)."""
     query = select(*[col(getattr(Notice, name)) for name in _COLUMNS], col(Person.name)).join(
         Person, col(Person.id) == col(Notice.person_id)
     )
@@ -88,6 +91,8 @@ def list_notices(
         )
     if unread:
         query = query.where(col(Notice.read_at).is_(None))
+    if delivered:
+        query = query.where(col(Notice.state) != NoticeState.PASSED.value)
     if as_of is not None:
         query = query.where(col(Notice.created_at) <= as_of)
     query = query.order_by(col(Notice.id).desc())

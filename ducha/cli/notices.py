@@ -217,6 +217,7 @@ def inbox(
             person_id=who.id,
             channel="inbox",
             unread=unread,
+            delivered=True,
             as_of=app.as_of(at),
             window=window(limit, offset, as_json=as_json),
         )

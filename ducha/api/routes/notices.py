@@ -74,6 +74,7 @@ def inbox(
             session=session,
             person_id=user.person.id,
             channel=INBOX,
+            delivered=True,
             unacknowledged=unacknowledged,
             as_of=now,
             window=window(limit, offset),
