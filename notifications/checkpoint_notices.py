@@ -8,11 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from models import Person, Role
+from models import Role
 from models.ledger import LedgerCheckpoint, LedgerLog
 from models.types import table_of
 from notifications.alert_notices import office_name, unit_holders
-from notifications.inspection_notices import _recipient
 from notifications.outbox import Draft
 
 CHECKPOINT, LOG = table_of(LedgerCheckpoint), table_of(LedgerLog)
@@ -40,17 +39,14 @@ def checkpoint_drafts(*, session: Session, now: datetime) -> Iterator[Draft]:
     ).all()
     office = office_name(session)
     for checkpoint_id, origin, size, signed_at, note in rows:
-        for holder in auditors:
-            person = session.get(Person, holder.id)
-            if person is None:
-                continue
+        for auditor in auditors:
             yield Draft(
                 cause=f"checkpoint:{checkpoint_id}",
                 kind="checkpoint",
-                person=_recipient(person),
+                person=auditor,
                 template="checkpoint",
                 context={
-                    "person": {"name": person.name},
+                    "person": {"name": auditor.name},
                     "office": office,
                     "now": now,
                     "checkpoint": {"origin": origin, "size": int(size), "signed_at": signed_at, "note": note},

@@ -121,6 +121,13 @@ def _audit(
     notices: NoticeSetup,
 ) -> AuditRun:
     assert programme.id is not None
+    # The programme's log row, locked as an append locks it: two audits at once (the daily job and
+    # an auditor) take turns, and the second finds what the first recorded (SQLite: one writer anyway).
+    session.execute(
+        sa_select(col(LedgerLog.programme_id))
+        .where(col(LedgerLog.programme_id) == programme.id)
+        .with_for_update()
+    ).all()
     in_force = rules.in_force(local_date(now))
     run = AuditRun(programme.name, now, in_force)
     known = {

@@ -428,6 +428,8 @@ def _print_runs(runs: "list[AuditRun]") -> None:
                     "new" if found.new else "recorded before",
                 )
             out.print(table)
+            for found in item.new:
+                out.print(f"new: {found.finding.description}", markup=False, highlight=False, soft_wrap=True)
         out.print(
             f"audit run of {item.programme} as of {local(item.as_of):%Y-%m-%d %H:%M}: "
             f"{len(item.rules)} rules in force, {len(item.found)} finding(s), {len(item.new)} new; "
@@ -438,7 +440,7 @@ def _print_runs(runs: "list[AuditRun]") -> None:
 
 @audit_app.command("findings")
 def findings(ctx: typer.Context, programme: ProgrammeOption = None, as_json: JsonOption = False) -> None:
-    """Every finding the fund audits recorded, with its evidence and its order (exit 1: any open)."""
+    """Every finding the fund audits recorded, with its evidence and its order (exit 1: one not closed)."""
     from rich.table import Table
 
     from ducha.cli.json_output import emit_json

@@ -3,6 +3,7 @@ made for it, reruns that add nothing, an office's own rules file, and a bad one 
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,8 +257,6 @@ def test_disbursed_before_pre_review_and_spending_after_closure(demo: str) -> No
     engine = create_engine(demo)
     with engine.begin() as connection:
         project_id = connection.exec_driver_sql("SELECT id FROM project WHERE code = 'P005'").scalar_one()
-        from datetime import UTC, datetime
-
         connection.execute(
             insert(table_of(WorkflowEvent)).values(
                 project_id=project_id,
@@ -397,3 +396,55 @@ def test_the_daily_job_audits_as_the_system_and_sends_the_checkpoints_to_the_aud
     assert len({n["key"].split(":person:")[0] for n in sent}) == 1  # one checkpoint, sent once
     code, output = run(demo, "notices", "show", str(sent[0]["id"]), "--json")
     assert code == 0 and latest["latest_checkpoint"].strip() in json.loads(output)["body_text"]
+
+
+def test_two_audits_at_once_record_each_finding_once(demo: str, tmp_path: Path) -> None:
+    from ducha.jobs import run_fund_audit
+    from tests.integration.test_concurrency import at_once, context
+
+    contexts = [context(demo, tmp_path), context(demo, tmp_path)]
+    as_of = datetime(2026, 12, 10, 2, tzinfo=UTC)
+    results = at_once(*(lambda one=one: run_fund_audit(one, as_of) for one in contexts))
+    for one in contexts:
+        one.dispose()
+    assert sorted((r.new, r.orders) for r in results) == [(0, 0), (4, 4)]
+    code, output = run(demo, "audit", "findings", "--json")
+    assert sorted((f["rule"], f["project"]) for f in json.loads(output)["findings"]) == sorted(PLANTED)
+
+
+def test_the_rules_bind_no_parameter_per_row_and_cost_the_same_whatever_they_find(demo: str) -> None:
+    """Every query the rules run binds a handful of values (the programme, the day, a threshold, the
+    kinds of entry), never one per entry or project; a run that records nothing runs the queries of
+    a clean programme, and at most one more per rule that found something (its evidence)."""
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from ducha.db import make_engine
+    from funds.audit_rules import RULE_KEYS, load_rules
+    from models.calendar import WorkingCalendar
+    from workflows.fund_audit import run_fund_audit
+
+    engine, as_of = make_engine(demo), datetime(2026, 12, 10, 2, tzinfo=UTC)
+    selects: list[int] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            selects.append(len(parameters or ()))
+
+    def audited(at: datetime, recorded: int) -> list[int]:
+        selects.clear()
+        with Session(engine) as session:
+            runs = run_fund_audit(
+                session=session, now=at, calendar=WorkingCalendar.load(None), rules=load_rules(), actor=None
+            )
+            session.commit()
+        assert sum(len(run.new) for run in runs) == recorded
+        return list(selects)
+
+    audited(as_of, 4)  # records the planted problems
+    with_findings = audited(as_of, 0)
+    clean = audited(datetime(2026, 11, 25, 1, tzinfo=UTC), 0)
+    engine.dispose()
+    assert len(clean) <= len(with_findings) <= len(clean) + len(RULE_KEYS)
+    assert max(with_findings + clean) <= 16, (with_findings, clean)

@@ -1,5 +1,6 @@
 """The fund trail for auditors: a programme's money by source and project, a project's movements with
-their running balances, the latest signed checkpoint, and the ledger verified now.
+their running balances, the latest signed checkpoint, the ledger verified now, and the fund audit:
+its findings (read), and a run of the audit rules (an auditor or the office: the one write here).
 
 Programme-wide money answers only logins that see everything (403 otherwise: the totals would tell a
 town's login about other towns); a project's trail answers anyone who sees the project (404 otherwise).
@@ -11,10 +12,10 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from ducha.api.deps import ContextDep, CurrentUser, Now, ReadSession
+from ducha.api.deps import ContextDep, CsrfChecked, CurrentUser, Now, ReadSession, web_transaction
 from ducha.api.routes.common import Limit, Offset, Page, paged, require_whole_view, scoped_project, window
 from funds.reads import Summary, TrailRow
 from models.errors import NotFound
@@ -109,3 +110,62 @@ def verify(user: CurrentUser, session: ReadSession, context: ContextDep) -> Veri
         ],
         problems=[problem.line() for problem in report.all_problems()],
     )
+
+
+@router.get("/programmes/{programme}/audit/findings")
+def audit_findings(programme: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    """Every finding the fund audits recorded, with its evidence (entry numbers) and its order."""
+    from dataclasses import asdict
+
+    from workflows.fund_audit import audit_findings as recorded
+
+    require_whole_view(user, "read the fund audit's findings")
+    rows = recorded(session=session, programme=programme)
+    return {"count": len(rows), "data": [asdict(row) for row in rows]}
+
+
+@router.post("/programmes/{programme}/audit", dependencies=[CsrfChecked])
+def run_audit(
+    programme: str, request: Request, user: CurrentUser, context: ContextDep, now: Now
+) -> dict[str, Any]:
+    """Run the audit rules in force now: new findings become rectification orders (a rerun adds none)."""
+    from workflows.fund_audit import run_fund_audit
+
+    rules = context.audit_rules()
+    with web_transaction(request, context, user, action="fund audit run", subject=programme, at=now) as (
+        session,
+        write,
+    ):
+        runs = run_fund_audit(
+            session=session,
+            now=now,
+            calendar=context.calendar,
+            rules=rules,
+            actor=user.person,
+            programme=programme,
+            deadline_days=context.deadline_days,
+            notices=context.notices,
+        )
+        write.after = {"new": [f.record_id for run in runs for f in run.new], "orders": runs[0].orders}
+    run = runs[0]
+    return {
+        "programme": run.programme,
+        "as_of": run.as_of,
+        "rules": [rule.plain() for rule in run.rules],
+        "findings": [
+            {
+                "id": found.record_id,
+                "rule": found.rule.key,
+                "project": found.finding.project,
+                "fund": found.finding.fund,
+                "amount_fen": found.finding.amount_fen,
+                "evidence": list(found.finding.evidence),
+                "description": found.finding.description,
+                "detail": found.finding.detail,
+                "new": found.new,
+                "order_id": found.order_id,
+            }
+            for found in run.found
+        ],
+        "orders": run.orders,
+    }

@@ -99,3 +99,29 @@ def test_money_of_the_whole_programme_is_for_logins_that_see_it_all(
     assert specialist.get("/api/v1/projects/P001/trail").json()["count"] > 0
     assert specialist.get("/projects/P002/trail").status_code == 404
     assert specialist.get("/api/v1/projects/P002/trail").status_code == 404
+
+
+def test_an_auditor_runs_the_fund_audit_through_the_api_once(
+    web: Web, as_role: Callable[[str], TestClient]
+) -> None:
+    from tests.integration.web.conftest import csrf
+
+    auditor = as_role("auditor")
+    ran = auditor.post("/api/v1/programmes/1/audit", headers={"X-CSRF-Token": csrf(auditor)})
+    assert ran.status_code == 200, ran.text[:300]
+    found = ran.json()["findings"]
+    planted = {
+        ("outside_earmark", "P017"),
+        ("overspend", "P008"),
+        ("split_payment", "P039"),
+        ("late_payable", "P004"),
+    }
+    assert planted <= {(f["rule"], f["project"]) for f in found} and all(f["new"] for f in found)
+    assert len(ran.json()["orders"]) == len([f for f in found if f["project"]])
+    again = auditor.post("/api/v1/programmes/1/audit", headers={"X-CSRF-Token": csrf(auditor)}).json()
+    assert not any(f["new"] for f in again["findings"]) and again["orders"] == []
+    listed = auditor.get("/api/v1/programmes/1/audit/findings").json()
+    assert listed["count"] == len(found) and {row["order_status"] for row in listed["data"]} == {"issued"}
+    specialist = as_role("specialist")
+    refused = specialist.post("/api/v1/programmes/1/audit", headers={"X-CSRF-Token": csrf(specialist)})
+    assert refused.status_code in (403, 409) and "cannot run a fund audit" in refused.text
