@@ -529,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend, _, size = case.strip().partition(":")
         cases.append((backend, int(size.replace("_", ""))))
     started = time.perf_counter()
+    load_start = os.getloadavg()[1]
     results: list[Result] = []
     for backend in dict.fromkeys(backend for backend, _ in cases):
         databases = Databases(
@@ -551,9 +552,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     took = time.perf_counter() - started
     check_lines = checks(results)
     print("\n".join([*table(results), "", *check_lines, f"\ntook {took / 60:.1f} min"]))
+    load_end = os.getloadavg()[1]
     lines = [
         f"{environment()}; `{' '.join(['bench/web_bench.py', *argv])}` took {took / 60:.1f} min "
-        "(generation included).",
+        f"(generation included); load average (5 min) {load_start:.1f} at the start, {load_end:.1f} at "
+        "the end: the machine is shared, the servers, PostgreSQL and the clients share its cores.",
         f"{CLIENTS} clients on loopback, the office's bearer token; list = `GET {ROUTES['list']}`, "
         f"board = `GET {ROUTES['board']}` (a programme of {BOARD_SIZE:,}); paced runs {args.think:g} s mean "
         f"think time, {args.repeats} × {args.duration:g} s; one-client runs {args.repeats} × {args.alone:g} s; saturated runs no think time, "
