@@ -5,7 +5,7 @@ on PostgreSQL, SQLite's own cursor), never the whole result in memory, and ``cou
 rows match in all, which a front end shows beside a page (``{data, count}``).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -41,7 +41,8 @@ class Listing(Generic[T]):
 
     ``rows`` gets up to ``BATCH`` result rows and returns the list's rows for them, so that what a
     row needs from elsewhere (a project's budget lines) is read once per batch, never per row and
-    never for the whole list at once.
+    never for the whole list at once. ``parameters`` are the values of the query's bound parameters,
+    for a query built once and kept (its cache key is then worked out once, not on every read).
     """
 
     def __init__(
@@ -50,19 +51,26 @@ class Listing(Generic[T]):
         query: Any,  # a SELECT, SQLAlchemy's or SQLModel's
         rows: Callable[[list[Any]], list[T]],
         window: Window = Window(),
+        parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self._session = session
         self._query = query
         self._rows = rows
         self.window = window
+        self._parameters = parameters
         self._streamed: int | None = None
 
     @classmethod
     def each(
-        cls, session: Session, query: Any, row: Callable[[Any], T], window: Window = Window()
+        cls,
+        session: Session,
+        query: Any,
+        row: Callable[[Any], T],
+        window: Window = Window(),
+        parameters: Mapping[str, Any] | None = None,
     ) -> "Listing[T]":
         """A listing whose rows are made one result row at a time."""
-        return cls(session, query, lambda batch: [row(found) for found in batch], window)
+        return cls(session, query, lambda batch: [row(found) for found in batch], window, parameters)
 
     def __iter__(self) -> Iterator[T]:
         query = self._query
@@ -71,7 +79,7 @@ class Listing(Generic[T]):
         if self.window.limit is not None:
             query = query.limit(self.window.limit)
         streamed = 0
-        result = self._session.execute(query.execution_options(yield_per=BATCH))
+        result = self._session.execute(query, self._parameters, execution_options={"yield_per": BATCH})
         for partition in result.partitions():
             batch = self._rows(list(partition))
             streamed += len(batch)
@@ -82,7 +90,11 @@ class Listing(Generic[T]):
         """The same rows passed through ``each`` as they stream (to note something of each)."""
         rows = self._rows
         return Listing(
-            self._session, self._query, lambda batch: [each(row) for row in rows(batch)], self.window
+            self._session,
+            self._query,
+            lambda batch: [each(row) for row in rows(batch)],
+            self.window,
+            self._parameters,
         )
 
     def count(self) -> int:
@@ -90,7 +102,7 @@ class Listing(Generic[T]):
         if self.window.everything and self._streamed is not None:
             return self._streamed
         counted = select(func.count()).select_from(self._query.order_by(None).subquery())
-        return int(self._session.execute(counted).scalar_one())
+        return int(self._session.execute(counted, self._parameters).scalar_one())
 
     def all(self) -> list[T]:
         return list(self)
