@@ -379,6 +379,7 @@ class Result:
     floor_bytes: int
     paced: dict[str, Load]  # "product"/"floor"
     saturated: dict[str, Load]
+    alone: dict[str, Load] = field(default_factory=dict)
     runs: list[str] = field(default_factory=list)
 
 
@@ -424,13 +425,15 @@ def measure(backend: str, projects: int, url: str, args: argparse.Namespace, log
             targets = {"product": (product_port, path), "floor": (floor_port, floor_path)}
             for port, where in targets.values():  # warm up: every pooled connection, the caches
                 load(port, where, token, args.warmup, 0.0)
-            for phase, seconds, think in (
-                ("paced", args.duration, args.think),
-                ("saturated", args.saturate, 0.0),
-            ):
+            phases = (
+                ("alone", args.alone, 0.0, 1),
+                ("paced", args.duration, args.think, CLIENTS),
+                ("saturated", args.saturate, 0.0, CLIENTS),
+            )
+            for phase, seconds, think, clients in phases:
                 for repeat in range(args.repeats):
                     for name, (port, where) in targets.items():
-                        measured = load(port, where, token, seconds, think)
+                        measured = load(port, where, token, seconds, think, clients)
                         if measured.errors:
                             raise SystemExit(f"{name} {where}: {measured.errors} answers were not 200")
                         stored = getattr(result, phase)
@@ -461,15 +464,16 @@ def ms(value: float) -> str:
 
 def table(results: Sequence[Result]) -> list[str]:
     lines = [
-        "| backend | projects | route | rows shown | p50 ms | p99 ms | floor p50 ms | floor p99 ms | p99 × floor "
+        "| backend | projects | route | rows shown | alone p50 ms | floor alone p50 ms | p50 ms | p99 ms | floor p50 ms | floor p99 ms | p99 × floor "
         "| req/s paced | saturated req/s | floor saturated req/s | saturated × floor |",
-        "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         product, floor = r.paced["product"], r.paced["floor"]
         top, floor_top = r.saturated["product"].rate, r.saturated["floor"].rate
         lines.append(
-            f"| {r.backend} | {r.projects:,} | {r.route} | {r.shown:,} | {ms(product.percentile(50))} "
+            f"| {r.backend} | {r.projects:,} | {r.route} | {r.shown:,} | {ms(r.alone['product'].percentile(50))} "
+            f"| {ms(r.alone['floor'].percentile(50))} | {ms(product.percentile(50))} "
             f"| {ms(product.percentile(99))} | {ms(floor.percentile(50))} | {ms(floor.percentile(99))} "
             f"| {product.percentile(99) / floor.percentile(99):.2f} | {product.rate:.1f} | {top:.1f} "
             f"| {floor_top:.1f} | {top / floor_top:.2f} |"
@@ -503,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", default=DEFAULT_SIZES, help="backend:projects, comma-separated")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of each paced run")
     parser.add_argument("--saturate", type=float, default=10.0, help="seconds of each saturated run")
+    parser.add_argument("--alone", type=float, default=5.0, help="seconds of each one-client run")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of saturated warm-up per server")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds a paced client waits")
     parser.add_argument(
@@ -524,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend, _, size = case.strip().partition(":")
         cases.append((backend, int(size.replace("_", ""))))
     started = time.perf_counter()
+    load_start = os.getloadavg()[1]
     results: list[Result] = []
     for backend in dict.fromkeys(backend for backend, _ in cases):
         databases = Databases(
@@ -546,12 +552,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     took = time.perf_counter() - started
     check_lines = checks(results)
     print("\n".join([*table(results), "", *check_lines, f"\ntook {took / 60:.1f} min"]))
+    load_end = os.getloadavg()[1]
     lines = [
         f"{environment()}; `{' '.join(['bench/web_bench.py', *argv])}` took {took / 60:.1f} min "
-        "(generation included).",
+        f"(generation included); load average (5 min) {load_start:.1f} at the start, {load_end:.1f} at "
+        "the end: the machine is shared, the servers, PostgreSQL and the clients share its cores.",
         f"{CLIENTS} clients on loopback, the office's bearer token; list = `GET {ROUTES['list']}`, "
         f"board = `GET {ROUTES['board']}` (a programme of {BOARD_SIZE:,}); paced runs {args.think:g} s mean "
-        f"think time, {args.repeats} × {args.duration:g} s; saturated runs no think time, "
+        f"think time, {args.repeats} × {args.duration:g} s; one-client runs {args.repeats} × {args.alone:g} s; saturated runs no think time, "
         f"{args.repeats} × {args.saturate:g} s. Column meanings: bench/README.md.",
         "",
         *table(results),

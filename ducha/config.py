@@ -43,7 +43,8 @@ class Settings(BaseModel):
     quiet_hours: str = Field(default="22:00-07:30", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     # Tries on one channel before a notice is a dead letter and falls back to the next channel.
     notice_attempts: int = Field(default=5, ge=1, le=50)
-    # Working hours an escalation (督办) may wait for its acknowledgement before it is sent again.
+    # Working hours (08:30–17:30 of working days) an escalation (督办) may wait for its acknowledgement
+    # before it is sent again.
     ack_working_hours: int = Field(default=4, ge=1, le=200)
     # The web (ducha serve). A session ends after this long without a request, and at the latest
     # this long after the login, however busy.

@@ -9,6 +9,7 @@ the session's transaction. Driver errors come out as SQLAlchemy's, as from any o
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -20,10 +21,11 @@ from sqlmodel import Session
 _MEMO_LIMIT = 100_000
 
 
-def _converter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:
+def _converter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How a column's values are bound: None when the driver takes them as they are."""
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
-        return lambda value: value
+        return None
     memo: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:
@@ -63,9 +65,23 @@ def insert_many(
     )
     if skip_taken:
         statement += f" ON CONFLICT ({', '.join(quote(name) for name in skip_taken)}) DO NOTHING"
-    values = [
-        tuple(convert(row[name]) for convert, name in zip(converters, names, strict=True)) for row in rows
-    ]
+    # The values as the driver takes them: picked by one itemgetter per row, and only the columns
+    # that need it converted (most are text and numbers: no call per value).
+    pick = itemgetter(*names)
+    convert_at = [(index, convert) for index, convert in enumerate(converters) if convert is not None]
+    values: list[Sequence[Any]]
+    if len(names) == 1:
+        only = converters[0] or (lambda value: value)
+        values = [(only(row[names[0]]),) for row in rows]
+    elif not convert_at:
+        values = [pick(row) for row in rows]
+    else:
+        values = []
+        for row in rows:
+            value = list(pick(row))
+            for index, convert in convert_at:
+                value[index] = convert(value[index])
+            values.append(value)
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(statement, values)

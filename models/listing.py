@@ -5,7 +5,7 @@ on PostgreSQL, SQLite's own cursor), never the whole result in memory, and ``cou
 rows match in all, which a front end shows beside a page (``{data, count}``).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -41,11 +41,12 @@ class Listing(Generic[T]):
 
     ``rows`` gets up to ``BATCH`` result rows and returns the list's rows for them, so that what a
     row needs from elsewhere (a project's budget lines) is read once per batch, never per row and
-    never for the whole list at once.
+    never for the whole list at once. ``parameters`` are the values of the query's bound parameters,
+    for a query built once and kept (its cache key is then worked out once, not on every read).
 
     ``counted``, if given, is a ``SELECT count(*)`` matching the same rows with less work (without the
-    columns and the outer joins that cannot change how many rows there are); else ``count()`` counts
-    ``query`` itself.
+    columns and the outer joins that cannot change how many rows there are), taking the same
+    ``parameters``; else ``count()`` counts ``query`` itself.
     """
 
     def __init__(
@@ -54,12 +55,14 @@ class Listing(Generic[T]):
         query: Any,  # a SELECT, SQLAlchemy's or SQLModel's
         rows: Callable[[list[Any]], list[T]],
         window: Window = Window(),
+        parameters: Mapping[str, Any] | None = None,
         counted: Any = None,
     ) -> None:
         self._session = session
         self._query = query
         self._rows = rows
         self.window = window
+        self._parameters = parameters
         self._counted = counted
         self._streamed: int | None = None
 
@@ -70,10 +73,11 @@ class Listing(Generic[T]):
         query: Any,
         row: Callable[[Any], T],
         window: Window = Window(),
+        parameters: Mapping[str, Any] | None = None,
         counted: Any = None,
     ) -> "Listing[T]":
         """A listing whose rows are made one result row at a time."""
-        return cls(session, query, lambda batch: [row(found) for found in batch], window, counted)
+        return cls(session, query, lambda batch: [row(found) for found in batch], window, parameters, counted)
 
     def __iter__(self) -> Iterator[T]:
         query = self._query
@@ -82,7 +86,7 @@ class Listing(Generic[T]):
         if self.window.limit is not None:
             query = query.limit(self.window.limit)
         streamed = 0
-        result = self._session.execute(query.execution_options(yield_per=BATCH))
+        result = self._session.execute(query, self._parameters, execution_options={"yield_per": BATCH})
         for partition in result.partitions():
             batch = self._rows(list(partition))
             streamed += len(batch)
@@ -97,6 +101,7 @@ class Listing(Generic[T]):
             self._query,
             lambda batch: [each(row) for row in rows(batch)],
             self.window,
+            self._parameters,
             self._counted,
         )
 
@@ -107,7 +112,7 @@ class Listing(Generic[T]):
         counted = self._counted
         if counted is None:
             counted = select(func.count()).select_from(self._query.order_by(None).subquery())
-        return int(self._session.execute(counted).scalar_one())
+        return int(self._session.execute(counted, self._parameters).scalar_one())
 
     def all(self) -> list[T]:
         return list(self)

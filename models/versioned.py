@@ -2,9 +2,10 @@
 
 import hashlib
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, String, Text, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -78,9 +79,16 @@ def newest_text(
 ) -> tuple[str, str] | None:
     """(text, source name) of ``key`` at ``version``, or of its newest version: two columns, no ORM
     object (every list that shows a stage label reads its definition)."""
-    table = table_of(record_type)
-    query = sa_select(table.c.source_text, table.c.source_name).where(table.c.key == key)
-    if version is not None:
-        query = query.where(table.c.version == version)
-    row = session.execute(query.order_by(table.c.version.desc()).limit(1)).first()
+    query = _newest_text(record_type, version is not None)
+    row = session.execute(query, {"key": key, "version": version}).first()
     return None if row is None else (row[0], row[1])
+
+
+@lru_cache(maxsize=8)
+def _newest_text(record_type: type[VersionedSource], of_version: bool) -> Any:
+    """Built once per process: a job reads its definitions on every run."""
+    table = table_of(record_type)
+    query = sa_select(table.c.source_text, table.c.source_name).where(table.c.key == bindparam("key"))
+    if of_version:
+        query = query.where(table.c.version == bindparam("version"))
+    return query.order_by(table.c.version.desc()).limit(1)

@@ -90,6 +90,7 @@ def list_notices(
             col(Notice.channel) == INBOX,
             col(Notice.escalation).is_(True),
             col(Notice.acknowledged_at).is_(None),
+            col(Notice.state) == NoticeState.ACCEPTED.value,  # a level passed over waits for nobody
         )
     if unread:
         query = query.where(col(Notice.read_at).is_(None))

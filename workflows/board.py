@@ -4,19 +4,17 @@ Everything is counted in SQL (stages, towns, budgets, milestones reached) and th
 stream, so the board of 500,000 projects costs a few grouped queries, not a Python loop over rows.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal
+from sqlalchemy import ColumnElement, String, and_, bindparam, case, cast, exists, func, literal
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from models import (
-    Deadline,
-    DeadlineStatus,
     FundingSource,
     Place,
     Programme,
@@ -30,12 +28,13 @@ from models import (
 from models.listing import Listing, Window
 from models.localtime import local_date
 from models.scope import EVERYTHING, Scope
+from models.types import table_of
 from workflows.definition import WorkflowDefinition, get_definition
-from workflows.programmes import funding_sources, milestones
 
 
 @dataclass(frozen=True)
 class ProjectRow:
+    # list_projects makes these with their fields set by name, at once: a field added here goes there.
     id: int
     code: str
     programme_id: int
@@ -60,13 +59,18 @@ class ProjectRow:
     version: int
 
 
+_new, _set = object.__new__, object.__setattr__
+
+
 class _StageLabels:
     """Stage labels by (definition key, version, stage), each definition read once per list."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, known: WorkflowDefinition | None = None) -> None:
         self._session = session
         self._labels: dict[tuple[str, int, str], str] = {}
         self._definitions: dict[tuple[str, int], WorkflowDefinition] = {}
+        if known is not None:
+            self._definitions[(known.key, known.version)] = known
 
     def get(self, key: str, version: int, stage: str) -> str:
         label = self._labels.get((key, version, stage))
@@ -80,58 +84,59 @@ class _StageLabels:
 
 
 @dataclass(frozen=True)
-class _ProjectRows:
-    """The SELECT of project rows without filters, and the SELECT that counts them, built once: a
-    statement made of fresh aliases each time costs SQLAlchemy more than a page of rows costs the
-    database. Statements are immutable; a read adds its filters to copies."""
+class _Rows:
+    """The project list's query on the tables themselves (Core: each row a plain tuple), every filter
+    open, and the columns the filters name."""
 
-    town: Any
-    rows: Any
+    query: Any
+    project: Any  # the project table's columns
+    town_name: Any
+    # Counts the same rows joining only what a filter may name: the holders' outer joins find at most
+    # one row each (a partial unique index), so they cannot change how many rows there are.
     counted: Any
 
 
-@lru_cache(maxsize=1)
-def _project_rows() -> _ProjectRows:
-    village, town_place = aliased(Place), aliased(Place)
-    leader, specialist = holder_join(Role.LEADER), holder_join(Role.SPECIALIST)
-    # Columns, not the Project entity: a list of 500,000 rows must not build 500,000 ORM objects.
-    query = (
-        sa_select(
-            col(Project.id),
-            col(Project.code),
-            col(Project.programme_id),
-            col(Project.stage),
-            col(Project.planned_start),
-            col(Project.planned_finish),
-            col(Project.actual_start),
-            col(Project.actual_finish),
-            col(Project.definition_key),
-            col(Project.definition_version),
-            col(Project.version),
-            col(village.name),
-            col(town_place.name),
-            col(leader.person.id),
-            col(leader.person.name),
-            col(leader.person.phone),
-            col(specialist.person.id),
-            col(specialist.person.name),
-            col(specialist.person.phone),
-            _budget_lines(),
+@cache
+def _rows() -> _Rows:
+    """Built once per process, on first use: building this query costs more than running it on 50
+    projects, and a statement built once also keeps its compiled form in SQLAlchemy's cache."""
+    project, place = table_of(Project), table_of(Place)
+    village, town_place = place.alias("village"), place.alias("town")
+    leader, specialist = holder_join(Role.LEADER, core=True), holder_join(Role.SPECIALIST, core=True)
+    p = project.c
+    query = sa_select(
+        p.id,
+        p.code,
+        p.programme_id,
+        p.stage,
+        p.planned_start,
+        p.planned_finish,
+        p.actual_start,
+        p.actual_finish,
+        p.definition_key,
+        p.definition_version,
+        p.version,
+        village.c.name,
+        town_place.c.name,
+        leader.person.id,
+        leader.person.name,
+        leader.person.phone,
+        specialist.person.id,
+        specialist.person.name,
+        specialist.person.phone,
+        _budget_lines(p.id),
+    ).select_from(
+        project.join(village, village.c.id == p.village_id).join(
+            town_place, town_place.c.id == village.c.parent_id
         )
-        .join(village, col(village.id) == col(Project.village_id))
-        .join(town_place, col(town_place.id) == col(village.parent_id))
     )
-    query = specialist.onto(leader.onto(query, col(Project.id)), col(Project.id))
-    query = query.order_by(col(Project.programme_id), col(Project.code))
-    # The holders' outer joins find at most one row each (a partial unique index), so they cannot
-    # change how many rows there are: the count joins only what a filter may need.
-    counted = (
-        sa_select(func.count())
-        .select_from(Project)
-        .join(village, col(village.id) == col(Project.village_id))
-        .join(town_place, col(town_place.id) == col(village.parent_id))
+    query = specialist.onto(leader.onto(query, p.id), p.id)
+    counted = sa_select(func.count()).select_from(
+        project.join(village, village.c.id == p.village_id).join(
+            town_place, town_place.c.id == village.c.parent_id
+        )
     )
-    return _ProjectRows(town_place, query, counted)
+    return _Rows(query.order_by(p.programme_id, p.code), p, town_place.c.name, counted)
 
 
 def list_projects(
@@ -145,34 +150,27 @@ def list_projects(
     window: Window = Window(),
     scope: Scope = EVERYTHING,
     overdue_at: datetime | None = None,
+    definition: WorkflowDefinition | None = None,
 ) -> Listing[ProjectRow]:
     """Projects with their place, people and budget, in code order.
 
     ``not_started_by`` keeps only projects that have not started construction and are not in one of
     the given (ended) stages; ``overdue_at`` only those with an open deadline due before then;
-    ``scope`` only what a login may see.
+    ``scope`` only what a login may see; ``definition``, one read already (its stage labels).
     """
-    built = _project_rows()
-    town_place = built.town
-    query, counted = built.rows, built.counted
-    filters: list[Any] = []
-    if programme_id is not None:
-        filters.append(col(Project.programme_id) == programme_id)
-    if stage is not None:
-        filters.append(col(Project.stage) == stage)
-    if town is not None:
-        filters.append(col(town_place.name) == town)
-    if project_id is not None:
-        filters.append(col(Project.id) == project_id)
-    if not_started_by is not None:
-        filters += [col(Project.actual_start).is_(None), col(Project.stage).not_in(not_started_by)]
-    if not scope.everything:
-        filters.append(scope.projects(col(Project.id)))
-    if overdue_at is not None:
-        filters.append(overdue_projects(overdue_at))
-    if filters:
-        query, counted = query.where(*filters), counted.where(*filters)
-    labels = _StageLabels(session)
+    given = {
+        "programme_id": programme_id,
+        "stage": stage,
+        "town": town,
+        "project_id": project_id,
+        "ended": not_started_by,
+        "overdue_at": overdue_at,
+    }
+    parameters = {name: value for name, value in given.items() if value is not None}
+    query, counted = _filtered_rows(frozenset(parameters), scope)
+    labels = _StageLabels(session, definition)
+
+    label = labels.get
 
     def row(found: Any) -> ProjectRow:
         (
@@ -181,60 +179,90 @@ def list_projects(
             lead_id, lead, lead_phone, spec_id, spec, spec_phone, lines,
         ) = found  # fmt: skip
         budget = _budget(lines)
-        return ProjectRow(
-            id=project_id,
-            code=code,
-            programme_id=programme,
-            town=town_name,
-            village=village_name,
-            stage=stage_key,
-            stage_label=labels.get(definition_key, definition_version, stage_key),
-            leader_id=lead_id,
-            leader_name=lead,
-            leader_phone=lead_phone,
-            specialist_id=spec_id,
-            specialist_name=spec,
-            specialist_phone=spec_phone,
-            budget_fen=budget,
-            budget_total_fen=sum(budget.values()),
-            planned_start=planned_start,
-            planned_finish=planned_finish,
-            actual_start=actual_start,
-            actual_finish=actual_finish,
-            definition_key=definition_key,
-            definition_version=definition_version,
-            version=version,
-        )
+        # A frozen dataclass's __init__ sets each of its 22 fields through object.__setattr__: a
+        # third of the time of a list of 500,000 projects. Its attributes are set at once instead.
+        made = _new(ProjectRow)
+        _set(made, "__dict__", {
+            "id": project_id, "code": code, "programme_id": programme, "town": town_name,
+            "village": village_name, "stage": stage_key,
+            "stage_label": label(definition_key, definition_version, stage_key),
+            "leader_id": lead_id, "leader_name": lead, "leader_phone": lead_phone,
+            "specialist_id": spec_id, "specialist_name": spec, "specialist_phone": spec_phone,
+            "budget_fen": budget, "budget_total_fen": sum(budget.values()),
+            "planned_start": planned_start, "planned_finish": planned_finish,
+            "actual_start": actual_start, "actual_finish": actual_finish,
+            "definition_key": definition_key, "definition_version": definition_version, "version": version,
+        })  # fmt: skip
+        return made
 
-    return Listing.each(session, query, row, window, counted)
+    return Listing.each(session, query, row, window, parameters, counted)
 
 
-def _budget_lines() -> Any:
+# Project-list statements kept, one per combination of filters and scope asked for.
+LISTS_KEPT = 64
+
+
+@lru_cache(maxsize=LISTS_KEPT)
+def _filtered_rows(filters: frozenset[str], scope: Scope) -> tuple[Any, Any]:
+    """The project list with ``filters`` (bound parameters of those names) and ``scope``, and the
+    statement that counts it, built once and kept: the next read of the same list only binds the
+    values."""
+    rows = _rows()
+    p = rows.project
+    where: list[Any] = []
+    if "programme_id" in filters:
+        where.append(p.programme_id == bindparam("programme_id"))
+    if "stage" in filters:
+        where.append(p.stage == bindparam("stage"))
+    if "town" in filters:
+        where.append(rows.town_name == bindparam("town"))
+    if "project_id" in filters:
+        where.append(p.id == bindparam("project_id"))
+    if "ended" in filters:
+        where += [p.actual_start.is_(None), p.stage.not_in(bindparam("ended", expanding=True))]
+    if not scope.everything:
+        where.append(scope.projects(p.id))
+    if "overdue_at" in filters:
+        where.append(overdue_projects(bindparam("overdue_at"), p.id))
+    if not where:
+        return rows.query, rows.counted
+    return rows.query.where(*where), rows.counted.where(*where)
+
+
+def _budget_lines(project_id: Any) -> Any:
     """A project's budget lines in one text column, ``position:code:fen`` joined by commas.
 
     A correlated aggregate, so a list of any length carries its budgets in the one query that
     streams it (group_concat on SQLite, string_agg on PostgreSQL).
     """
+    source, funding = table_of(FundingSource).c, table_of(ProjectFunding)
     line = (
-        cast(FundingSource.position, String)
+        cast(source.position, String)
         + literal(":")
-        + col(FundingSource.code)
+        + source.code
         + literal(":")
-        + cast(ProjectFunding.amount_fen, String)
+        + cast(funding.c.amount_fen, String)
     )
     return (
         sa_select(func.aggregate_strings(line, ","))
-        .select_from(ProjectFunding)
-        .join(FundingSource, col(FundingSource.id) == col(ProjectFunding.source_id))
-        .where(col(ProjectFunding.project_id) == col(Project.id))
+        .select_from(funding.join(table_of(FundingSource), source.id == funding.c.source_id))
+        .where(funding.c.project_id == project_id)
         .scalar_subquery()
     )
 
 
 def _budget(lines: str | None) -> dict[str, int]:
     """The budget by funding source code, in the sources' order, from ``_budget_lines``."""
-    parts = sorted((line.split(":") for line in (lines or "").split(",") if line), key=lambda p: int(p[0]))
+    if not lines:
+        return {}
+    parts = [line.split(":") for line in lines.split(",") if line]
+    if len(parts) > 1:
+        parts.sort(key=_position)
     return {code: int(fen) for _, code, fen in parts}
+
+
+def _position(part: list[str]) -> int:
+    return int(part[0])
 
 
 @dataclass(frozen=True)
@@ -378,69 +406,50 @@ def programme_board(
     assert programme.id is not None
     definition = get_definition(session=session, key=programme.definition_key)
     stage_order = definition.stage_keys()
-    of_programme = col(Project.programme_id) == programme.id
-    if not scope.everything:
-        of_programme = and_(of_programme, scope.projects(col(Project.id)))
-    village, town_place = aliased(Place), aliased(Place)
+    ended = definition.ended_stages()
+    statements = _board_statements()
+    parameters = {"programme": programme.id}
     by_town: dict[str, dict[str, int]] = {}
     by_stage = dict.fromkeys(stage_order, 0)
-    for town, stage, count in session.exec(
-        select(town_place.name, Project.stage, func.count())
-        .join(village, col(village.id) == col(Project.village_id))
-        .join(town_place, col(town_place.id) == col(village.parent_id))
-        .where(of_programme)
-        .group_by(col(town_place.name), col(Project.stage))
-    ).all():
+    not_started_count = 0
+    for town, stage, count, not_started in session.execute(statements.by_town(scope), parameters):
         by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
         by_stage[stage] = by_stage.get(stage, 0) + count
+        if stage not in ended:
+            not_started_count += not_started
     total = sum(by_stage.values())
-    allocated = dict(
-        session.exec(
-            select(FundingSource.code, func.coalesce(func.sum(ProjectFunding.amount_fen), 0))
-            .join(
-                ProjectFunding,
-                and_(
-                    col(ProjectFunding.source_id) == col(FundingSource.id),
-                    scope.projects(col(ProjectFunding.project_id)),
-                ),
-                isouter=True,
-            )
-            .where(col(FundingSource.programme_id) == programme.id)
-            .group_by(col(FundingSource.code))
-        ).all()
-    )
     budget = [
-        BudgetLine(source.code, source.name, source.amount_fen, int(allocated.get(source.code, 0)))
-        for source in funding_sources(session=session, programme_id=programme.id)
+        BudgetLine(code, name, amount, int(allocated))
+        for code, name, amount, allocated in session.execute(statements.budget(scope), parameters)
     ]
-    milestone_lines = []
-    for milestone in milestones(session=session, programme_id=programme.id):
-        declared = definition.milestone(milestone.key)
-        if declared is None:
-            continue
-        reached = _projects_entered(session, of_programme, declared.stage)
-        milestone_lines.append(
-            MilestoneLine(
-                key=milestone.key,
-                title=declared.title,
-                title_en=declared.title_en,
-                stage=declared.stage,
-                due_date=milestone.due_date,
-                reached=reached,
-                not_reached=total - reached,
-            )
+    declared = [
+        (milestone, key, due_date)
+        for key, due_date in session.execute(statements.milestones, parameters)
+        if (milestone := definition.milestone(key)) is not None
+    ]
+    reached: dict[str, int] = {}
+    if declared:
+        stages = sorted({milestone.stage for milestone, _, _ in declared})
+        reached = dict(session.execute(statements.reached(scope), {**parameters, "stages": stages}).all())
+    milestone_lines = [
+        MilestoneLine(
+            key=key,
+            title=milestone.title,
+            title_en=milestone.title_en,
+            stage=milestone.stage,
+            due_date=due_date,
+            reached=reached.get(milestone.stage, 0),
+            not_reached=total - reached.get(milestone.stage, 0),
         )
-    ended = definition.ended_stages()
-    not_started_count = session.exec(
-        select(func.count())
-        .select_from(Project)
-        .where(of_programme, col(Project.actual_start).is_(None), col(Project.stage).not_in(ended))
-    ).one()
+        for milestone, key, due_date in declared
+    ]
     return Board(
         programme=programme,
         as_of=now,
         project_count=total,
-        projects=list_projects(session=session, programme_id=programme.id, window=window, scope=scope),
+        projects=list_projects(
+            session=session, programme_id=programme.id, window=window, scope=scope, definition=definition
+        ),
         stage_order=stage_order,
         stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
         by_stage=by_stage,
@@ -448,23 +457,99 @@ def programme_board(
         budget=budget,
         milestones=milestone_lines,
         not_started=list_projects(
-            session=session, programme_id=programme.id, not_started_by=ended, window=window, scope=scope
+            session=session,
+            programme_id=programme.id,
+            not_started_by=ended,
+            window=window,
+            scope=scope,
+            definition=definition,
         ),
         not_started_count=not_started_count,
     )
 
 
-def _projects_entered(session: Session, of_programme: ColumnElement[bool], stage: str) -> int:
-    """How many projects' history shows them entering ``stage`` at least once."""
-    return session.exec(
-        select(func.count(func.distinct(WorkflowEvent.project_id)))
-        .join(Project, and_(col(Project.id) == col(WorkflowEvent.project_id), of_programme))
-        .where(col(WorkflowEvent.to_stage) == stage)
-    ).one()
+@dataclass(frozen=True)
+class _BoardStatements:
+    """The board's grouped reads of one programme (``:programme``), on the tables themselves.
+
+    Those that count projects are functions of the login's scope, each statement built once per
+    scope (the CLI's and the jobs': one) and kept.
+    """
+
+    by_town: Callable[[Scope], Any]  # town, stage, projects, of them not started
+    budget: Callable[[Scope], Any]  # code, name, programme fen, allocated fen; in the sources' order
+    milestones: Any  # key, due date; by due date
+    reached: Callable[[Scope], Any]  # stage, projects whose history entered it (:stages)
 
 
-def overdue_projects(now: datetime, project_id: Any = None) -> ColumnElement[bool]:
-    """The condition "the project has an open deadline that was due before ``now``" (an EXISTS)."""
+# Scopes whose board statements are kept (a login's scope is one per person or town).
+SCOPES_KEPT = 64
+
+
+@cache
+def _board_statements() -> _BoardStatements:
+    """Built once per process, on first use (see ``_rows``)."""
+    project, place = table_of(Project), table_of(Place)
+    source, funding = table_of(FundingSource), table_of(ProjectFunding)
+    milestone, event = table_of(ProgrammeMilestone), table_of(WorkflowEvent)
+    village, town_place = place.alias("village"), place.alias("town")
+    p = project.c
+    programme: Any = bindparam("programme")
+
+    @lru_cache(maxsize=SCOPES_KEPT)
+    def by_town(scope: Scope) -> Any:
+        return (
+            sa_select(
+                town_place.c.name,
+                p.stage,
+                func.count(),
+                func.coalesce(func.sum(case((p.actual_start.is_(None), 1), else_=0)), 0),
+            )
+            .select_from(
+                project.join(village, village.c.id == p.village_id).join(
+                    town_place, town_place.c.id == village.c.parent_id
+                )
+            )
+            .where(p.programme_id == programme, scope.projects(p.id))
+            .group_by(town_place.c.name, p.stage)
+        )
+
+    @lru_cache(maxsize=SCOPES_KEPT)
+    def budget(scope: Scope) -> Any:
+        s, f = source.c, funding.c
+        return (
+            sa_select(s.code, s.name, s.amount_fen, func.coalesce(func.sum(f.amount_fen), 0))
+            .select_from(source.outerjoin(funding, and_(f.source_id == s.id, scope.projects(f.project_id))))
+            .where(s.programme_id == programme)
+            .group_by(s.id, s.code, s.name, s.amount_fen, s.position)
+            .order_by(s.position, s.id)
+        )
+
+    m = milestone.c
+    milestones = sa_select(m.key, m.due_date).where(m.programme_id == programme).order_by(m.due_date)
+
+    @lru_cache(maxsize=SCOPES_KEPT)
+    def reached(scope: Scope) -> Any:
+        e = event.c
+        return (
+            sa_select(e.to_stage, func.count(func.distinct(e.project_id)))
+            .select_from(
+                event.join(
+                    project, and_(p.id == e.project_id, p.programme_id == programme, scope.projects(p.id))
+                )
+            )
+            .where(e.to_stage.in_(bindparam("stages", expanding=True)))
+            .group_by(e.to_stage)
+        )
+
+    return _BoardStatements(by_town, budget, milestones, reached)
+
+
+def overdue_projects(now: datetime | Any, project_id: Any = None) -> ColumnElement[bool]:
+    """The condition "the project has an open deadline that was due before ``now``" (an EXISTS;
+    ``now`` a time, or a bound parameter)."""
+    from models import Deadline, DeadlineStatus  # the deadline tables only for the lists that ask
+
     return exists().where(
         col(Deadline.project_id) == (project_id if project_id is not None else col(Project.id)),
         col(Deadline.status) == DeadlineStatus.OPEN,

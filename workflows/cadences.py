@@ -14,19 +14,20 @@ UPDATE per open quarter, whatever the number of programmes.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import partial
+from functools import lru_cache, partial
+from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, update
+from sqlalchemy import String, and_, bindparam, case, cast, exists, func, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models import Cadence, Deadline, DeadlineKind, DeadlineStatus, Inspection, Programme, Project
 from models.calendar import CalendarNotCovered, WorkingCalendar
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ, local_date
-from models.types import UTCDateTime
+from models.types import UTCDateTime, table_of
 from workflows.deadlines import (
     LevelTime,
-    insert_ignoring_duplicates,
+    insert_ignoring_duplicates_on,
     level_rows,
     level_times,
     next_level,
@@ -130,7 +131,7 @@ def generate_cadence_deadlines(
     """Open this period's cadence deadlines for every programme and settle what the data settles."""
     found, warnings = periods(local_date(now), calendar)
     opened = 0
-    keys = session.exec(select(Programme.definition_key).distinct()).all()
+    keys = session.execute(_keys_in_use()).scalars().all()
     definitions = [get_definition(session=session, key=key) for key in sorted(keys)]
     for definition in definitions:
         escalation = definition.escalation
@@ -150,6 +151,12 @@ def generate_cadence_deadlines(
     return CadenceResult(opened, settled, warnings)
 
 
+@lru_cache(maxsize=1)
+def _keys_in_use() -> Any:
+    """The programmes' workflows, for their escalation ladders."""
+    return select(Programme.definition_key).distinct()
+
+
 def _open(
     session: Session,
     definition: WorkflowDefinition,
@@ -158,24 +165,55 @@ def _open(
     now: datetime,
 ) -> int:
     """One INSERT … SELECT of the period's deadline for every programme of the workflow that lacks it."""
-    subject = literal(f"cadence:{period.suffix}:programme:") + cast(Programme.id, String)
     upcoming = next_level(levels, revision=1, now=now)
+    statement = _opening(session.get_bind().dialect.name)
+    ids = (
+        session.execute(
+            statement,
+            {
+                "definition_key": definition.key,
+                "subject_prefix": f"cadence:{period.suffix}:programme:",
+                "title_suffix": f" {period.title}",
+                "cadence": period.cadence.value,
+                "period_start": period.start,
+                "period_end": period.end,
+                "due_at": period.due_at,
+                "next_level": upcoming.level if upcoming else None,
+                "next_level_at": upcoming.at if upcoming else None,
+            },
+        )
+        .scalars()
+        .all()
+    )
+    write_levels(session, [row for deadline_id in ids for row in level_rows(deadline_id, 1, levels)])
+    return len(ids)
+
+
+@lru_cache(maxsize=4)
+def _opening(dialect: str) -> Any:
+    """The INSERT … SELECT of one period's deadline (its values bound), built once per process: built
+    anew for each of the four periods of every daily run, it cost more than running it on 50 projects."""
+    from sqlalchemy import Date, Integer
+
+    # On the tables (Core): an ORM INSERT would take the bound values for rows to insert.
+    programme, deadline = table_of(Programme).c, table_of(Deadline)
+    subject = bindparam("subject_prefix", type_=String()) + cast(programme.id, String)
     rows = sa_select(
         literal(DeadlineKind.CADENCE.value),
         subject,
-        col(Programme.name) + literal(f" {period.title}"),
-        col(Programme.id),
-        literal(period.cadence.value),
-        literal(period.start),
-        literal(period.end),
-        literal(period.due_at, UTCDateTime()),
+        programme.name + bindparam("title_suffix", type_=String()),
+        programme.id,
+        bindparam("cadence", type_=String()),
+        bindparam("period_start", type_=Date()),
+        bindparam("period_end", type_=Date()),
+        bindparam("due_at", type_=UTCDateTime()),
         literal(1),
         literal(DeadlineStatus.OPEN.value),
-        literal(upcoming.level if upcoming else None),
-        literal(upcoming.at if upcoming else None, UTCDateTime()),
+        bindparam("next_level", type_=Integer()),
+        bindparam("next_level_at", type_=UTCDateTime()),
     ).where(
-        col(Programme.definition_key) == definition.key,
-        ~exists().where(col(Deadline.subject) == subject),
+        programme.definition_key == bindparam("definition_key"),
+        ~exists().where(deadline.c.subject == subject),
     )
     columns = [
         "kind",
@@ -191,69 +229,82 @@ def _open(
         "next_level",
         "next_level_at",
     ]
-    statement = (
-        insert_ignoring_duplicates(session, Deadline, ["subject"])
+    return (
+        insert_ignoring_duplicates_on(dialect, deadline, ["subject"])
         .from_select(columns, rows)
-        .returning(col(Deadline.id))
+        .returning(deadline.c.id)
     )
-    ids = session.execute(statement).scalars().all()
-    write_levels(session, [row for deadline_id in ids for row in level_rows(deadline_id, 1, levels)])
-    return len(ids)
 
 
 def _settle_quarterly_inspections(session: Session, definitions: list[WorkflowDefinition]) -> int:
     """A quarter's inspection is met once every active project has a signed inspection in it."""
     ended = sorted({stage for definition in definitions for stage in definition.ended_stages()})
-    open_periods = session.execute(
+    settling = _settling_quarter()
+    settled = 0
+    for start, end in session.execute(_open_quarters()).all():
+        if start is None or end is None:
+            continue
+        since = datetime.combine(start, time(0), LOCAL_TZ)
+        until = datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
+        result = session.execute(
+            settling,
+            {"since": since, "until": until, "start": start, "ended": ended},
+            execution_options={"synchronize_session": "fetch"},
+        )
+        settled += int(result.rowcount)  # type: ignore[attr-defined]
+    return settled
+
+
+@lru_cache(maxsize=1)
+def _open_quarters() -> Any:
+    return (
         sa_select(col(Deadline.period_start), col(Deadline.period_end))
         .where(
             col(Deadline.cadence) == Cadence.QUARTERLY_INSPECTION,
             col(Deadline.status) == DeadlineStatus.OPEN,
         )
         .distinct()
-    ).all()
-    settled = 0
-    for start, end in open_periods:
-        if start is None or end is None:
-            continue
-        since = datetime.combine(start, time(0), LOCAL_TZ)
-        until = datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
-        in_quarter = and_(
-            col(Inspection.signed_at).is_not(None),
-            col(Inspection.inspected_at) >= since,
-            col(Inspection.inspected_at) < until,
+    )
+
+
+@lru_cache(maxsize=1)
+def _settling_quarter() -> Any:
+    """The UPDATE that settles the quarter starting :start (:since, :until its instants) of every
+    programme whose active projects (not in the :ended stages) all have a signed inspection in it."""
+    in_quarter = and_(
+        col(Inspection.signed_at).is_not(None),
+        col(Inspection.inspected_at) >= bindparam("since", type_=UTCDateTime()),
+        col(Inspection.inspected_at) < bindparam("until", type_=UTCDateTime()),
+    )
+    active = and_(
+        col(Project.programme_id) == col(Deadline.programme_id),
+        col(Project.stage).not_in(bindparam("ended", expanding=True)),
+    )
+    uninspected = exists().where(
+        active, ~exists().where(col(Inspection.project_id) == col(Project.id), in_quarter)
+    )
+    last_signed = (
+        select(func.max(Inspection.signed_at))
+        .join(Project, col(Project.id) == col(Inspection.project_id))
+        .where(active, in_quarter)
+        .scalar_subquery()
+    )
+    return (
+        update(Deadline)
+        .where(
+            col(Deadline.cadence) == Cadence.QUARTERLY_INSPECTION,
+            col(Deadline.status) == DeadlineStatus.OPEN,
+            col(Deadline.period_start) == bindparam("start"),
+            exists().where(active),
+            ~uninspected,
         )
-        active = and_(
-            col(Project.programme_id) == col(Deadline.programme_id), col(Project.stage).not_in(ended)
+        .values(
+            status=case(
+                (last_signed <= col(Deadline.due_at), DeadlineStatus.MET.value),
+                else_=DeadlineStatus.MISSED.value,
+            ),
+            settled_at=last_signed,
+            next_level=None,
+            next_level_at=None,
         )
-        uninspected = exists().where(
-            active, ~exists().where(col(Inspection.project_id) == col(Project.id), in_quarter)
-        )
-        last_signed = (
-            select(func.max(Inspection.signed_at))
-            .join(Project, col(Project.id) == col(Inspection.project_id))
-            .where(active, in_quarter)
-            .scalar_subquery()
-        )
-        result = session.execute(
-            update(Deadline)
-            .where(
-                col(Deadline.cadence) == Cadence.QUARTERLY_INSPECTION,
-                col(Deadline.status) == DeadlineStatus.OPEN,
-                col(Deadline.period_start) == start,
-                exists().where(active),
-                ~uninspected,
-            )
-            .values(
-                status=case(
-                    (last_signed <= col(Deadline.due_at), DeadlineStatus.MET.value),
-                    else_=DeadlineStatus.MISSED.value,
-                ),
-                settled_at=last_signed,
-                next_level=None,
-                next_level_at=None,
-            )
-            .execution_options(synchronize_session="fetch")
-        )
-        settled += int(result.rowcount)  # type: ignore[attr-defined]
-    return settled
+    )

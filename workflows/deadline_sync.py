@@ -10,9 +10,23 @@ deadline once; settling UPDATEs re-check ``status = 'open'``, so a deadline is s
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, literal, or_, text, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -54,19 +68,51 @@ class Scope:
     project_id: int | None = None
     programme_id: int | None = None
 
-    def projects(self) -> ColumnElement[bool]:
-        if self.project_id is not None:
-            return col(Project.id) == self.project_id
-        if self.programme_id is not None:
-            return col(Project.programme_id) == self.programme_id
-        return literal(True)
+    @property
+    def kind(self) -> str:
+        return (
+            "project"
+            if self.project_id is not None
+            else "programme"
+            if self.programme_id is not None
+            else "all"
+        )
 
-    def deadlines(self) -> ColumnElement[bool]:
-        if self.project_id is not None:
-            return col(Deadline.project_id) == self.project_id
-        if self.programme_id is not None:
-            return col(Deadline.programme_id) == self.programme_id
-        return col(Deadline.project_id).is_not(None)
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The value of ``:scope`` in the statements of this scope's kind."""
+        chosen = self.project_id if self.project_id is not None else self.programme_id
+        return {} if chosen is None else {"scope": chosen}
+
+
+# Every statement below is built once per process (per scope kind and definition) and kept: built
+# anew on every run, building it and working out its cache key cost more than running it on 50
+# projects. What changes from run to run is bound (:scope, :now …).
+KEPT = 64
+
+
+def _projects_in(kind: str) -> ColumnElement[bool]:
+    if kind == "project":
+        return col(Project.id) == bindparam("scope")
+    if kind == "programme":
+        return col(Project.programme_id) == bindparam("scope")
+    return literal(True)
+
+
+def _deadlines_in(kind: str) -> ColumnElement[bool]:
+    if kind == "project":
+        return col(Deadline.project_id) == bindparam("scope")
+    if kind == "programme":
+        return col(Deadline.programme_id) == bindparam("scope")
+    return col(Deadline.project_id).is_not(None)
+
+
+def _of_definition(kind: str, key: str, version: int) -> ColumnElement[bool]:
+    return and_(
+        _projects_in(kind),
+        col(Project.definition_key) == key,
+        col(Project.definition_version) == version,
+    )
 
 
 def sync_deadlines(
@@ -88,25 +134,27 @@ def sync_deadlines(
         escalation = definition.escalation
         if escalation is None:
             continue
-        of_definition = and_(
-            scope.projects(),
-            col(Project.definition_key) == definition.key,
-            col(Project.definition_version) == definition.version,
-        )
-        opened += _open_milestones(session, of_definition, definition, escalation, levels, now)
+        opened += _open_milestones(session, scope, definition, escalation, levels, now)
         settled += _settle_milestones(session, scope, definition)
-        opened += _open_stage_limits(session, of_definition, definition, escalation, levels, now)
-        opened += _open_orders(session, of_definition, escalation, levels, now)
-    settled += _settle_stage_limits(session, scope)
-    settled += _settle_orders(session, scope)
+        opened += _open_stage_limits(session, scope, definition, escalation, levels, now)
+        opened += _open_orders(session, scope, definition, escalation, levels, now)
+    settled += _settle(session, _settle_stage_limits(scope.kind), scope.parameters)
+    settled += _settle(session, _settle_orders(scope.kind), scope.parameters)
     session.flush()
     return SyncResult(opened, settled)
 
 
+@lru_cache(maxsize=KEPT)
+def _in_use(kind: str) -> Any:
+    return (
+        sa_select(col(Project.definition_key), col(Project.definition_version))
+        .where(_projects_in(kind))
+        .distinct()
+    )
+
+
 def _definitions_in_use(session: Session, scope: Scope) -> list[WorkflowDefinition]:
-    pairs = session.exec(
-        select(Project.definition_key, Project.definition_version).where(scope.projects()).distinct()
-    ).all()
+    pairs = session.execute(_in_use(scope.kind), scope.parameters).all()
     return [get_definition(session=session, key=key, version=version) for key, version in sorted(pairs)]
 
 
@@ -162,7 +210,7 @@ def _write(
 
 def _open_milestones(
     session: Session,
-    of_definition: ColumnElement[bool],
+    scope: Scope,
     definition: WorkflowDefinition,
     escalation: Escalation,
     levels: _Levels,
@@ -171,32 +219,14 @@ def _open_milestones(
     declared = {m.key: m for m in definition.milestones}
     if not declared:
         return 0
-    reached_stage = case({key: m.stage for key, m in declared.items()}, value=col(ProgrammeMilestone.key))
-    already = exists().where(
-        col(Deadline.project_id) == col(Project.id),
-        col(Deadline.kind) == DeadlineKind.MILESTONE,
-        col(Deadline.milestone_key) == col(ProgrammeMilestone.key),
+    statement = _missing_milestones(
+        scope.kind,
+        definition.key,
+        definition.version,
+        tuple((key, m.stage) for key, m in declared.items()),
+        tuple(definition.ended_stages()),
     )
-    reached = exists().where(
-        col(WorkflowEvent.project_id) == col(Project.id), col(WorkflowEvent.to_stage) == reached_stage
-    )
-    missing = session.execute(
-        sa_select(
-            col(Project.id),
-            col(Project.code),
-            col(Project.programme_id),
-            col(ProgrammeMilestone.key),
-            col(ProgrammeMilestone.due_date),
-        )
-        .join(ProgrammeMilestone, col(ProgrammeMilestone.programme_id) == col(Project.programme_id))
-        .where(
-            of_definition,
-            col(ProgrammeMilestone.key).in_(list(declared)),
-            col(Project.stage).not_in(definition.ended_stages()),
-            ~already,
-            ~reached,
-        )
-    ).all()
+    missing = session.execute(statement, scope.parameters).all()
     rows, levels_of = [], []
     for project_id, code, programme_id, key, due_date in missing:
         due_at = WorkingCalendar.end_of_day(due_date)
@@ -216,42 +246,84 @@ def _open_milestones(
     return _write(session, rows, levels_of, now)
 
 
+@lru_cache(maxsize=KEPT)
+def _missing_milestones(
+    kind: str, key: str, version: int, declared: tuple[tuple[str, str], ...], ended: tuple[str, ...]
+) -> Any:
+    """The declared milestones (key, stage) a project of the definition has no deadline for, has
+    not reached and can still reach."""
+    reached_stage = case(dict(declared), value=col(ProgrammeMilestone.key))
+    already = exists().where(
+        col(Deadline.project_id) == col(Project.id),
+        col(Deadline.kind) == DeadlineKind.MILESTONE,
+        col(Deadline.milestone_key) == col(ProgrammeMilestone.key),
+    )
+    reached = exists().where(
+        col(WorkflowEvent.project_id) == col(Project.id), col(WorkflowEvent.to_stage) == reached_stage
+    )
+    return (
+        sa_select(
+            col(Project.id),
+            col(Project.code),
+            col(Project.programme_id),
+            col(ProgrammeMilestone.key),
+            col(ProgrammeMilestone.due_date),
+        )
+        .join(ProgrammeMilestone, col(ProgrammeMilestone.programme_id) == col(Project.programme_id))
+        .where(
+            _of_definition(kind, key, version),
+            col(ProgrammeMilestone.key).in_([key for key, _ in declared]),
+            col(Project.stage).not_in(list(ended)),
+            ~already,
+            ~reached,
+        )
+    )
+
+
 def _settle_milestones(session: Session, scope: Scope, definition: WorkflowDefinition) -> int:
     """A milestone is met (or missed) when its project first entered the milestone's stage."""
     settled = 0
     for milestone in definition.milestones:
-        entered = (
-            select(func.min(WorkflowEvent.occurred_at))
-            .where(
-                col(WorkflowEvent.project_id) == col(Deadline.project_id),
-                col(WorkflowEvent.to_stage) == milestone.stage,
-            )
-            .scalar_subquery()
+        statement = _settle_milestone(
+            scope.kind, definition.key, definition.version, milestone.key, milestone.stage
         )
-        of_definition = select(Project.id).where(
-            col(Project.definition_key) == definition.key,
-            col(Project.definition_version) == definition.version,
-        )
-        settled += _settle(
-            session,
-            and_(
-                scope.deadlines(),
-                col(Deadline.kind) == DeadlineKind.MILESTONE,
-                col(Deadline.milestone_key) == milestone.key,
-                col(Deadline.project_id).in_(of_definition),
-                exists().where(
-                    col(WorkflowEvent.project_id) == col(Deadline.project_id),
-                    col(WorkflowEvent.to_stage) == milestone.stage,
-                ),
-            ),
-            entered,
-        )
+        settled += _settle(session, statement, scope.parameters)
     return settled
 
 
-def _settle(session: Session, where: ColumnElement[bool], at: Any) -> int:
-    """Settle the open deadlines ``where`` at the instant ``at`` (an SQL expression): met or missed."""
-    result = session.execute(
+@lru_cache(maxsize=KEPT)
+def _settle_milestone(kind: str, key: str, version: int, milestone: str, stage: str) -> Any:
+    entered = (
+        select(func.min(WorkflowEvent.occurred_at))
+        .where(
+            col(WorkflowEvent.project_id) == col(Deadline.project_id),
+            col(WorkflowEvent.to_stage) == stage,
+        )
+        .scalar_subquery()
+    )
+    of_definition = select(Project.id).where(
+        col(Project.definition_key) == key,
+        col(Project.definition_version) == version,
+    )
+    return _settling(
+        and_(
+            _deadlines_in(kind),
+            col(Deadline.kind) == DeadlineKind.MILESTONE,
+            col(Deadline.milestone_key) == milestone,
+            col(Deadline.project_id).in_(of_definition),
+            exists().where(
+                col(WorkflowEvent.project_id) == col(Deadline.project_id),
+                col(WorkflowEvent.to_stage) == stage,
+            ),
+        ),
+        entered,
+    )
+
+
+def _settling(where: ColumnElement[bool], at: Any) -> Any:
+    """The UPDATE that settles the open deadlines ``where`` at the instant ``at`` (an SQL
+    expression): met or missed."""
+    return (
         update(Deadline)
         .where(col(Deadline.status) == DeadlineStatus.OPEN, where)
         .values(
@@ -262,8 +334,11 @@ def _settle(session: Session, where: ColumnElement[bool], at: Any) -> int:
             next_level=None,
             next_level_at=None,
         )
-        .execution_options(synchronize_session="fetch")
     )
+
+
+def _settle(session: Session, statement: Any, parameters: dict[str, Any]) -> int:
+    result = session.execute(statement, parameters, execution_options={"synchronize_session": "fetch"})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -272,7 +347,7 @@ def _settle(session: Session, where: ColumnElement[bool], at: Any) -> int:
 
 def _open_stage_limits(
     session: Session,
-    of_definition: ColumnElement[bool],
+    scope: Scope,
     definition: WorkflowDefinition,
     escalation: Escalation,
     levels: _Levels,
@@ -281,21 +356,8 @@ def _open_stage_limits(
     limited = {stage.key: stage for stage in definition.stages if stage.time_limit is not None}
     if not limited:
         return 0
-    already = exists().where(
-        col(Deadline.project_id) == col(Project.id),
-        col(Deadline.kind) == DeadlineKind.STAGE_LIMIT,
-        col(Deadline.stage) == col(Project.stage),
-        col(Deadline.stage_entered_at) == col(Project.stage_entered_at),
-    )
-    missing = session.execute(
-        sa_select(
-            col(Project.id),
-            col(Project.code),
-            col(Project.programme_id),
-            col(Project.stage),
-            col(Project.stage_entered_at),
-        ).where(of_definition, col(Project.stage).in_(list(limited)), ~already)
-    ).all()
+    statement = _missing_stage_limits(scope.kind, definition.key, definition.version, tuple(limited))
+    missing = session.execute(statement, scope.parameters).all()
     rows, levels_of = [], []
     for project_id, code, programme_id, stage_key, entered in missing:
         stage = limited[stage_key]
@@ -318,6 +380,24 @@ def _open_stage_limits(
     return _write(session, rows, levels_of, now)
 
 
+@lru_cache(maxsize=KEPT)
+def _missing_stage_limits(kind: str, key: str, version: int, limited: tuple[str, ...]) -> Any:
+    """The projects of the definition in a limited stage with no deadline for their stay in it."""
+    already = exists().where(
+        col(Deadline.project_id) == col(Project.id),
+        col(Deadline.kind) == DeadlineKind.STAGE_LIMIT,
+        col(Deadline.stage) == col(Project.stage),
+        col(Deadline.stage_entered_at) == col(Project.stage_entered_at),
+    )
+    return sa_select(
+        col(Project.id),
+        col(Project.code),
+        col(Project.programme_id),
+        col(Project.stage),
+        col(Project.stage_entered_at),
+    ).where(_of_definition(kind, key, version), col(Project.stage).in_(list(limited)), ~already)
+
+
 def _stage_due(
     calendar: WorkingCalendar, entered: datetime, working_days: int | None, calendar_days: int | None
 ) -> datetime:
@@ -328,7 +408,8 @@ def _stage_due(
     return datetime.combine(day, CLOSE_OF_BUSINESS, LOCAL_TZ)
 
 
-def _settle_stage_limits(session: Session, scope: Scope) -> int:
+@lru_cache(maxsize=KEPT)
+def _settle_stage_limits(kind: str) -> Any:
     """A stage limit is met (or missed) when its project left the stage: the first event out of it."""
     project = aliased(Project)
     moved_on = exists().where(
@@ -351,9 +432,8 @@ def _settle_stage_limits(session: Session, scope: Scope) -> int:
     last_move = (
         select(project.stage_entered_at).where(col(project.id) == col(Deadline.project_id)).scalar_subquery()
     )
-    return _settle(
-        session,
-        and_(scope.deadlines(), col(Deadline.kind) == DeadlineKind.STAGE_LIMIT, moved_on),
+    return _settling(
+        and_(_deadlines_in(kind), col(Deadline.kind) == DeadlineKind.STAGE_LIMIT, moved_on),
         func.coalesce(left, last_move),
     )
 
@@ -363,27 +443,14 @@ def _settle_stage_limits(session: Session, scope: Scope) -> int:
 
 def _open_orders(
     session: Session,
-    of_definition: ColumnElement[bool],
+    scope: Scope,
+    definition: WorkflowDefinition,
     escalation: Escalation,
     levels: _Levels,
     now: datetime,
 ) -> int:
-    # By subject (unique, indexed): deadline.order_id has no index, and SQLite would scan every
-    # deadline once per open order.
-    already = exists().where(col(Deadline.subject) == literal("order:") + cast(RectificationOrder.id, String))
-    missing = session.execute(
-        sa_select(
-            col(RectificationOrder.id),
-            col(RectificationOrder.item_key),
-            col(RectificationOrder.severity),
-            col(RectificationOrder.due_at),
-            col(Project.id),
-            col(Project.code),
-            col(Project.programme_id),
-        )
-        .join(Project, col(Project.id) == col(RectificationOrder.project_id))
-        .where(of_definition, col(RectificationOrder.status) != OrderStatus.CLOSED, ~already)
-    ).all()
+    statement = _missing_orders(scope.kind, definition.key, definition.version)
+    missing = session.execute(statement, scope.parameters).all()
     rows, levels_of = [], []
     for order_id, item_key, severity, due_at, project_id, code, programme_id in missing:
         rows.append(
@@ -401,17 +468,42 @@ def _open_orders(
     return _write(session, rows, levels_of, now)
 
 
-def _settle_orders(session: Session, scope: Scope) -> int:
+@lru_cache(maxsize=KEPT)
+def _missing_orders(kind: str, key: str, version: int) -> Any:
+    """The open orders on projects of the definition that have no deadline."""
+    # By subject (unique, indexed): deadline.order_id has no index, and SQLite would scan every
+    # deadline once per open order.
+    already = exists().where(col(Deadline.subject) == literal("order:") + cast(RectificationOrder.id, String))
+    return (
+        sa_select(
+            col(RectificationOrder.id),
+            col(RectificationOrder.item_key),
+            col(RectificationOrder.severity),
+            col(RectificationOrder.due_at),
+            col(Project.id),
+            col(Project.code),
+            col(Project.programme_id),
+        )
+        .join(Project, col(Project.id) == col(RectificationOrder.project_id))
+        .where(
+            _of_definition(kind, key, version),
+            col(RectificationOrder.status) != OrderStatus.CLOSED,
+            ~already,
+        )
+    )
+
+
+@lru_cache(maxsize=KEPT)
+def _settle_orders(kind: str) -> Any:
     """An order's deadline is met (or missed) when the order was closed."""
     closed = (
         select(RectificationOrder.closed_at)
         .where(col(RectificationOrder.id) == col(Deadline.order_id))
         .scalar_subquery()
     )
-    return _settle(
-        session,
+    return _settling(
         and_(
-            scope.deadlines(),
+            _deadlines_in(kind),
             col(Deadline.kind) == DeadlineKind.RECTIFICATION,
             exists().where(
                 col(RectificationOrder.id) == col(Deadline.order_id),

@@ -80,8 +80,12 @@ def level_rows(deadline_id: int, revision: int, levels: Iterable[LevelTime]) -> 
 
 def insert_ignoring_duplicates(session: Session, table: Any, unique: Sequence[str]) -> Any:
     """An INSERT that skips rows whose ``unique`` columns are taken (another writer got there first)."""
+    return insert_ignoring_duplicates_on(session.get_bind().dialect.name, table, unique)
+
+
+def insert_ignoring_duplicates_on(dialect: str, table: Any, unique: Sequence[str]) -> Any:
+    """``insert_ignoring_duplicates`` for the database ``dialect`` (a statement built once, kept)."""
     # Each dialect's INSERT is imported when used: a SQLite installation never loads PostgreSQL's.
-    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 

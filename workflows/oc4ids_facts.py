@@ -4,13 +4,14 @@ builds the package from these facts; nothing here knows the standard).
 Money is integer fen throughout. A project's *cash* is its bank account and its reservations (a
 reserved payment is still in the bank): an entry that takes cash out of the project towards a vendor
 is a payment to that vendor, one that brings cash in from the project's allocation is a disbursement.
-What an entry adds to all of a project's accounts together is what it allocated to the project.
+What an entry adds to all of a project's accounts together is what it allocated to the project. An
+entry corrected by a reversal and the reversal are left out: together they moved nothing.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from funds.accounts import Kind
@@ -25,6 +26,7 @@ from models import (
     Programme,
     Project,
     ProjectFunding,
+    RectificationOrder,
     WorkflowEvent,
 )
 from models.ledger import JournalEntry, JournalLine, LedgerAccount, Vendor
@@ -127,7 +129,7 @@ def programme_facts(*, session: Session, programme: Programme, at: datetime | No
     for project_id, movement in _movements(session, programme, at):
         if project_id in by_id:
             by_id[project_id].movements.append(movement)
-    for project_id, fact in _deadlines(session, programme):
+    for project_id, fact in _deadlines(session, programme, at):
         if project_id in by_id:
             by_id[project_id].deadlines.append(fact)
     events = table_of(WorkflowEvent)
@@ -244,6 +246,7 @@ def _movements(session: Session, programme: Programme, at: datetime | None) -> l
             ENTRY.c.vendor_id,
             VENDOR.c.name,
             ENTRY.c.category,
+            ENTRY.c.reverses_seq,
             cash,
             allocated,
         )
@@ -262,25 +265,32 @@ def _movements(session: Session, programme: Programme, at: datetime | None) -> l
             ENTRY.c.vendor_id,
             VENDOR.c.name,
             ENTRY.c.category,
+            ENTRY.c.reverses_seq,
         )
         .order_by(ENTRY.c.seq)
     )
     if at is not None:
         query = query.where(ENTRY.c.occurred_at <= at)
     found = []
+    reversed_: set[int] = set()
     for project_id, *rest in session.execute(query):
-        seq, kind, fund, when, vendor_id, vendor, category, cash_fen, allocated_fen = rest
-        if cash_fen or allocated_fen:
+        seq, kind, fund, when, vendor_id, vendor, category, reverses, cash_fen, allocated_fen = rest
+        if reverses is not None:
+            reversed_.add(int(reverses))
+        elif cash_fen or allocated_fen:
             movement = Movement(
                 seq, kind, fund, when, vendor_id, vendor, category, int(cash_fen), int(allocated_fen)
             )
             found.append((int(project_id), movement))
-    return found
+    # A corrected entry and its reversal cancel out, to the fen: neither happened.
+    return [(project_id, m) for project_id, m in found if m.seq not in reversed_]
 
 
-def _deadlines(session: Session, programme: Programme) -> list[tuple[int, DeadlineFact]]:
-    deadline = table_of(Deadline)
-    rows = session.execute(
+def _deadlines(session: Session, programme: Programme, at: datetime | None) -> list[tuple[int, DeadlineFact]]:
+    """The projects' deadlines; as of ``at``, only those there were by then (an order issued by then, a
+    stage entered by then)."""
+    deadline, order = table_of(Deadline), table_of(RectificationOrder)
+    query = (
         select(
             deadline.c.project_id,
             deadline.c.id,
@@ -291,10 +301,16 @@ def _deadlines(session: Session, programme: Programme) -> list[tuple[int, Deadli
             deadline.c.settled_at,
         )
         .join(PROJECT, PROJECT.c.id == deadline.c.project_id)
+        .outerjoin(order, order.c.id == deadline.c.order_id)
         .where(PROJECT.c.programme_id == programme.id)
         .order_by(deadline.c.due_at, deadline.c.id)
     )
+    if at is not None:
+        query = query.where(
+            or_(order.c.issued_at.is_(None), order.c.issued_at <= at),
+            or_(deadline.c.stage_entered_at.is_(None), deadline.c.stage_entered_at <= at),
+        )
     return [
         (int(project_id), DeadlineFact(id_, DeadlineKind(kind), title, due, DeadlineStatus(status), settled))
-        for project_id, id_, kind, title, due, status, settled in rows
+        for project_id, id_, kind, title, due, status, settled in session.execute(query)
     ]

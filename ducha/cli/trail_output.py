@@ -2,9 +2,10 @@
 
 CSV and XLSX open in a spreadsheet: money is yuan there, with two decimals (CSV: plain numbers like
 ``-1234.50``, UTF-8 with a byte order mark so that Excel reads the Chinese right; XLSX: number cells
-written exactly from fen, shown ``#,##0.00``), fen in JSON; times are Asia/Shanghai on screen and in
-the files, ISO 8601 with their offset. ``balance`` is the account's balance after the movement.
-A file is written whole or not at all.
+shown ``#,##0.00``, exact to the fen below 10^15 fen as in the ledger workbook), fen in JSON; times
+are Asia/Shanghai on screen and in the files, ISO 8601 with their offset. ``balance`` is the
+account's balance after the movement. A file (CSV, XLSX, or JSON with ``--out``) is written whole or
+not at all.
 """
 
 import csv
@@ -24,6 +25,7 @@ from funds.reads import FundSummary, Summary, TrailRow
 from models import format_yuan
 from models.errors import BadInput
 from models.localtime import local
+from workflows.ledger_export import EXACT_BELOW_FEN
 
 FORMATS = ("table", "csv", "json", "xlsx")
 HEADER = (
@@ -49,6 +51,7 @@ HEADER = (
 
 
 YUAN = "#,##0.00"
+EXACT_BELOW_YUAN = Decimal(EXACT_BELOW_FEN).scaleb(-2)
 WIDTHS = {"occurred_at": 26, "recorded_at": 26, "account": 34, "documents": 40, "memo": 30, "entry_hash": 66}
 
 
@@ -95,11 +98,15 @@ def write_trail(
         console().print(f"trail of {title} written to {out}", markup=False)
         return
     if fmt == "json":
-        from ducha.cli.json_output import emit_json
+        from ducha.cli.json_output import emit_json, write_json
 
-        if out is not None:
-            raise BadInput("--out goes with --format csv or xlsx (JSON goes to standard output)")
-        emit_json({"project": title, "as_of": as_of, "data": iter(rows)})
+        payload = {"project": title, "as_of": as_of, "data": iter(rows)}
+        if out is None:
+            emit_json(payload)
+            return
+        with file_written(out) as stream, io.TextIOWrapper(stream, encoding="utf-8") as text:
+            write_json(text, payload)
+        console().print(f"trail of {title} written to {out}", markup=False)
         return
     if fmt == "csv":
         if out is None:
@@ -163,7 +170,10 @@ def _workbook(rows: Iterable[TrailRow], stream: BinaryIO) -> None:
         cells: list[object] = []
         for number, value in enumerate(_cells(row)):
             if number in money:
-                cell = WriteOnlyCell(sheet, value=value)
+                # A spreadsheet number is a double: exact to the fen below EXACT_BELOW_FEN; beyond
+                # (no real budget), text that reads back exactly.
+                exact = isinstance(value, Decimal) and abs(value) < EXACT_BELOW_YUAN
+                cell = WriteOnlyCell(sheet, value=value if exact else str(value))
                 cell.number_format = YUAN
                 cells.append(cell)
             else:

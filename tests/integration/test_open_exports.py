@@ -211,6 +211,22 @@ def test_the_package_money_is_the_ledger_money(demo: str, tmp_path: Path) -> Non
     p008 = next(p for p in package["projects"] if p["id"].endswith("-P008"))
     vendors = [process["summary"]["suppliers"][0]["name"] for process in p008["contractingProcesses"]]
     assert "华建建筑工程有限公司" in vendors
+    # P009's mistaken spend (entry 247) and its reversal (248) cancel out: neither is a payment; P024's
+    # refund (254) is money its vendor paid back.
+    p009, p024 = (
+        next(p for p in package["projects"] if p["id"].endswith(code)) for code in ("-P009", "-P024")
+    )
+    payments = {
+        t["id"] for process in p009["contractingProcesses"] for t in process["summary"]["transactions"]
+    }
+    assert not payments & {"247", "248"} and payments
+    refund = next(
+        t
+        for process in p024["contractingProcesses"]
+        for t in process["summary"]["transactions"]
+        if t["id"] == "254"
+    )
+    assert refund["payee"]["id"].startswith("village-") and refund["payer"]["id"].startswith("vendor-")
 
 
 @SQLITE_ONLY
@@ -240,6 +256,53 @@ def test_a_milestone_met_says_when_and_the_prefix_is_the_publishers(demo: str, t
     ok(demo, "export", "oc4ids", "--out", str(earlier), "--at", "2026-11-20")
     statuses = {p["id"][-4:]: p["status"] for p in json.loads(earlier.read_text())["projects"]}
     assert statuses["P027"] == "preparation" and statuses["P008"] == "preparation"
+    # …and P008's rectification order was not issued yet: no deadline of it then.
+    p008 = next(p for p in json.loads(earlier.read_text())["projects"] if p["id"].endswith("-P008"))
+    assert [m["title"] for m in p008["milestones"]] == ["P008 全部完工 by 2027-06-30"]
+
+
+@SQLITE_ONLY
+def test_an_accepted_project_says_when_it_was_completed_and_what_it_cost(demo: str, tmp_path: Path) -> None:
+    from tests.integration.test_inspection_loop import INSPECTOR_A, INSPECTOR_B, inspect
+
+    ordered = {order["project_code"] for order in js(demo, "orders", "--open")["data"]}
+    building = js(demo, "projects", "--stage", "in_construction")["data"]
+    code = next(p["code"] for p in building if p["code"] not in ordered)
+    head = ("--as", DEMO_OFFICE, "--at")
+    ok(demo, "advance", code, "completed", *head, "2027-03-01T10:00")
+    ok(demo, "document", "add", code, "completion_report", *head, "2027-03-01T11:00")
+    ok(demo, "advance", code, "acceptance", *head, "2027-03-02T10:00")
+    team = ["--inspector", INSPECTOR_A, "--inspector", INSPECTOR_B]
+    inspect(
+        demo,
+        tmp_path,
+        "acc",
+        [code, "--template", "acceptance", *team],
+        set(),
+        "2027-03-03T10:00",
+        INSPECTOR_B,
+    )
+    ok(demo, "advance", code, "accepted", *head, "2027-03-04T10:00")
+    out = tmp_path / "oc4ids.json"
+    ok(demo, "export", "oc4ids", "--out", str(out), "--at", "2027-03-05")
+    package = json.loads(out.read_text(encoding="utf-8"), parse_float=Decimal)
+    project = next(p for p in package["projects"] if p["id"].endswith(f"-{code}"))
+    spent = sum(
+        row["position"]["spent_fen"]
+        for row in js(demo, "audit", "summary", "--at", "2027-03-05")["projects"]
+        if row["project"] == code
+    )
+    assert project["status"] == "completion" and spent > 0
+    assert project["completion"]["endDate"] == "2027-03-04T10:00:00+08:00"
+    assert fen(project["completion"]["finalValue"]["amount"]) == spent
+    assert project["completion"]["finalValue"]["currency"] == "CNY"
+    assert project["implementationPeriod"]["endDate"] == "2027-03-01T23:59:59+08:00"
+    if OC4IDS.is_dir():
+        assert schema_errors(package) == [] and review_problems(package) == []
+    # The day before it was accepted: no completion yet.
+    ok(demo, "export", "oc4ids", "--out", str(out), "--at", "2027-03-03T12:00")
+    project = next(p for p in json.loads(out.read_text())["projects"] if p["id"].endswith(f"-{code}"))
+    assert project["status"] == "completion" and "completion" not in project
 
 
 @SQLITE_ONLY
@@ -457,11 +520,14 @@ def test_the_trail_opens_in_a_spreadsheet_with_money_as_numbers(demo: str, tmp_p
         )
         for x in lines
     ] == expected
+    json_file = tmp_path / "trail.json"
+    ok(demo, "audit", "trail", code, "--format", "json", "--out", str(json_file), "--at", AT)
+    assert json.loads(json_file.read_text(encoding="utf-8"))["data"] == rows
 
 
 @SQLITE_ONLY
 def test_a_trail_file_that_cannot_be_written_is_one_line_and_exit_2(demo: str, tmp_path: Path) -> None:
-    for fmt in ("csv", "xlsx"):
+    for fmt in ("csv", "xlsx", "json"):
         code, output = run(demo, "audit", "trail", "P008", "--format", fmt, "--out", f"/proc/trail.{fmt}")
         assert (
             code == 2
