@@ -86,8 +86,15 @@ class Listing(Generic[T]):
         if self.window.limit is not None:
             query = query.limit(self.window.limit)
         streamed = 0
-        result = self._session.execute(query, self._parameters, execution_options={"yield_per": BATCH})
-        for partition in result.partitions():
+        if self.window.limit is not None and self.window.limit <= BATCH:
+            # A page fits in one batch: fetched at once, without a server-side cursor's round trips
+            # (PostgreSQL: DECLARE, FETCH, CLOSE) for what is at most one batch.
+            partitions: Any = [self._session.execute(query, self._parameters).all()]
+        else:
+            partitions = self._session.execute(
+                query, self._parameters, execution_options={"yield_per": BATCH}
+            ).partitions()
+        for partition in partitions:
             batch = self._rows(list(partition))
             streamed += len(batch)
             yield from batch

@@ -3,6 +3,7 @@ Asia/Shanghai and money in 元 from integer fen."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
@@ -12,7 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from models.localtime import local
 from models.money import format_yuan
@@ -54,19 +55,27 @@ def _yuan(fen: int | None) -> str:
 
 def _tiles(tiles: Iterable[Any]) -> Markup:
     """The battle map's tiles of one town (workflows.battle_map.Tile), each a link to its project
-    page: written here rather than in the template, where 5,000 tiles take Jinja ten times longer.
-    Every value is escaped."""
+    page: written here rather than in the template, where 5,000 tiles took Jinja half a second.
+    Every value is escaped (``html.escape``: a plain string, not a ``Markup`` object per value)."""
     parts = []
+    shown: dict[str | None, str] = {}  # stage labels and levels repeat: escaped once
     for tile in tiles:
-        code, village, label = escape(tile.code), escape(tile.village), escape(tile.stage_label)
+        code, village = html.escape(tile.code), html.escape(tile.village)
+        label = shown.get(tile.stage_label)
+        if label is None:
+            label = shown[tile.stage_label] = html.escape(tile.stage_label)
         late, level = tile.overdue, tile.level
-        shown_level = escape(LEVEL_LABELS.get(level, level)) if level else ""
         title = f"{village} · {label}"
-        badge = ""
+        badge = shown_level = ""
+        if level:
+            key = f"level:{level}"
+            if key not in shown:
+                shown[key] = html.escape(LEVEL_LABELS.get(level, level))
+            shown_level = shown[key]
         if late:
             title += f" · 逾期 {late} 项"
             extra = f"·{shown_level}" if level and level.startswith("escalated") else ""
-            badge = f'<span class="badge" data-level="{escape(level or "")}">{late}{extra}</span>'
+            badge = f'<span class="badge" data-level="{html.escape(level or "")}">{late}{extra}</span>'
         if level:
             title += f" · {shown_level}"
         parts.append(
