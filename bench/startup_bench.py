@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,10 +56,18 @@ def commands(bare: Path) -> dict[str, list[str]]:
     }
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run_once(argv: list[str], env: dict[str, str], cpu: list[float] | None = None) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system) appended to ``cpu``."""
+    started, cpu_before = time.perf_counter(), _children_cpu()
     done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     took = time.perf_counter() - started
+    if cpu is not None:
+        cpu.append(_children_cpu() - cpu_before)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
     return took
@@ -147,10 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for argv_ in todo.values():  # warm the file cache and the .pyc files
             run_once(argv_, env)
         runs: dict[str, list[float]] = {name: [] for name in todo}
+        cpu: dict[str, list[float]] = {name: [] for name in todo}
         for repeat in range(args.runs):
             order = list(todo.items())
             for name, argv_ in order if repeat % 2 == 0 else reversed(order):
-                runs[name].append(run_once(argv_, env))
+                runs[name].append(run_once(argv_, env, cpu[name]))
         log("measuring where the time goes …")
         imports = importtime(todo["ducha projects"], env, args.top)
         profiled = profile(todo["ducha projects"], env, args.top)
@@ -158,17 +168,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     took = time.perf_counter() - started
     median = {name: statistics.median(values) for name, values in runs.items()}
     low = {name: min(values) for name, values in runs.items()}
+    cpu_median = {name: statistics.median(values) for name, values in cpu.items()}
     base = median["bare command"]
     lines = [
         f"{environment()}; `{' '.join(['bench/startup_bench.py', *argv])}` took {took / 60:.1f} min.",
         f"Each command run {args.runs} times as a separate process, the commands alternating; wall time "
-        "from start to exit. The read commands run on the demo database (SQLite).",
+        "from start to exit (the targets), and the CPU time the process used (user + system: on a busy "
+        "machine a process waits for a core, and its wall time grows with the wait, its CPU time less). "
+        "The read commands run on the demo database (SQLite).",
         "",
-        "| command | median s | min s | median / bare command | min / bare command min |",
-        "|---|---|---|---|---|",
+        "| command | median s | min s | median / bare command | min / bare command min "
+        "| CPU s (median) | CPU / bare command CPU |",
+        "|---|---|---|---|---|---|---|",
         *(
             f"| `{name}` | {seconds(median[name])} | {seconds(low[name])} | {median[name] / base:.2f}× "
-            f"| {low[name] / low['bare command']:.2f}× |"
+            f"| {low[name] / low['bare command']:.2f}× | {seconds(cpu_median[name])} "
+            f"| {cpu_median[name] / cpu_median['bare command']:.2f}× |"
             for name in todo
         ),
         "",
