@@ -103,10 +103,7 @@ def prepare(url: str) -> list[Recipient]:
         made = insert_new(session, table_of(Person), rows, key=["phone"])
         session.commit()
     engine.dispose()
-    return [
-        Recipient(made[(row["phone"],)], row["name"], row["email"], row["phone"])
-        for row in rows
-    ]
+    return [Recipient(made[(row["phone"],)], row["name"], row["email"], row["phone"]) for row in rows]
 
 
 def contexts(count: int) -> Iterator[dict[str, Any]]:

@@ -206,8 +206,15 @@ def edit_person(
     phone: str | None = None,
     email: str | None = None,
     unit: str | None = None,
+    lang: str | None = None,
+    digest: bool | None = None,
 ) -> Person:
-    """Correct someone's name, phone, e-mail or unit (admin); the change is recorded."""
+    """Correct someone's name, phone, e-mail or unit, or choose the language of their notices and
+    whether they get the daily digest instead of single notices (admin); the change is recorded."""
+    from notifications.rendering import LANGS
+
+    if lang is not None and lang not in LANGS:
+        raise BadInput(f"--lang {lang!r}: give one of {', '.join(LANGS)}")
     require_role(session=session, actor=actor, roles=ADMIN, doing="edit a person")
     found = find_person(session=session, ref=person)
     new_name, new_phone, new_email = person_fields(
@@ -231,6 +238,10 @@ def edit_person(
         if unit_id != found.unit_id:
             changes["unit_id"] = [found.unit_id, unit_id]
             found.unit_id = unit_id
+    for key, wanted in (("lang", lang), ("digest", digest)):
+        if wanted is not None and getattr(found, key) != wanted:
+            changes[key] = [getattr(found, key), wanted]
+            setattr(found, key, wanted)
     if not changes:
         raise Refused(f"{found.name} (id {found.id}): nothing to change")
     session.add(found)

@@ -147,9 +147,16 @@ def people_edit(
     phone: Annotated[str | None, typer.Option("--phone", help="New phone.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="New e-mail ('' removes it).")] = None,
     unit: UnitOption = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="The language of their notices: zh or en.")
+    ] = None,
+    digest: Annotated[
+        bool | None,
+        typer.Option("--digest/--no-digest", help="The daily digest (08:30) instead of single notices."),
+    ] = None,
     at: AtOption = None,
 ) -> None:
-    """Correct a person's name, phone, e-mail or unit (admin); the change is recorded."""
+    """Correct a person's name, phone, e-mail or unit, or how they are told (admin); recorded."""
     from workflows.staff import edit_person
 
     app = context(ctx)
@@ -164,11 +171,16 @@ def people_edit(
             phone=phone,
             email=email,
             unit=unit,
+            lang=lang,
+            digest=digest,
         )
     console().print(
         f"person {found.id}: {found.name} ({found.phone or 'no phone'}, {found.email or 'no e-mail'})",
         markup=False,
     )
+    if lang is not None or digest is not None:
+        how = "the daily digest (escalations at once)" if found.digest else "single notices"
+        console().print(f"notices in {found.lang}, {how}", markup=False)
 
 
 @people_app.command("channels")

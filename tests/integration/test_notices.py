@@ -134,3 +134,23 @@ def test_a_persons_channels_name_channels_of_the_channels_file(demo: str, tmp_pa
     )
     assert code == 2 and "is not told on" in output
     assert "abcdef123456" not in said + output
+
+
+def test_a_person_told_in_english_by_the_daily_digest(demo: str, sink: Sink) -> None:
+    said = ok(demo, "people", "edit", "13920000007", "--lang", "en", "--digest", "--as", DEMO_OFFICE)
+    assert "notices in en, the daily digest (escalations at once)" in said
+    code, output = run(demo, "people", "edit", "13920000007", "--lang", "fr", "--as", DEMO_OFFICE)
+    assert code == 2 and "--lang 'fr': give one of zh, en" in output
+    ok(demo, "sweep", "--at", LATE)
+    ok(demo, "dispatch", "--at", LATE)
+    mine = [n for n in js(demo, "notices", "--person", "13920000007")["data"] if "P007" in n["subject"]]
+    overdue = {n["channel"]: n for n in mine if n["template"] == "overdue"}
+    assert overdue["inbox"]["subject"].startswith("Overdue: P007"), overdue
+    assert overdue["email"]["state"] in ("held", "digested"), overdue  # not sent on its own
+    # No single mail: the dispatch after 08:30 sent her the day's digest, which lists it, in English.
+    to_her = [m for to, m in sink.mails if to == ["zhuangan07@example.org"]]
+    assert not [m for m in to_her if m["Subject"].startswith(("Overdue", "【逾期通知】"))]
+    digests = [m for m in to_her if m["Subject"].startswith("Daily digest, Mon 4 Jan 2027")]
+    assert len(digests) == 1, [m["Subject"] for m in to_her]
+    body = digests[0].get_body(preferencelist=("plain",))
+    assert body is not None and "Overdue: P007" in body.get_content()
