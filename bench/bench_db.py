@@ -2,7 +2,8 @@
 
 Templates are generated once per size and cached: a SQLite file in ``bench/.cache/<name>_<size>.db``
 with a ``.json`` beside it, a PostgreSQL database ``ducha_bench_<name>_tpl_<size>`` with the metadata
-in its comment. Each measurement works on a copy (a file copy, ``CREATE DATABASE … TEMPLATE``) that
+in its comment (``prefix`` replaces ``ducha_bench_``, so that a benchmark run from a worktree names
+its databases after it). Each measurement works on a copy (a file copy, ``CREATE DATABASE … TEMPLATE``) that
 is removed afterwards; ``close()`` removes this benchmark's templates too, unless ``keep``.
 """
 
@@ -45,9 +46,10 @@ class Databases:
 
     def __init__(
         self, name: str, backend: str, cache_dir: Path, keep: bool, version: str,
-        generate: Callable[[str, int], Any], meta: Callable[..., M],
+        generate: Callable[[str, int], Any], meta: Callable[..., M], prefix: str | None = None,
     ) -> None:  # fmt: skip
         self.name, self.backend, self.cache_dir, self.keep = name, backend, cache_dir, keep
+        self.prefix = prefix if prefix is not None else f"{DB_PREFIX}_"
         self.version = f"{version} schema {head_revision()}"
         self.generate, self.meta = generate, meta
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +81,7 @@ class Databases:
             generated = self.generate(f"sqlite:///{path}", projects)
             meta.write_text(json.dumps({"version": self.version, **asdict(generated)}))
             return generated  # type: ignore[no-any-return]
-        database = f"{DB_PREFIX}_{self.name}_tpl_{projects}"
+        database = f"{self.prefix}{self.name}_tpl_{projects}"
         rows = self._pg(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name",
             name=database,
@@ -112,9 +114,9 @@ class Databases:
                 for stale in files:
                     stale.unlink(missing_ok=True)
             return
-        database = f"{DB_PREFIX}_{self.name}_{projects}"
+        database = f"{self.prefix}{self.name}_{projects}"
         self._pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        template = f"{DB_PREFIX}_{self.name}_tpl_{projects}"
+        template = f"{self.prefix}{self.name}_tpl_{projects}"
         self._pg(f'CREATE DATABASE "{database}" TEMPLATE "{template}" STRATEGY FILE_COPY')
         try:
             yield self._pg_url(database)
@@ -129,7 +131,7 @@ class Databases:
                     path.unlink()
         elif self.admin is not None:
             if not self.keep:
-                pattern = f"{DB_PREFIX}_{self.name}_".replace("_", "\\_") + "%"
+                pattern = f"{self.prefix}{self.name}_".replace("_", "\\_") + "%"
                 for (database,) in self._pg(
                     "SELECT datname FROM pg_database WHERE datname LIKE :p", p=pattern
                 ):

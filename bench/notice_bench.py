@@ -14,7 +14,7 @@ to the same server. Targets: ≥ 200 notices a second and ≤ 1.5× the floor.
     .venv/bin/python bench/notice_bench.py --backends sqlite --notices 20000 --mails 2000
 
 PostgreSQL comes from DUCHA_BENCH_POSTGRES_URL (default the local test server); the benchmark creates
-and drops only databases named ``ducha_bench_notice_*``.
+and drops only databases named ``<--db-prefix>_*`` (default ``ducha_bench_notice``).
 """
 
 from __future__ import annotations
@@ -63,16 +63,19 @@ def log(message: str) -> None:
 
 
 class Databases:
-    def __init__(self, backend: str, folder: Path) -> None:
+    def __init__(self, backend: str, folder: Path, prefix: str = "ducha_bench_notice") -> None:
         self.backend, self.folder, self.made = backend, folder, []  # type: tuple[str, Path, list[str]]
-        self.admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT") if backend == "postgresql" else None
+        self.prefix = prefix
+        self.admin = (
+            create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT") if backend == "postgresql" else None
+        )
 
     def fresh(self, label: str) -> str:
         if self.admin is None:
             path = self.folder / f"{label}.db"
             path.unlink(missing_ok=True)
             return f"sqlite:///{path}"
-        name = f"ducha_bench_notice_{os.getpid()}_{label}"
+        name = f"{self.prefix}_{os.getpid()}_{label}"
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -92,7 +95,7 @@ def prepare(url: str) -> list[Recipient]:
     engine = make_engine(url)
     upgrade_to_head(engine)
     with Session(engine) as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"name": f"专干{n:04d}", "phone": f"139{n:08d}", "email": f"p{n}@example.org", "unit_id": None,
              "notice_addresses": [], "lang": "zh", "digest": False}
             for n in range(PEOPLE)
@@ -101,7 +104,7 @@ def prepare(url: str) -> list[Recipient]:
         session.commit()
     engine.dispose()
     return [
-        Recipient(made[(row["phone"],)], row["name"], row["email"], row["phone"])  # type: ignore[arg-type]
+        Recipient(made[(row["phone"],)], row["name"], row["email"], row["phone"])
         for row in rows
     ]
 
@@ -170,13 +173,18 @@ def floor_enqueue(url: str, people: list[Recipient], count: int) -> float:
         import psycopg
 
         parts = make_url(url)
-        connection = psycopg.connect(dbname=parts.database, host=parts.host, port=parts.port, user=parts.username)
+        connection = psycopg.connect(
+            dbname=parts.database, host=parts.host, port=parts.port, user=parts.username
+        )
     try:
         started = time.perf_counter()
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for n, context in enumerate(contexts(count)):
             person = people[n % PEOPLE]
-            text_context, html_context = text_template.new_context(context), html_template.new_context(context)
+            text_context, html_context = (
+                text_template.new_context(context),
+                html_template.new_context(context),
+            )
             subject = " ".join("".join(text_template.blocks["subject"](text_context)).split())
             body = "".join(text_template.blocks["text"](text_context)).strip()
             markup = "".join(html_template.blocks["html"](html_context)).strip()
@@ -233,7 +241,9 @@ def ducha_dispatch(url: str, people: list[Recipient], count: int, port: int) -> 
                       context=context, level="overdue", only=("email",))
                 for n, context in enumerate(contexts(count))
             )  # fmt: skip
-            enqueue(session=session, now=NOW, drafts=drafts, templates=NoticeSetup().templates, calendar=calendar)
+            enqueue(
+                session=session, now=NOW, drafts=drafts, templates=NoticeSetup().templates, calendar=calendar
+            )
             session.commit()
 
         @contextmanager
@@ -272,21 +282,28 @@ def floor_dispatch(people: list[Recipient], count: int, port: int) -> float:
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as client:
         for mail in mails:
-            client.send_message(mail)
+            client.send_message(mail.message)
     return time.perf_counter() - started
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--notices", type=int, default=100_000)
     parser.add_argument("--mails", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None, help="Append the results to this file.")
+    parser.add_argument("--db-prefix", default="ducha_bench_notice", help="PostgreSQL databases: <prefix>_*")
     args = parser.parse_args()
-    lines = ["| backend | what | n | ducha s | floor s | ducha/floor | ducha per second |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| backend | what | n | ducha s | floor s | ducha/floor | ducha per second | target |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     with tempfile.TemporaryDirectory(prefix="ducha-notice-bench-") as folder:
         for backend in args.backends.split(","):
-            databases = Databases(backend, Path(folder))
+            databases = Databases(backend, Path(folder), args.db_prefix)
             try:
                 enqueues, floors = [], []
                 for repeat in range(args.repeats):
@@ -296,10 +313,14 @@ def main() -> None:
                     url = databases.fresh(f"floor_{repeat}")
                     people = prepare(url)
                     floors.append(floor_enqueue(url, people, args.notices))
-                    log(f"{backend} enqueue {args.notices:,}: ducha {enqueues[-1]:.2f} s, floor {floors[-1]:.2f} s")
+                    log(
+                        f"{backend} enqueue {args.notices:,}: ducha {enqueues[-1]:.2f} s, floor {floors[-1]:.2f} s"
+                    )
                 ours, floor = statistics.median(enqueues), statistics.median(floors)
+                ratio = statistics.median(a / b for a, b in zip(enqueues, floors, strict=True))
+                verdict = "PASS" if ratio <= 1.3 else "FAIL"
                 lines.append(f"| {backend} | render and enqueue | {args.notices:,} | {ours:.2f} | {floor:.2f} | "
-                             f"{ours / floor:.2f}× | {args.notices / ours:,.0f} |")  # fmt: skip
+                             f"{ratio:.2f}× | {args.notices / ours:,.0f} | ≤ 1.3×: {verdict} |")  # fmt: skip
                 sends, raws = [], []
                 with smtp_sink() as port:
                     for repeat in range(args.repeats):
@@ -307,13 +328,24 @@ def main() -> None:
                         people = prepare(url)
                         sends.append(ducha_dispatch(url, people, args.mails, port))
                         raws.append(floor_dispatch(people, args.mails, port))
-                        log(f"{backend} dispatch {args.mails:,}: ducha {sends[-1]:.2f} s, smtplib {raws[-1]:.2f} s")
+                        log(
+                            f"{backend} dispatch {args.mails:,}: ducha {sends[-1]:.2f} s, smtplib {raws[-1]:.2f} s"
+                        )
                 ours, floor = statistics.median(sends), statistics.median(raws)
+                ratio = statistics.median(a / b for a, b in zip(sends, raws, strict=True))
+                verdict = "PASS" if ratio <= 1.5 and args.mails / ours >= 200 else "FAIL"
                 lines.append(f"| {backend} | dispatch by e-mail | {args.mails:,} | {ours:.2f} | {floor:.2f} | "
-                             f"{ours / floor:.2f}× | {args.mails / ours:,.0f} |")  # fmt: skip
+                             f"{ratio:.2f}× | {args.mails / ours:,.0f} | ≤ 1.5×, ≥ 200/s: {verdict} |")  # fmt: skip
             finally:
                 databases.close()
     print("\n".join(lines))
+    if args.out is not None:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")  # noqa: TID251 (when the run was)
+        command = " ".join(["bench/notice_bench.py", *sys.argv[1:]])
+        with args.out.open("a", encoding="utf-8") as out:
+            out.write(f"\n# Notices: latest results\n\n{stamp}, `{command}` ({args.repeats} runs of each, "
+                      f"medians; the ratio is the median of each run's ratio to the floor run beside it)\n\n"
+                      + "\n".join(lines) + "\n")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ class Settings(BaseModel):
     quiet_hours: str = Field(default="22:00-07:30", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     # Tries on one channel before a notice is a dead letter and falls back to the next channel.
     notice_attempts: int = Field(default=5, ge=1, le=50)
-    # Working hours an escalation (督办) may wait for its acknowledgement before it is sent again.
+    # Working hours (08:30–17:30 of working days) an escalation (督办) may wait for its acknowledgement
+    # before it is sent again.
     ack_working_hours: int = Field(default=4, ge=1, le=200)
     # The web (ducha serve). A session ends after this long without a request, and at the latest
     # this long after the login, however busy.
@@ -61,6 +62,11 @@ class Settings(BaseModel):
     audit_cosign_key: Path | None = None
     # A payment at or above this many yuan needs an approved commitment (funds commit), not a spend.
     approval_threshold: str = Field(default="10000.00", pattern=r"^\d{1,15}(\.\d{1,2})?$")
+    # The office's own audit rules file (YAML): each rule it names replaces the shipped versions of it.
+    audit_rules: Path | None = None
+    # The project identifier prefix the Open Contracting Partnership registered for the publisher
+    # (oc4ids-<6 letters or digits>-); OC4IDS project ids are it, then <programme id>-<project code>.
+    oc4ids_prefix: str = Field(default="oc4ids-000000-", pattern=r"^oc4ids-[a-z0-9]{6}-$")
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:

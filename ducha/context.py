@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from ducha.config import Settings
+    from funds.audit_rules import RuleBook
     from funds.note import Signer
     from inspections.evidence import EvidenceBatch, EvidenceStore
     from models.calendar import WorkingCalendar
@@ -165,6 +166,12 @@ class AppContext:
                 raise BadInput(f"{path}: no signing key there (ducha audit keygen makes it; DUCHA_AUDIT_KEY)")
             out.append(Signer.parse(path.read_text(encoding="utf-8")))
         return out
+
+    def audit_rules(self) -> RuleBook:
+        """The fund audit rules: the shipped file, with the office's (DUCHA_AUDIT_RULES) over it."""
+        from funds.audit_rules import load_rules
+
+        return load_rules(self.settings.audit_rules)
 
     def funds_setup(self) -> FundsSetup:
         """What the ledger's actions need from the installation: the signing keys, the approval threshold."""

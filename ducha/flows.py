@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from ducha.context import AppContext
-from ducha.jobs import run_dispatch, run_job
+from ducha.jobs import run_dispatch, run_fund_audit, run_job
 from workflows.jobs import Job, JobResult, daily_job, sweep_job
 
 # The daily job is idempotent and runs once a day, so a run that met a database hiccup runs again;
@@ -48,5 +48,16 @@ def dispatch_notices(as_of: datetime | None = None) -> dict[str, Any]:
     context = AppContext()
     try:
         return run_dispatch(context, as_of, logger=get_run_logger()).plain()
+    finally:
+        context.dispose()
+
+
+@flow(name="audit-funds", retries=DAILY_RETRIES, retry_delay_seconds=DAILY_RETRY_DELAY_SECONDS)
+def audit_funds(as_of: datetime | None = None) -> dict[str, Any]:
+    """Run the fund audit rules in force over every programme's ledger (new findings become
+    rectification orders; a rerun adds nothing) and send the latest signed checkpoints to the auditors."""
+    context = AppContext()
+    try:
+        return run_fund_audit(context, as_of, logger=get_run_logger()).plain()
     finally:
         context.dispose()

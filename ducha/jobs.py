@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ducha.context import AppContext
     from funds.checkpoints import Signed
     from notifications.dispatch import DispatchResult
-    from workflows.jobs import Job, JobResult
+    from workflows.jobs import FundAuditResult, Job, JobResult
 
 R = TypeVar("R", bound="JobResult")
 log = logging.getLogger("ducha.jobs")
@@ -74,6 +74,32 @@ def run_checkpoints(
     for item in signed:
         out.info("%s: checkpoint of %d entries signed", item.origin, item.size)
     return signed
+
+
+def run_fund_audit(
+    context: AppContext,
+    as_of: datetime | None = None,
+    *,
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+) -> FundAuditResult:
+    """Audit every programme's ledger with the rules in force (the office's file over the shipped
+    one) and send the latest signed checkpoints to the auditors, in one transaction."""
+    from workflows.jobs import fund_audit_job
+
+    out = logger or log
+    now = instant(as_of, context)
+    rules = context.audit_rules()  # a bad rules file fails the run before anything is written
+    with context.transaction(now=now) as tx:
+        result = fund_audit_job(
+            session=tx.session,
+            now=now,
+            calendar=context.calendar,
+            notices=context.notices,
+            rules=rules,
+            deadline_days=context.deadline_days,
+        )
+    out.info("%s", result.describe())
+    return result
 
 
 def run_dispatch(

@@ -1,5 +1,6 @@
 """The embedded scheduler (APScheduler 3): the sweep every few minutes, the daily job at 06:30, notices
-every minute, ledger checkpoints every five minutes (of logs that grew) and at 23:55.
+every minute, ledger checkpoints every five minutes (of logs that grew) and at 23:55, and the fund
+audit at 07:00 (which also sends the night's checkpoints to the auditors).
 
 Several ``ducha scheduler`` processes may run on one database (two machines, for availability): a
 lease in the database (ducha.lease) says which one runs the jobs. The others wait as hot standbys
@@ -30,6 +31,7 @@ log = logging.getLogger("ducha.scheduler")
 JOB_TABLE = "apscheduler_jobs"
 SWEEP_JOB, DAILY_JOB, DISPATCH_JOB = "ducha-deadline-sweep", "ducha-daily-deadlines", "ducha-dispatch"
 CHECKPOINT_JOB, DAY_END_CHECKPOINT_JOB = "ducha-ledger-checkpoint", "ducha-ledger-day-end"
+FUND_AUDIT_JOB = "ducha-fund-audit"
 # A new ledger entry is signed within this many minutes (at most every 64 entries it is at once).
 CHECKPOINT_MINUTES = 5
 
@@ -96,6 +98,20 @@ def run_day_end_checkpoints() -> None:
     _checkpoints(daily=True)
 
 
+def run_fund_audit_job() -> None:
+    """Run the fund audit rules over every ledger and send the checkpoints to the auditors (daily)."""
+    from ducha.jobs import run_fund_audit
+
+    if _lease is not None and not _lease.held():
+        log.warning("fund audit skipped: this scheduler no longer holds the lease")
+        return
+    context = make_context()
+    try:
+        run_fund_audit(context, logger=log)
+    finally:
+        context.dispose()
+
+
 def run_daily() -> None:
     """Keep deadlines in step and open cadence deadlines on the configured database."""
     _run(daily_job)
@@ -136,6 +152,13 @@ def configure(
         CronTrigger(hour=23, minute=55, timezone=LOCAL_TZ),
         id=DAY_END_CHECKPOINT_JOB,
         name="ledger checkpoints at the end of the day",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_fund_audit_job,
+        CronTrigger(hour=7, minute=0, timezone=LOCAL_TZ),
+        id=FUND_AUDIT_JOB,
+        name="fund audit and checkpoints to the auditors",
         replace_existing=True,
     )
     scheduler.add_job(

@@ -5,7 +5,9 @@ programme's log (``journal``), each a canonical document (``canonical``) whose h
 before and is a leaf of an RFC 9162 Merkle tree (``merkle``, ``tree``); checkpoints of the tree are
 signed notes (``note``, ``checkpoints``). ``operations`` turns what people do (allocate, disburse,
 commit, pay, spend …) into balanced entries; ``verify`` recomputes everything; ``reads`` and
-``export`` are what auditors read. ``verify_trail.py`` checks an export with nothing of ducha.
+``export`` are what auditors read; ``audit_rules`` (the rules as data, ``audit_rules.yaml``) with
+``audit_facts`` and ``audit_timing`` (what each rule finds) are the fund audit. ``verify_trail.py``
+checks an export with nothing of ducha.
 
 Domain code: it takes the session and ``now``, never commits, never reads the clock.
 """

@@ -12,6 +12,7 @@ from inspections.attachments import EvidenceItem, attach_evidence
 from models import (
     OrderAction,
     OrderEvent,
+    OrderOrigin,
     OrderStatus,
     Person,
     Place,
@@ -52,8 +53,10 @@ def issue_order(
     now: datetime,
     actor_id: int | None,
     responsible_role: str | None = None,
+    origin: OrderOrigin = OrderOrigin.INSPECTION,
 ) -> RectificationOrder:
     order = RectificationOrder(
+        origin=origin,
         responsible_role=responsible_role,
         project_id=project_id,
         inspection_id=inspection_id,

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from models.deadlines import (
         DeadlineStatus as DeadlineStatus,
     )
+    from models.fund_audit import (
+        FundAuditFinding as FundAuditFinding,
+    )
     from models.inspections import (
         EvidenceAttachment as EvidenceAttachment,
     )
@@ -234,6 +237,7 @@ _WHERE = {
     "RectificationOrder": "models.inspections",
     "SpotCheckDraw": "models.inspections",
     "Verdict": "models.kinds",
+    "FundAuditFinding": "models.fund_audit",
     "ExpenseCategory": "models.ledger",
     "JournalEntry": "models.ledger",
     "JournalLine": "models.ledger",
@@ -289,6 +293,7 @@ TABLE_NEEDS: dict[str, tuple[str, ...]] = {
     "models.notices": ("models.deadlines",),
     "models.users": ("models.people",),
     "models.ledger": ("models.programmes",),
+    "models.fund_audit": ("models.programmes", "models.people", "models.inspections"),
 }
 TABLE_MODULES = tuple(TABLE_NEEDS)
 

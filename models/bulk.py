@@ -9,6 +9,7 @@ the session's transaction. Driver errors come out as SQLAlchemy's, as from any o
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -20,10 +21,11 @@ from sqlmodel import Session
 _MEMO_LIMIT = 100_000
 
 
-def _converter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:
+def _converter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How a column's values are bound: None when the driver takes them as they are."""
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
-        return lambda value: value
+        return None
     memo: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:
@@ -50,6 +52,20 @@ def insert_many(
     given. With ``skip_taken`` (a unique constraint's columns), a row whose values are taken is skipped."""
     if not rows:
         return 0
+    _executemany(session, table, rows, skip_taken=skip_taken)
+    return len(rows)
+
+
+def _executemany(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_taken: Sequence[str] = (),
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """One executemany of ``rows``; with ``returning`` (PostgreSQL), those columns of each row that
+    went in (psycopg pipelines the statements and gives one result per row)."""
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
@@ -63,17 +79,42 @@ def insert_many(
     )
     if skip_taken:
         statement += f" ON CONFLICT ({', '.join(quote(name) for name in skip_taken)}) DO NOTHING"
-    values = [
-        tuple(convert(row[name]) for convert, name in zip(converters, names, strict=True)) for row in rows
-    ]
+    if returning:
+        statement += f" RETURNING {', '.join(quote(name) for name in returning)}"
+    # The values as the driver takes them: picked by one itemgetter per row, and only the columns
+    # that need it converted (most are text and numbers: no call per value).
+    pick = itemgetter(*names)
+    convert_at = [(index, convert) for index, convert in enumerate(converters) if convert is not None]
+    values: list[Sequence[Any]]
+    if len(names) == 1:
+        only = converters[0] or (lambda value: value)
+        values = [(only(row[names[0]]),) for row in rows]
+    elif not convert_at:
+        values = [pick(row) for row in rows]
+    else:
+        values = []
+        for row in rows:
+            value = list(pick(row))
+            for index, convert in convert_at:
+                value[index] = convert(value[index])
+            values.append(value)
     cursor = connection.connection.cursor()
+    found: list[tuple[Any, ...]] = []
     try:
-        cursor.executemany(statement, values)
+        if returning:
+            psycopg_cursor: Any = cursor  # psycopg's own executemany takes returning=
+            psycopg_cursor.executemany(statement, values, returning=True)
+            while True:
+                found.extend(tuple(row) for row in psycopg_cursor.fetchall())
+                if not psycopg_cursor.nextset():
+                    break
+        else:
+            cursor.executemany(statement, values)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
     finally:
         cursor.close()
-    return len(values)
+    return found
 
 
 def _cast(column_type: Any, dialect: Dialect) -> str:
@@ -98,11 +139,12 @@ def insert_new(
 
     On SQLite the transaction holds the only write lock, so the rows this statement inserted are
     the ones above the highest id before it: one executemany and one read. On PostgreSQL other
-    transactions insert meanwhile, so the ids come back from ``INSERT … RETURNING`` itself.
+    transactions insert meanwhile, so the ids come back from ``INSERT … RETURNING`` itself, each
+    row's through psycopg's executemany (``returning=True``: pipelined, one result per row).
     """
     if not rows:
         return {}
-    from sqlalchemy import func, insert, select
+    from sqlalchemy import func, select
 
     connection = session.connection()
     identity = table.c.id
@@ -112,11 +154,5 @@ def insert_new(
         insert_many(session, table, rows, skip_taken=skip_taken)
         found = connection.execute(select(identity, *columns).where(identity > highest)).all()
         return {tuple(row[1:]): row[0] for row in found}
-    if skip_taken:
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        statement: Any = postgresql_insert(table).on_conflict_do_nothing(index_elements=list(skip_taken))
-    else:
-        statement = insert(table)
-    found = connection.execute(statement.returning(identity, *columns), list(rows)).all()
-    return {tuple(row[1:]): row[0] for row in found}
+    returned = _executemany(session, table, rows, skip_taken=skip_taken, returning=["id", *key])
+    return {tuple(row[1:]): row[0] for row in returned}

@@ -10,6 +10,7 @@ class InspectionKind(StrEnum):
     ACCEPTANCE = "acceptance"  # 事后验收
     SPOT_CHECK = "spot_check"  # 四不两直
     RE_INSPECTION = "re_inspection"  # 复查
+    FUND_AUDIT = "fund_audit"  # 资金审计: the audit rules run over a programme's ledger
 
     @property
     def failed(self) -> str:
@@ -23,6 +24,7 @@ _FAILED = {
     InspectionKind.ACCEPTANCE: "验收不合格",
     InspectionKind.SPOT_CHECK: "抽查不合格",
     InspectionKind.RE_INSPECTION: "复查不合格",
+    InspectionKind.FUND_AUDIT: "审计发现问题",
 }
 
 

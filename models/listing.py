@@ -43,6 +43,10 @@ class Listing(Generic[T]):
     row needs from elsewhere (a project's budget lines) is read once per batch, never per row and
     never for the whole list at once. ``parameters`` are the values of the query's bound parameters,
     for a query built once and kept (its cache key is then worked out once, not on every read).
+
+    ``counted``, if given, is a ``SELECT count(*)`` matching the same rows with less work (without the
+    columns and the outer joins that cannot change how many rows there are), taking the same
+    ``parameters``; else ``count()`` counts ``query`` itself.
     """
 
     def __init__(
@@ -52,12 +56,14 @@ class Listing(Generic[T]):
         rows: Callable[[list[Any]], list[T]],
         window: Window = Window(),
         parameters: Mapping[str, Any] | None = None,
+        counted: Any = None,
     ) -> None:
         self._session = session
         self._query = query
         self._rows = rows
         self.window = window
         self._parameters = parameters
+        self._counted = counted
         self._streamed: int | None = None
 
     @classmethod
@@ -68,9 +74,10 @@ class Listing(Generic[T]):
         row: Callable[[Any], T],
         window: Window = Window(),
         parameters: Mapping[str, Any] | None = None,
+        counted: Any = None,
     ) -> "Listing[T]":
         """A listing whose rows are made one result row at a time."""
-        return cls(session, query, lambda batch: [row(found) for found in batch], window, parameters)
+        return cls(session, query, lambda batch: [row(found) for found in batch], window, parameters, counted)
 
     def __iter__(self) -> Iterator[T]:
         query = self._query
@@ -79,8 +86,15 @@ class Listing(Generic[T]):
         if self.window.limit is not None:
             query = query.limit(self.window.limit)
         streamed = 0
-        result = self._session.execute(query, self._parameters, execution_options={"yield_per": BATCH})
-        for partition in result.partitions():
+        if self.window.limit is not None and self.window.limit <= BATCH:
+            # A page fits in one batch: fetched at once, without a server-side cursor's round trips
+            # (PostgreSQL: DECLARE, FETCH, CLOSE) for what is at most one batch.
+            partitions: Any = [self._session.execute(query, self._parameters).all()]
+        else:
+            partitions = self._session.execute(
+                query, self._parameters, execution_options={"yield_per": BATCH}
+            ).partitions()
+        for partition in partitions:
             batch = self._rows(list(partition))
             streamed += len(batch)
             yield from batch
@@ -95,13 +109,16 @@ class Listing(Generic[T]):
             lambda batch: [each(row) for row in rows(batch)],
             self.window,
             self._parameters,
+            self._counted,
         )
 
     def count(self) -> int:
         """How many rows the list holds in all, whatever the window."""
         if self.window.everything and self._streamed is not None:
             return self._streamed
-        counted = select(func.count()).select_from(self._query.order_by(None).subquery())
+        counted = self._counted
+        if counted is None:
+            counted = select(func.count()).select_from(self._query.order_by(None).subquery())
         return int(self._session.execute(counted, self._parameters).scalar_one())
 
     def all(self) -> list[T]:

@@ -51,6 +51,7 @@ def parse_yuan(value: object) -> int:
 
 def format_yuan(fen: int) -> str:
     """Show fen as yuan with thousands separators: 3694000 -> '36,940.00'."""
+    # int(): PostgreSQL's sum() of fen arrives as an integral Decimal, which the format below refuses.
     sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), FEN_PER_YUAN)
+    whole, cents = divmod(abs(int(fen)), FEN_PER_YUAN)
     return f"{sign}{whole:,}.{cents:02d}"

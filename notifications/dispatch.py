@@ -8,8 +8,11 @@ e-mail's Message-ID comes from the key: a mail sent twice is recognisably one ma
 outside any transaction; the outcomes are recorded a few notices at a time. A temporary failure is
 retried with exponential backoff and jitter at a planned time (in the dispatch's own time, so a
 simulation retries in simulated time); after the last attempt, or on a permanent failure, the notice
-is a dead letter and falls back to the person's next channel; a channel the office must mend (a
-robot's signature refused, a channel not in the channels file) tells the admins in their inbox.
+is a dead letter and falls back to the person's next channel that does not carry it already (a
+cause is written on every channel at once: a mail that dies was usually on the robot too, and the
+inbox always has it); a channel the office must mend (a robot's signature refused, a channel not
+in the channels file) tells the admins in their inbox. Inside quiet hours nothing is claimed for
+chat or SMS but escalations, whenever it came due.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlmodel import Session, col
 
 from models import Notice, NoticeAttempt, NoticeState, Person, Role, RoleAssignment
@@ -31,7 +34,7 @@ from models.localtime import local_date
 from models.notices import INBOX
 from models.types import table_of
 from notifications.channels.base import Attachment, Message, Outcome, Result
-from notifications.outbox import Draft, NoticeSetup, Recipient, enqueue
+from notifications.outbox import QUIET_KINDS, Draft, NoticeSetup, Recipient, enqueue
 from notifications.registry import Channels
 from notifications.rendering import Rendered
 
@@ -73,6 +76,7 @@ class Claimed:
     order_id: int | None
     template_hash: str
     lang: str
+    escalation: bool
 
 
 def backoff(key: str, attempt: int, retry_after: float | None = None) -> timedelta:
@@ -103,14 +107,17 @@ def dispatch(
 ) -> DispatchResult:
     """Send every notice due by ``now`` (at most ``limit``); what happened, by channel."""
     result = DispatchResult()
-    fallback = _Fallback(setup or NoticeSetup(), calendar)
+    fallback = _Fallback(setup or NoticeSetup(), calendar or WorkingCalendar.load())
+    # Inside quiet hours chat and SMS wait, escalations not: a retry planned for 22:01, or a backlog
+    # a dispatcher meets at night, is sent in the morning, not when it comes due.
+    hushed = fallback.setup.quiet.inside(now, fallback.calendar)
     with begin() as session:
         result.in_doubt = _recover(session, system_now(), dispatcher)
     try:
         while limit is None or result.claimed < limit:
             size = batch if limit is None else min(batch, limit - result.claimed)
             with begin() as session:
-                claimed = _claim(session, now, system_now() + lease, dispatcher, size)
+                claimed = _claim(session, now, system_now() + lease, dispatcher, size, hushed)
             if not claimed:
                 break
             result.claimed += len(claimed)
@@ -152,8 +159,16 @@ def _recover(session: Session, system_now: datetime, dispatcher: str) -> int:
     return len(stale)
 
 
+def _quiet_channel() -> Any:
+    """A notice on a channel that keeps quiet hours (``dingtalk:town-east``, ``sms:gov``…)."""
+    return or_(
+        *[col(Notice.channel) == kind for kind in QUIET_KINDS],
+        *[col(Notice.channel).like(f"{kind}:%") for kind in QUIET_KINDS],
+    )
+
+
 def _claim(
-    session: Session, now: datetime, lease_until: datetime, dispatcher: str, size: int
+    session: Session, now: datetime, lease_until: datetime, dispatcher: str, size: int, hushed: bool = False
 ) -> list[Claimed]:
     due = (
         select(col(Notice.id))
@@ -164,6 +179,8 @@ def _claim(
         .order_by(col(Notice.not_before), col(Notice.id))
         .limit(size)
     )
+    if hushed:
+        due = due.where(or_(col(Notice.escalation).is_(True), not_(_quiet_channel())))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = [row[0] for row in session.execute(due).all()]
@@ -186,7 +203,7 @@ def _claim(
             col(Notice.id), col(Notice.key), col(Notice.channel), col(Notice.address), col(Notice.person_id),
             col(Person.name), col(Notice.subject), col(Notice.body_text), col(Notice.body_html),
             col(Notice.template), col(Notice.attempts), col(Notice.order_id), col(Notice.template_hash),
-            col(Notice.lang),
+            col(Notice.lang), col(Notice.escalation),
         )
         .join(Person, col(Person.id) == col(Notice.person_id))
         .where(col(Notice.id).in_(ids))
@@ -231,52 +248,71 @@ def _record(
 ) -> None:
     if not sent:
         return
-    with begin() as session:
-        attempt_rows = []
-        dead: list[tuple[Claimed, Outcome]] = []
-        for notice, outcome in sent:
-            retry_at = None
-            values: dict[str, Any]
-            if outcome.result == Result.ACCEPTED:
-                values = {"state": NoticeState.ACCEPTED.value, "sent_at": now, "last_error": None}
-                result.accepted += 1
-            elif outcome.result == Result.RETRY and notice.attempts < attempts:
-                retry_at = now + backoff(notice.key, notice.attempts, outcome.retry_after)
-                values = {
-                    "state": NoticeState.RETRY.value,
-                    "not_before": retry_at,
-                    "last_error": outcome.detail,
-                }
-                result.retried += 1
-            else:
-                why = (
-                    outcome.detail
-                    if outcome.result == Result.FAILED
-                    else f"{outcome.detail} (after {notice.attempts} attempts)"
-                )
-                values = {"state": NoticeState.FAILED.value, "last_error": why}
-                result.failed += 1
-                dead.append((notice, outcome))
-            result.count(notice.channel, values["state"])
-            session.execute(
-                update(Notice)
-                .where(
-                    and_(
-                        col(Notice.id) == notice.id,
-                        col(Notice.claimed_by) == dispatcher,
-                        col(Notice.state) == NoticeState.SENDING.value,
-                    )
-                )
-                .values(**values, claimed_by=None, lease_until=None, version=col(Notice.version) + 1)
-                .execution_options(synchronize_session=False)
+    accepted: list[int] = []
+    retries: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    attempt_rows = []
+    dead: list[tuple[Claimed, Outcome]] = []
+    for notice, outcome in sent:
+        retry_at = None
+        if outcome.result == Result.ACCEPTED:
+            state = NoticeState.ACCEPTED
+            accepted.append(notice.id)
+            result.accepted += 1
+        elif outcome.result == Result.RETRY and notice.attempts < attempts:
+            state = NoticeState.RETRY
+            retry_at = now + backoff(notice.key, notice.attempts, outcome.retry_after)
+            retries.append({"notice": notice.id, "retry_at": retry_at, "why": outcome.detail})
+            result.retried += 1
+        else:
+            state = NoticeState.FAILED
+            why = (
+                outcome.detail
+                if outcome.result == Result.FAILED
+                else f"{outcome.detail} (after {notice.attempts} attempts)"
             )
-            attempt_rows.append(
-                {
-                    "notice_id": notice.id, "at": now, "channel": notice.channel, "dispatcher": dispatcher,
-                    "outcome": "failed" if values["state"] == "failed" else outcome.result.value,
-                    "detail": outcome.detail or outcome.result.value, "retry_at": retry_at,
-                }
-            )  # fmt: skip
+            failures.append({"notice": notice.id, "why": why})
+            result.failed += 1
+            dead.append((notice, outcome))
+        result.count(notice.channel, state.value)
+        attempt_rows.append(
+            {
+                "notice_id": notice.id, "at": now, "channel": notice.channel, "dispatcher": dispatcher,
+                "outcome": "failed" if state == NoticeState.FAILED else outcome.result.value,
+                "detail": outcome.detail or outcome.result.value, "retry_at": retry_at,
+            }
+        )  # fmt: skip
+    # Three statements, whatever the number of notices: each changes only a notice this dispatcher
+    # still holds (one whose lease ran out and was taken over is left to its new holder).
+    table = table_of(Notice)
+    held = and_(table.c.claimed_by == dispatcher, table.c.state == NoticeState.SENDING.value)
+    released = {"claimed_by": None, "lease_until": None, "version": table.c.version + 1}
+    with begin() as session:
+        if accepted:
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(accepted), held)
+                .values(state=NoticeState.ACCEPTED.value, sent_at=now, last_error=None, **released)
+            )
+        if retries:
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("notice"), held)
+                .values(
+                    state=NoticeState.RETRY.value,
+                    not_before=bindparam("retry_at"),
+                    last_error=bindparam("why"),
+                    **released,
+                ),
+                retries,
+            )
+        if failures:
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("notice"), held)
+                .values(state=NoticeState.FAILED.value, last_error=bindparam("why"), **released),
+                failures,
+            )
         insert_many(session, table_of(NoticeAttempt), attempt_rows)
         if dead:
             drafts = list(_fallbacks(session, dead, now))
@@ -287,18 +323,34 @@ def _record(
 @dataclass(frozen=True)
 class _Fallback:
     setup: NoticeSetup
-    calendar: WorkingCalendar | None
+    calendar: WorkingCalendar
 
     def write(self, session: Session, now: datetime, drafts: list[Draft]) -> None:
         if not drafts:
             return
-        calendar = self.calendar
-        if calendar is None:
-            from models.calendar import WorkingCalendar
+        enqueue(session=session, now=now, drafts=drafts, templates=self.setup.templates,
+                calendar=self.calendar, quiet=self.setup.quiet)  # fmt: skip
 
-            calendar = WorkingCalendar.load()
-        enqueue(session=session, now=now, drafts=drafts, templates=self.setup.templates, calendar=calendar,
-                quiet=self.setup.quiet)  # fmt: skip
+
+def _not_carrying(session: Session, notice_id: int, channels: list[str]) -> list[str]:
+    """Those of ``channels`` on which the person does not have this notice already: a cause is
+    written on each of the person's channels at once, so the channel after a dead one usually
+    has it (sending it there again would tell the person twice). A fallback's cause is the
+    original's; a few lookups by key, each on the unique index."""
+    if not channels:
+        return channels
+    root = session.get(Notice, notice_id)
+    while root is not None and root.cause == "fallback" and root.follows_id is not None:
+        root = session.get(Notice, root.follows_id)
+    if root is None:
+        return channels
+    prefix = root.key[: len(root.key) - len(root.channel)]
+    carried = set(
+        session.execute(
+            select(col(Notice.key)).where(col(Notice.key).in_([prefix + channel for channel in channels]))
+        ).scalars()
+    )
+    return [channel for channel in channels if prefix + channel not in carried]
 
 
 def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datetime) -> Iterator[Draft]:
@@ -315,6 +367,7 @@ def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datet
         )  # fmt: skip
         order = [channel for channel, _ in recipient.channels() if channel != INBOX]
         later = order[order.index(notice.channel) + 1 :] if notice.channel in order else []
+        later = _not_carrying(session, notice.id, later)
         if later:
             yield Draft(
                 cause=f"fallback:{notice.id}",
@@ -322,6 +375,8 @@ def _fallbacks(session: Session, dead: list[tuple[Claimed, Outcome]], now: datet
                 person=recipient,
                 template=notice.template,
                 context={},
+                # An escalation's fallback is one too: sent at once, through quiet hours and digests.
+                escalation=notice.escalation,
                 follows_id=notice.id,
                 only=(later[0],),
                 rendered=Rendered(

@@ -2,8 +2,9 @@
 
 A person who chose the digest gets, at 08:30 on a working day, one notice per channel listing the
 notices held for them since (escalations are never held). An escalation (督办) is acknowledged in the
-inbox; one still unacknowledged after the configured working hours is sent again on the person's
-first channel besides the inbox, once, and shows as unacknowledged to the office.
+inbox; one still unacknowledged after the configured working hours (the office hours of working days)
+is sent again on the person's first channel besides the inbox, once, and shows as unacknowledged to
+the office.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from notifications.outbox import Draft, Enqueued, NoticeSetup, Recipient, enqueu
 from notifications.rendering import Rendered
 
 DIGEST_AT = time(8, 30)
+# The hours of a working day that count towards acknowledging an escalation.
+OFFICE_HOURS = (time(8, 30), time(17, 30))
 
 
 def _recipient(person: Person) -> Recipient:
@@ -40,14 +43,18 @@ def _working(calendar: WorkingCalendar, moment: datetime) -> bool:
 
 
 def digests(*, session: Session, now: datetime, calendar: WorkingCalendar, setup: NoticeSetup) -> Enqueued:
-    """The day's digests, if it is a working day past 08:30: once a day per person (by key)."""
+    """The day's digests, if it is a working day past 08:30: once a day per person (by key), each
+    listing what was held for the person before 08:30."""
     written = Enqueued()
     at = local(now)
     if not _working(calendar, now) or at.time() < DIGEST_AT:
         return written
+    # The day's digest holds what was held before 08:30: what is held after it (once today's digest
+    # may have gone) waits for tomorrow's, never marked as sent in a digest that did not list it.
+    cutoff = datetime.combine(at.date(), DIGEST_AT, tzinfo=LOCAL_TZ)
     held = session.execute(
         select(col(Notice.id), col(Notice.person_id), col(Notice.channel), col(Notice.subject))
-        .where(col(Notice.state) == NoticeState.HELD.value, col(Notice.created_at) <= now)
+        .where(col(Notice.state) == NoticeState.HELD.value, col(Notice.created_at) < cutoff)
         .order_by(col(Notice.person_id), col(Notice.created_at), col(Notice.id))
     ).all()
     by_person: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
@@ -93,20 +100,24 @@ def digests(*, session: Session, now: datetime, calendar: WorkingCalendar, setup
     return written
 
 
-def working_hours_after(start: datetime, hours: int, calendar: WorkingCalendar) -> datetime:
-    """``hours`` hours after ``start``, counting only the hours of working days."""
+def working_hours_after(
+    start: datetime, hours: int, calendar: WorkingCalendar, office: tuple[time, time] = OFFICE_HOURS
+) -> datetime:
+    """``hours`` working hours after ``start``: only the office hours (08:30–17:30) of working days
+    count, so an escalation written in the evening or before a holiday waits for people at their desks."""
     moment = local(start)
     left = timedelta(hours=hours)
-    while left > timedelta(0):
-        end_of_day = datetime.combine(moment.date() + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
-        if _working(calendar, moment):
-            step = min(left, end_of_day - moment)
-            left -= step
-            moment += step
-            if left == timedelta(0):
-                break
-        moment = end_of_day if moment < end_of_day else moment
-    return moment
+    opening, closing = office
+    while True:
+        day = moment.date()
+        opens = datetime.combine(day, opening, tzinfo=LOCAL_TZ)
+        closes = datetime.combine(day, closing, tzinfo=LOCAL_TZ)
+        begin = max(moment, opens)
+        if _working(calendar, opens) and begin < closes:
+            if begin + left <= closes:
+                return begin + left
+            left -= closes - begin
+        moment = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
 
 
 def remind_unacknowledged(
@@ -120,6 +131,8 @@ def remind_unacknowledged(
             col(Notice.channel) == INBOX,
             col(Notice.escalation).is_(True),
             col(Notice.acknowledged_at).is_(None),
+            # Delivered: a level passed over (a higher one told the person) is never sent again.
+            col(Notice.state) == NoticeState.ACCEPTED.value,
             col(Notice.created_at) <= now - timedelta(hours=hours),
         )
         .order_by(col(Notice.id))

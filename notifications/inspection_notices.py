@@ -33,6 +33,7 @@ KIND_LABEL = {
         "acceptance": "事后验收",
         "spot_check": "四不两直抽查",
         "re_inspection": "复查",
+        "fund_audit": "资金审计",
     },
     "en": {
         "pre_review": "pre-review",
@@ -40,6 +41,7 @@ KIND_LABEL = {
         "acceptance": "acceptance inspection",
         "spot_check": "unannounced spot check",
         "re_inspection": "re-inspection",
+        "fund_audit": "fund audit",
     },
 }
 SEVERITY_LABEL = {

@@ -212,16 +212,10 @@ def _row(
         "created_at": now,
         "not_before": not_before,
         "attempts": 0,
-        "claimed_by": None,
-        "lease_until": None,
         "sent_at": sent_at,
-        "last_error": None,
-        "read_at": None,
-        "acknowledged_at": None,
         "follows_id": draft.follows_id,
-        "digest_id": None,
         "version": 1,
-    }
+    }  # claimed_by, lease_until, last_error, read_at, acknowledged_at and digest_id start NULL
 
 
 def _write(session: Session, rows: Sequence[dict[str, Any]], result: Enqueued) -> None:

@@ -63,7 +63,8 @@ def list_notices(
     as_of: datetime | None = None,
     window: Window = Window(),
 ) -> Listing[NoticeRow]:
-    """Notices, newest first; ``failed``: the dead letters; ``unacknowledged``: escalations waiting."""
+    """Notices, newest first; ``failed``: the dead letters; ``unacknowledged``: escalations waiting.
+    The inbox (``channel`` inbox) holds what was delivered there: not the levels passed over."""
     query = select(*[col(getattr(Notice, name)) for name in _COLUMNS], col(Person.name)).join(
         Person, col(Person.id) == col(Notice.person_id)
     )
@@ -80,11 +81,16 @@ def list_notices(
         query = query.where(col(Notice.person_id) == person_id)
     if channel is not None:
         query = query.where(col(Notice.channel) == channel)
+    if channel == INBOX and state is None:
+        # A level passed over (a higher level of the deadline told the person at once) was never
+        # delivered: the inbox does not show it; ``--state passed`` still finds it.
+        query = query.where(col(Notice.state) != NoticeState.PASSED.value)
     if unacknowledged:
         query = query.where(
             col(Notice.channel) == INBOX,
             col(Notice.escalation).is_(True),
             col(Notice.acknowledged_at).is_(None),
+            col(Notice.state) == NoticeState.ACCEPTED.value,  # a level passed over waits for nobody
         )
     if unread:
         query = query.where(col(Notice.read_at).is_(None))

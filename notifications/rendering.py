@@ -32,6 +32,7 @@ TEMPLATES = (
     "acceptance",  # 验收结果
     "digest",  # 每日待办汇总
     "channel_failure",  # to the admins: a channel refused a notice for good
+    "checkpoint",  # 签名检查点: the ledger's latest signed checkpoint, to the auditors each day
 )
 # The WeCom group robot takes 4,096 bytes of markdown: the tightest of the chat channels.
 TEXT_LIMIT_BYTES = 4096
@@ -219,6 +220,11 @@ def sample_context(name: str) -> dict[str, Any]:
         return common | {"inspection": {"when": _SAMPLE_AT, "score": "92.5", "passed": True, "orders": 0}}
     if name == "digest":
         return common | {"items": [{"subject": "【临期提醒】P007 全部开工 by 2026-12-31"}]}
+    if name == "checkpoint":
+        note = "ducha/programme/1\n314\nmsMRavzx0sn+/NQLjLc7wS7LLQ/oXLwuSbihmstbGm8=\n\n— ducha-office AAAA\n"
+        return common | {
+            "checkpoint": {"origin": "ducha/programme/1", "size": 314, "signed_at": _SAMPLE_AT, "note": note}
+        }
     return common | {
         "channel": "dingtalk:town-east", "problem": "sign not match", "recipient": "林建国",
         "subject": "【逾期通知】P007",

@@ -113,10 +113,12 @@ def battle_map(
     towns: dict[str, TownTiles] = {}
     labels = {key: definition.stage_label(key) for key in definition.stage_keys()}
     count = late = 0
-    for project_id, code, village_name, town_name, stage_key, late_items, top, open_orders in session.execute(
-        query
-    ):
-        tiles = towns.setdefault(town_name, TownTiles(town_name))
+    # Through the session's connection: plain rows, without the ORM's result processing per row.
+    rows = session.connection().execute(query)
+    for project_id, code, village_name, town_name, stage_key, late_items, top, open_orders in rows:
+        tiles = towns.get(town_name)
+        if tiles is None:
+            tiles = towns[town_name] = TownTiles(town_name)
         tiles.tiles.append(
             Tile(
                 project_id,

@@ -91,6 +91,9 @@ class _Rows:
     query: Any
     project: Any  # the project table's columns
     town_name: Any
+    # Counts the same rows joining only what a filter may name: the holders' outer joins find at most
+    # one row each (a partial unique index), so they cannot change how many rows there are.
+    counted: Any
 
 
 @cache
@@ -128,7 +131,12 @@ def _rows() -> _Rows:
         )
     )
     query = specialist.onto(leader.onto(query, p.id), p.id)
-    return _Rows(query.order_by(p.programme_id, p.code), p, town_place.c.name)
+    counted = sa_select(func.count()).select_from(
+        project.join(village, village.c.id == p.village_id).join(
+            town_place, town_place.c.id == village.c.parent_id
+        )
+    )
+    return _Rows(query.order_by(p.programme_id, p.code), p, town_place.c.name, counted)
 
 
 def list_projects(
@@ -159,7 +167,7 @@ def list_projects(
         "overdue_at": overdue_at,
     }
     parameters = {name: value for name, value in given.items() if value is not None}
-    query = _filtered_rows(frozenset(parameters), scope)
+    query, counted = _filtered_rows(frozenset(parameters), scope)
     labels = _StageLabels(session, definition)
 
     label = labels.get
@@ -187,7 +195,7 @@ def list_projects(
         })  # fmt: skip
         return made
 
-    return Listing.each(session, query, row, window, parameters)
+    return Listing.each(session, query, row, window, parameters, counted)
 
 
 # Project-list statements kept, one per combination of filters and scope asked for.
@@ -195,26 +203,30 @@ LISTS_KEPT = 64
 
 
 @lru_cache(maxsize=LISTS_KEPT)
-def _filtered_rows(filters: frozenset[str], scope: Scope) -> Any:
-    """The project list with ``filters`` (bound parameters of those names) and ``scope``, built once
-    and kept: the next read of the same list only binds the values."""
+def _filtered_rows(filters: frozenset[str], scope: Scope) -> tuple[Any, Any]:
+    """The project list with ``filters`` (bound parameters of those names) and ``scope``, and the
+    statement that counts it, built once and kept: the next read of the same list only binds the
+    values."""
     rows = _rows()
-    p, query = rows.project, rows.query
+    p = rows.project
+    where: list[Any] = []
     if "programme_id" in filters:
-        query = query.where(p.programme_id == bindparam("programme_id"))
+        where.append(p.programme_id == bindparam("programme_id"))
     if "stage" in filters:
-        query = query.where(p.stage == bindparam("stage"))
+        where.append(p.stage == bindparam("stage"))
     if "town" in filters:
-        query = query.where(rows.town_name == bindparam("town"))
+        where.append(rows.town_name == bindparam("town"))
     if "project_id" in filters:
-        query = query.where(p.id == bindparam("project_id"))
+        where.append(p.id == bindparam("project_id"))
     if "ended" in filters:
-        query = query.where(p.actual_start.is_(None), p.stage.not_in(bindparam("ended", expanding=True)))
+        where += [p.actual_start.is_(None), p.stage.not_in(bindparam("ended", expanding=True))]
     if not scope.everything:
-        query = query.where(scope.projects(p.id))
+        where.append(scope.projects(p.id))
     if "overdue_at" in filters:
-        query = query.where(overdue_projects(bindparam("overdue_at"), p.id))
-    return query
+        where.append(overdue_projects(bindparam("overdue_at"), p.id))
+    if not where:
+        return rows.query, rows.counted
+    return rows.query.where(*where), rows.counted.where(*where)
 
 
 def _budget_lines(project_id: Any) -> Any:

@@ -218,28 +218,45 @@ def _years(session: Session, target: Programme, now: datetime, calendar: Working
 
 
 def _unreachable_people(session: Session) -> list[Finding]:
-    """People holding a role now with no phone, no e-mail and no notice channel."""
+    """People holding a role now with no e-mail and no notice channel: told in the inbox only.
+
+    With no phone either nobody can reach them (a problem); a phone alone is no channel (nothing is
+    sent to it without an ``sms:`` address), so they are named in a warning.
+    """
     rows = session.exec(
         select(Person)
         .where(
             col(Person.id).in_(
                 select(RoleAssignment.person_id).where(col(RoleAssignment.revoked_at).is_(None))
             ),
-            func.coalesce(col(Person.phone), "") == "",
             func.coalesce(col(Person.email), "") == "",
         )
         .order_by(col(Person.id))
     ).all()
     silent = [person for person in rows if not person.notice_addresses]
-    if not silent:
-        return []
-    names = [f"{p.name} (id {p.id})" for p in silent[:SHOWN]]
-    return [
-        Finding(
-            "unreachable_person",
+    findings = []
+    for problem, group, what, fix in (
+        (
             True,
-            f"{len(silent)} person(s) holding a role have no phone, e-mail or channel: "
-            f"{candidates(names, total=len(silent))}",
+            [p for p in silent if not p.phone],
+            "have no phone, e-mail or channel",
             "ducha people edit PERSON --email E (or --phone P) --as ADMIN",
-        )
-    ]
+        ),
+        (
+            False,
+            [p for p in silent if p.phone],
+            "have no e-mail or notice channel: notices reach them in the inbox only",
+            "ducha people edit PERSON --email E --as ADMIN, or ducha people channels PERSON --add sms:NAME",
+        ),
+    ):
+        if group:
+            names = [f"{p.name} (id {p.id})" for p in group[:SHOWN]]
+            findings.append(
+                Finding(
+                    "unreachable_person",
+                    problem,
+                    f"{len(group)} person(s) holding a role {what}: {candidates(names, total=len(group))}",
+                    fix,
+                )
+            )
+    return findings

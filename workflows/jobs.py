@@ -5,19 +5,24 @@ caller's transaction and returns a result that says what it did in one line and 
 The runner (``ducha.jobs.run_job``) owns the session, the schema check and the commit.
 """
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session
 
+from funds.audit_rules import RuleBook
+from inspections.orders import DEFAULT_DEADLINE_DAYS
 from models.calendar import WorkingCalendar
 from models.localtime import local
 from notifications.alert_notices import alert_drafts
+from notifications.checkpoint_notices import checkpoint_drafts
 from notifications.outbox import Enqueued, NoticeSetup, enqueue
 from notifications.reach import unreachable
 from workflows.cadences import generate_cadence_deadlines
 from workflows.deadline_sync import sync_deadlines
+from workflows.fund_audit import run_fund_audit
 from workflows.sweep import SweepResult, sweep
 
 
@@ -138,4 +143,70 @@ def daily_job(
     cadences = generate_cadence_deadlines(session=session, now=now, calendar=calendar)
     return DailyResult(
         now, synced.opened, synced.settled, cadences.opened, cadences.settled, cadences.warnings
+    )
+
+
+@dataclass(frozen=True)
+class FundAuditResult:
+    """What the daily fund audit found and did, and the checkpoints it sent to the auditors."""
+
+    as_of: datetime
+    programmes: int
+    findings: int
+    new: int
+    orders: int
+    notices: int
+    checkpoint_notices: int
+    warnings: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return (
+            f"fund audit as of {_shown(self.as_of)}: {self.programmes} programme(s), {self.findings} "
+            f"finding(s), {self.new} new, {self.orders} order(s) issued, {self.notices} notice(s) written; "
+            f"{self.checkpoint_notices} checkpoint notice(s) to the auditors"
+        )
+
+    def plain(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["as_of"] = self.as_of.isoformat()
+        return values
+
+
+def fund_audit_job(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkingCalendar,
+    notices: NoticeSetup | None = None,
+    rules: RuleBook,
+    deadline_days: Mapping[str, int] = DEFAULT_DEADLINE_DAYS,
+) -> FundAuditResult:
+    """Audit every programme with a ledger as the system (new findings become orders, their notices
+    written), and send each log's latest signed checkpoint to the auditors (once per checkpoint)."""
+    setup = notices or NoticeSetup()
+    runs = run_fund_audit(
+        session=session,
+        now=now,
+        calendar=calendar,
+        rules=rules,
+        actor=None,
+        deadline_days=deadline_days,
+        notices=setup,
+    )
+    sent = enqueue(
+        session=session,
+        now=now,
+        drafts=checkpoint_drafts(session=session, now=now),
+        templates=setup.templates,
+        calendar=calendar,
+        quiet=setup.quiet,
+    )
+    return FundAuditResult(
+        now,
+        len(runs),
+        sum(len(run.found) for run in runs),
+        sum(len(run.new) for run in runs),
+        sum(len(run.orders) for run in runs),
+        sum(run.notices.notices for run in runs),
+        sent.notices,
     )

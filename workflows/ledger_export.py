@@ -87,6 +87,7 @@ INSPECTION_KINDS = {
     "acceptance": "事后验收",
     "spot_check": "四不两直抽查",
     "re_inspection": "复查",
+    "fund_audit": "资金审计",
 }
 OUTCOMES = {"pass": "通过", "pass_with_rectification": "通过(限期整改)", "fail": "不通过"}
 

@@ -16,7 +16,13 @@ from workflows.people import find_person
 
 def _inbox_notice(session: Session, person: Person, notice_id: int) -> Notice:
     notice = session.get(Notice, notice_id)
-    if notice is None or notice.person_id != person.id or notice.channel != INBOX:
+    # A passed notice (a lower level a higher one stood in for) was never in the inbox.
+    if (
+        notice is None
+        or notice.person_id != person.id
+        or notice.channel != INBOX
+        or notice.state == NoticeState.PASSED
+    ):
         raise NotFound(f"no notice {notice_id} in {person.name}'s inbox")
     return notice
 

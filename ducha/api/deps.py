@@ -27,7 +27,12 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 LOGIN_PATHS = ("/login", "/login/code")
 
 
-def app_context(request: Request) -> AppContext:
+# The dependencies that do no I/O are ``async``: FastAPI runs them on the event loop, where a plain
+# ``def`` would be a hop to a worker thread and back, and on a busy machine each hop waits its turn
+# for a core (a page of the project list made seven of them).
+
+
+async def app_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
@@ -43,7 +48,7 @@ def reading(context: ContextDep) -> Iterator[Session]:
 ReadSession = Annotated[Session, Depends(reading)]
 
 
-def now(context: ContextDep) -> datetime:
+async def now(context: ContextDep) -> datetime:
     """The time of the request: the system clock, or a simulation's running clock."""
     return context.now()
 
@@ -51,7 +56,7 @@ def now(context: ContextDep) -> datetime:
 Now = Annotated[datetime, Depends(now)]
 
 
-def plain_parameters(request: Request) -> None:
+async def plain_parameters(request: Request) -> None:
     """Refuse a query or path parameter no name or id can hold (a NUL, a control character), naming
     it: PostgreSQL would refuse a NUL with an error, SQLite would look it up; both answer 422 here."""
     from models.errors import BadInput

@@ -5,15 +5,17 @@
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ducha.cli.common import (
     EXIT_FINDING,
+    ActorOption,
     AtOption,
     JsonOption,
     ProgrammeOption,
+    actor,
     console,
     context,
     say_error,
@@ -21,8 +23,11 @@ from ducha.cli.common import (
 
 if TYPE_CHECKING:
     from funds.note import Verifier
+    from workflows.fund_audit import AuditRun
 
-audit_app = typer.Typer(help="The fund trail for auditors: verify, export, prove, trail, summary, keys.")
+audit_app = typer.Typer(
+    help="The fund trail for auditors: verify, export, prove, trail, summary, keys, the audit rules."
+)
 
 KeyOption = Annotated[
     list[str] | None, typer.Option("--key", help="A verifier key (NAME+HASH+KEY) to check signatures with.")
@@ -169,11 +174,30 @@ def checkpoint(ctx: typer.Context, programme: ProgrammeOption = None, at: AtOpti
 @audit_app.command("export")
 def export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="A new or empty folder.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="trail: a new or empty folder; beancount: a file (else standard output)."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="trail (entries, checkpoints, proofs, keys, the verifier) or beancount."
+        ),
+    ] = "trail",
     programme: ProgrammeOption = None,
     at: AtOption = None,
 ) -> None:
-    """Write the programme's entries, checkpoints, inclusion proofs, keys and the offline verifier."""
+    """Write the programme's verifiable trail (entries, checkpoints, proofs, keys, the offline verifier),
+    or its ledger as a Beancount file with month-end balance assertions (--format beancount)."""
+    from models.errors import BadInput
+
+    if fmt == "beancount":
+        _export_beancount(ctx, out, programme, at)
+        return
+    if fmt != "trail":
+        raise BadInput(f"--format {fmt!r}: trail or beancount")
+    if out is None:
+        raise BadInput("--out: the folder to write the trail to")
     from funds.checkpoints import sign_checkpoints
     from funds.export import export_trail
     from funds.journal import open_log
@@ -202,6 +226,30 @@ def export(
     console().print(
         f"exported {done.entries} entries, {done.checkpoints} checkpoints (latest: {done.tree_size}) "
         f"to {out}{left}",
+        markup=False,
+    )
+
+
+def _export_beancount(ctx: typer.Context, out: Path | None, programme: str | None, at: str | None) -> None:
+    import io
+    import sys
+
+    from ducha.cli.common import file_written
+    from funds.ledger_beancount import write_beancount
+    from workflows.programmes import find_programme
+
+    app = context(ctx)
+    as_of = app.as_of(at)
+    with app.reading() as session:
+        found = find_programme(session=session, ref=programme)
+        if out is None:
+            write_beancount(session=session, programme=found, at=as_of, out=sys.stdout)
+            return
+        with file_written(out) as raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
+            done = write_beancount(session=session, programme=found, at=as_of, out=text)
+    console().print(
+        f"{out}: {done.entries} entries in {done.accounts} accounts, {done.assertions} balance assertions "
+        "(check it: bean-check)",
         markup=False,
     )
 
@@ -293,3 +341,134 @@ def summary(
         emit_json(report)
         return
     print_summary(console(), report)
+
+
+@audit_app.command("run")
+def run(
+    ctx: typer.Context,
+    actor_ref: ActorOption,
+    programme: ProgrammeOption = None,
+    at: AtOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the audit rules in force as of --at; new findings become orders (exit 1: findings)."""
+    from ducha.cli.json_output import emit_json
+    from workflows.fund_audit import run_fund_audit
+
+    app = context(ctx)
+    now = app.now(at)
+    rules = app.audit_rules()  # a bad rules file stops here: exit 2, nothing written
+    with app.transaction(now=now) as tx:
+        runs = run_fund_audit(
+            session=tx.session,
+            now=now,
+            calendar=app.calendar,
+            rules=rules,
+            actor=actor(tx.session, actor_ref),
+            programme=programme,
+            deadline_days=app.deadline_days,
+            notices=app.notices,
+        )
+    if as_json:
+        emit_json({"runs": [_run_plain(item) for item in runs]})
+    else:
+        _print_runs(runs)
+    if any(item.found for item in runs):
+        raise typer.Exit(EXIT_FINDING)
+
+
+def _run_plain(item: "AuditRun") -> dict[str, Any]:
+    return {
+        "programme": item.programme,
+        "as_of": item.as_of.isoformat(),
+        "rules": [rule.plain() for rule in item.rules],
+        "findings": [
+            {
+                "id": found.record_id,
+                "rule": found.rule.key,
+                "rule_effective": found.rule.effective.isoformat(),
+                "subject": found.finding.subject,
+                "project": found.finding.project,
+                "fund": found.finding.fund,
+                "severity": found.rule.severity,
+                "amount_fen": found.finding.amount_fen,
+                "evidence": list(found.finding.evidence),
+                "description": found.finding.description,
+                "detail": found.finding.detail,
+                "new": found.new,
+                "order_id": found.order_id,
+            }
+            for found in item.found
+        ],
+        "inspections": item.inspections,
+        "orders": item.orders,
+        "notices": item.notices.notices,
+    }
+
+
+def _print_runs(runs: "list[AuditRun]") -> None:
+    from rich.table import Table
+
+    from models.localtime import local
+    from models.money import format_yuan
+
+    out = console()
+    for item in runs:
+        if item.found:
+            table = Table("rule", "project", "fund", "amount", "entries", "order", "", title=item.programme)
+            for found in item.found:
+                f = found.finding
+                table.add_row(
+                    found.rule.key,
+                    f.project or "—",
+                    f.fund or "—",
+                    format_yuan(f.amount_fen),
+                    ", ".join(map(str, f.evidence)),
+                    str(found.order_id) if found.order_id else "—",
+                    "new" if found.new else "recorded before",
+                )
+            out.print(table)
+            for found in item.new:
+                out.print(f"new: {found.finding.description}", markup=False, highlight=False, soft_wrap=True)
+        out.print(
+            f"audit run of {item.programme} as of {local(item.as_of):%Y-%m-%d %H:%M}: "
+            f"{len(item.rules)} rules in force, {len(item.found)} finding(s), {len(item.new)} new; "
+            f"{len(item.orders)} order(s) issued, {item.notices.notices} notice(s) written",
+            markup=False,
+        )
+
+
+@audit_app.command("findings")
+def findings(ctx: typer.Context, programme: ProgrammeOption = None, as_json: JsonOption = False) -> None:
+    """Every finding the fund audits recorded, with its evidence and its order (exit 1: one not closed)."""
+    from rich.table import Table
+
+    from ducha.cli.json_output import emit_json
+    from models.localtime import local
+    from models.money import format_yuan
+    from workflows.fund_audit import audit_findings
+
+    app = context(ctx)
+    with app.reading() as session:
+        rows = audit_findings(session=session, programme=programme)
+    if as_json:
+        emit_json({"findings": rows})
+    else:
+        table = Table("id", "rule", "project", "fund", "amount", "entries", "found as of", "order", "status")
+        for row in rows:
+            table.add_row(
+                str(row.id),
+                row.rule,
+                row.project or "—",
+                row.fund or "—",
+                format_yuan(row.amount_fen),
+                ", ".join(map(str, row.evidence)),
+                f"{local(row.as_of):%Y-%m-%d}",
+                str(row.order_id) if row.order_id else "—",
+                row.order_status or "—",
+            )
+        console().print(table)
+        for row in rows:
+            console().print(f"{row.id}: {row.description}", markup=False, highlight=False, soft_wrap=True)
+    if any(row.order_status != "closed" for row in rows):
+        raise typer.Exit(EXIT_FINDING)

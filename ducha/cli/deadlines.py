@@ -67,8 +67,13 @@ def sweep_command(ctx: typer.Context, at: AtOption = None, as_json: JsonOption =
             if job.notices.passed
             else ""
         )
+        # A sweep in its own time (--at) is dispatched in the same time: a plain ``ducha dispatch``
+        # runs as of now and would find these notices not yet due.
+        dispatch = "ducha dispatch"
+        if at or app.at:
+            dispatch += f" --at {local(result.as_of).isoformat(timespec='minutes')}"
         console().print(
-            f"{job.notices.notices} notice(s) written{passed}: ducha dispatch sends them", markup=False
+            f"{job.notices.notices} notice(s) written{passed}: {dispatch} sends them", markup=False
         )
     if job.unreachable:
         console().print(

@@ -92,12 +92,16 @@ def _write(out: TextIO, value: Any, depth: int) -> None:
     out.write("}" if first else "\n" + pad + "}")
 
 
-def emit_json(payload: Any) -> None:
-    """Write ``payload`` as JSON to stdout, streaming its lists."""
-    out = sys.stdout
+def write_json(out: TextIO, payload: Any) -> None:
+    """Write ``payload`` as JSON to ``out``, streaming its lists."""
     _write(out, payload, 0)
     out.write("\n")
-    out.flush()
+
+
+def emit_json(payload: Any) -> None:
+    """Write ``payload`` as JSON to stdout, streaming its lists."""
+    write_json(sys.stdout, payload)
+    sys.stdout.flush()
 
 
 def emit_list(listing: Listing[Any], **extra: Any) -> None:

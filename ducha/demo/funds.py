@@ -193,9 +193,13 @@ def _build(book: _Book, member: Member, number: int, rng: random.Random, s: dict
             **s,
         ),
     )
+    bought: list[str] = []
     for n in range(0 if number == 2 else 2):  # the split-payment project buys its materials at once
         amount = rng.randrange(200_000, 600_000, 100)
         vendor = rng.choice(SUPPLIERS)
+        if vendor in bought:  # two purchases at one supplier in a day would be a split payment unplanted
+            vendor = SUPPLIERS[(SUPPLIERS.index(vendor) + 1) % len(SUPPLIERS)]
+        bought.append(vendor)
         moment = at_hour(started, 14 + n, rng.randrange(0, 60))
         book.at(
             moment,

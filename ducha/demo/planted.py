@@ -58,12 +58,14 @@ def plant(book: "_Book", member: "Member", number: int, s: dict[str, Any]) -> No
             partial(
                 spend_funds,
                 now=more,
-                op=book.op(head, f"spend-{code}-extra-works-2", "增加地基处理工程量"),
+                op=book.op(head, f"spend-{code}-extra-works-2", "增加地基处理人工"),
                 evidence=None,
                 project=code,
                 fund=UPPER,
                 amount_fen=950_000,
-                purchase=PurchaseInput(category="construction", vendor=BUILDERS[0], voucher=f"记-{code}-31"),
+                # Another firm: two payments to one firm within the hour, each under the threshold,
+                # would be a split payment as well (the demo plants exactly one of those).
+                purchase=PurchaseInput(category="construction", vendor=BUILDERS[2], voucher=f"记-{code}-31"),
                 override_reason="同上, 第二笔",
                 **s,
             ),

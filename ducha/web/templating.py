@@ -3,6 +3,8 @@ Asia/Shanghai and money in 元 from integer fen."""
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from models.localtime import local
 from models.money import format_yuan
@@ -50,6 +53,39 @@ def _yuan(fen: int | None) -> str:
     return "" if fen is None else format_yuan(fen)
 
 
+def _tiles(tiles: Iterable[Any]) -> Markup:
+    """The battle map's tiles of one town (workflows.battle_map.Tile), each a link to its project
+    page: written here rather than in the template, where 5,000 tiles took Jinja half a second.
+    Every value is escaped (``html.escape``: a plain string, not a ``Markup`` object per value)."""
+    parts = []
+    shown: dict[str | None, str] = {}  # stage labels and levels repeat: escaped once
+    for tile in tiles:
+        code, village = html.escape(tile.code), html.escape(tile.village)
+        label = shown.get(tile.stage_label)
+        if label is None:
+            label = shown[tile.stage_label] = html.escape(tile.stage_label)
+        late, level = tile.overdue, tile.level
+        title = f"{village} · {label}"
+        badge = shown_level = ""
+        if level:
+            key = f"level:{level}"
+            if key not in shown:
+                shown[key] = html.escape(LEVEL_LABELS.get(level, level))
+            shown_level = shown[key]
+        if late:
+            title += f" · 逾期 {late} 项"
+            extra = f"·{shown_level}" if level and level.startswith("escalated") else ""
+            badge = f'<span class="badge" data-level="{html.escape(level or "")}">{late}{extra}</span>'
+        if level:
+            title += f" · {shown_level}"
+        parts.append(
+            f'<a class="tile {STAGE_CLASS.get(tile.stage, "s-other")}{" late" if late else ""}" '
+            f'href="/projects/{code}" data-code="{code}" title="{title}">'
+            f'<span class="code">{code}</span><br>{village}<br>{label}{badge}</a>'
+        )
+    return Markup("\n".join(parts))
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -64,6 +100,7 @@ def environment() -> Environment:
     env.filters["yuan"] = _yuan
     env.globals["stage_class"] = lambda stage: STAGE_CLASS.get(stage, "s-other")
     env.globals["level_label"] = lambda level: LEVEL_LABELS.get(level, level or "")
+    env.globals["tiles"] = _tiles
     return env
 
 

@@ -93,6 +93,10 @@ def test_the_office_and_a_specialist_in_a_browser(web: Web, site: str) -> None:
         expect(office.locator("tr.level-overdue").first).to_contain_text("逾期")
         expect(office.locator("tr[data-notice]").first).to_be_visible()
         office.screenshot(path=str(SHOTS / "2-project.png"), full_page=True)
+        office.goto(f"{site}/funds")  # the money by source; htmx loads the ledger's verification
+        expect(office.locator("[data-verified=ok]")).to_be_visible()
+        expect(office.locator("svg rect.b-spent")).to_have_count(2)
+        office.screenshot(path=str(SHOTS / "2-funds.png"), full_page=True)
 
         specialist = browser.new_context().new_page()
         specialist.goto(f"{site}/todo")

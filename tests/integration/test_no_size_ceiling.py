@@ -84,6 +84,13 @@ def test_the_ledger_and_the_feeds_run_past_the_limit(limited: Engine, tmp_path: 
     out = tmp_path / "ledger.xlsx"
     ducha(limited, "export", "ledger", "--out", str(out), "--at", "2026-12-10")
     assert load_workbook(out).worksheets[0].max_row == 1 + 50
+    # The open exports: 50 projects, 246 accounts, 311 entries, none of them a bound list.
+    package = tmp_path / "oc4ids.json"
+    ducha(limited, "export", "oc4ids", "--out", str(package), "--at", "2026-12-10")
+    assert len(json.loads(package.read_text(encoding="utf-8"))["projects"]) == 50
+    bean = tmp_path / "ledger.beancount"
+    ducha(limited, "audit", "export", "--format", "beancount", "--out", str(bean), "--at", "2026-12-10")
+    assert bean.read_text(encoding="utf-8").count(" open ") > LIMIT
     everyone = json.loads(ducha(limited, "deadlines", "--json"))["count"]
     assert everyone > LIMIT
     # A leader's five projects, and the office's cadences: read by the person, never by a list of ids.

@@ -29,7 +29,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import Session, col, func, select
 
 from ducha.db import make_engine
-from ducha.flows import daily_deadlines, deadline_sweep
+from ducha.flows import audit_funds, daily_deadlines, deadline_sweep
 from models import Alert, Deadline, DeadlineKind, Notice
 from tests.integration.conftest import PostgresDatabases, Sink, js
 from workflows.sweep import SweepResult, sweep
@@ -102,6 +102,8 @@ def test_the_flows_return_plain_counts(demo: str, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv("DUCHA_NOW", AS_OF)
         daily = daily_deadlines.fn()
         daily_again = daily_deadlines.fn()
+        audited = audit_funds.fn()
+        audited_again = audit_funds.fn()
     assert swept == {
         "as_of": "2027-01-04T01:00:00+00:00",
         "raised": expected.raised,
@@ -124,6 +126,10 @@ def test_the_flows_return_plain_counts(demo: str, monkeypatch: pytest.MonkeyPatc
     assert daily["as_of"] == "2027-01-04T01:00:00+00:00"
     assert daily["cadences_opened"] == cadence_deadlines(database_url) > 0
     assert (daily_again["opened"], daily_again["cadences_opened"]) == (0, 0)
+    # The fund audit: the planted problems become orders once; the checkpoints go to the auditor once.
+    assert audited["new"] == audited["findings"] >= 4 and audited["orders"] >= 4
+    assert audited["checkpoint_notices"] > 0
+    assert (audited_again["new"], audited_again["orders"], audited_again["checkpoint_notices"]) == (0, 0, 0)
 
 
 # --- a real Prefect server --------------------------------------------------------------------------
@@ -286,8 +292,10 @@ def test_a_worker_runs_the_sweep_deployment_once_per_level(
         with temporary_settings({PREFECT_API_URL: server.api_url}), get_client(sync_client=True) as client:
             sweep_deployment = client.read_deployment_by_name("deadline-sweep/deadline-sweep")
             daily_deployment = client.read_deployment_by_name("daily-deadlines/daily-deadlines")
+            audit_deployment = client.read_deployment_by_name("audit-funds/audit-funds")
         assert crons(sweep_deployment) == [("*/15 * * * *", "Asia/Shanghai")]
         assert crons(daily_deployment) == [("30 6 * * *", "Asia/Shanghai")]
+        assert crons(audit_deployment) == [("0 7 * * *", "Asia/Shanghai")]
         assert sweep_deployment.job_variables == {"env": {"DUCHA_DATABASE_URL": url}}
         # The worker knows the checkout (the pull step), not the database: that comes with the deployment.
         # The notice settings come from the worker's environment (their secrets stay on the worker).

@@ -22,6 +22,7 @@ from ducha.scheduler import (
     DAILY_JOB,
     DAY_END_CHECKPOINT_JOB,
     DISPATCH_JOB,
+    FUND_AUDIT_JOB,
     JOB_TABLE,
     SWEEP_JOB,
     configure,
@@ -61,7 +62,7 @@ def _alerts(url: str) -> list[tuple[int, int, int]]:
     return sorted(rows)
 
 
-JOBS = [SWEEP_JOB, DAILY_JOB, DISPATCH_JOB, CHECKPOINT_JOB, DAY_END_CHECKPOINT_JOB]
+JOBS = [SWEEP_JOB, DAILY_JOB, DISPATCH_JOB, CHECKPOINT_JOB, DAY_END_CHECKPOINT_JOB, FUND_AUDIT_JOB]
 
 
 def test_jobs_persist_in_the_database_and_a_restart_adds_no_duplicates(demo: str) -> None:

@@ -1,6 +1,6 @@
 """The API's routers, in the order the OpenAPI document lists them."""
 
-from ducha.api.routes import admin, deadlines, inspections, notices, projects, spotchecks
+from ducha.api.routes import admin, deadlines, funds, inspections, notices, projects, spotchecks
 
 ROUTERS = [
     projects.router,
@@ -8,5 +8,6 @@ ROUTERS = [
     deadlines.router,
     notices.router,
     spotchecks.router,
+    funds.router,
     admin.router,
 ]

@@ -52,6 +52,12 @@ def require_roles(user: Identity, roles: Iterable[str], doing: str) -> None:
         raise HTTPException(403, f"a {user.role} login cannot {doing} (needs {' or '.join(wanted)})")
 
 
+def require_whole_view(user: Identity, doing: str) -> None:
+    """Refuse (403) a login that sees only some projects: programme-wide money would tell it the rest."""
+    if not user.scope.everything:
+        raise HTTPException(403, f"a {user.role} login sees only its own projects: cannot {doing}")
+
+
 def require_writer(user: Identity, doing: str) -> None:
     if user.role in READ_ONLY:
         raise HTTPException(403, f"a {user.role} login reads only: cannot {doing}")

@@ -1,6 +1,6 @@
 """The office's pages, server-rendered (Jinja2), Chinese first; htmx from our own static files."""
 
-from ducha.web.pages import auth, board, files, inspections, office, project, todo
+from ducha.web.pages import auth, board, files, funds, inspections, office, project, todo
 
 PAGES = [
     auth.router,
@@ -10,4 +10,5 @@ PAGES = [
     inspections.router,
     office.router,
     files.router,
+    funds.router,
 ]

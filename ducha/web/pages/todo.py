@@ -25,7 +25,11 @@ def todo(
     from workflows.alerts import list_deadlines
 
     inbox = list_notices(
-        session=session, person_id=user.person.id, channel=INBOX, as_of=now, window=Window(SHOWN)
+        session=session,
+        person_id=user.person.id,
+        channel=INBOX,
+        as_of=now,
+        window=Window(SHOWN),
     )
     orders = list_orders(
         session=session, now=now, open_only=True, responsible_person_id=user.person.id, window=Window(SHOWN)

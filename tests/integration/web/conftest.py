@@ -17,7 +17,7 @@ from ducha.clock import FixedClock
 from ducha.config import get_settings
 from ducha.context import AppContext
 from ducha.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
-from tests.integration.conftest import BACKENDS, PostgresDatabases, SqliteTemplates, ok, runner
+from tests.integration.conftest import BACKENDS, PostgresDatabases, SqliteTemplates, demo_key, ok, runner
 
 LATE = "2027-01-04T09:00+08:00"
 LATE_AT = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
@@ -121,18 +121,21 @@ def late_demo(request: pytest.FixtureRequest, tmp_path: Path, evidence_dir: Path
         path = tmp_path / "late.db"
         shutil.copyfile(request.getfixturevalue("late_sqlite"), path)
         shutil.copytree(templates.demo_evidence, evidence_dir)
+        shutil.copyfile(demo_key(templates.demo_evidence), demo_key(evidence_dir))
         return f"sqlite:///{path}"
     databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
     late = request.getfixturevalue("late_postgres")
     factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
     _, evidence = databases.demo(factory.getbasetemp() / "pg-demo-evidence")
     shutil.copytree(evidence, evidence_dir)
+    shutil.copyfile(demo_key(evidence), demo_key(evidence_dir))
     return databases.fresh(template=late)
 
 
 @pytest.fixture
 def web(late_demo: str, evidence_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Web]:
     monkeypatch.setenv("DUCHA_DATABASE_URL", late_demo)
+    monkeypatch.setenv("DUCHA_AUDIT_KEY", str(demo_key(evidence_dir)))  # the demo's checkpoint key
     system = SteppingClock(datetime(2026, 12, 4, 8, 0, tzinfo=UTC))
     context = AppContext(_settings=get_settings(), system_clock=system, running_clock=FixedClock(LATE_AT))
     found = Web(late_demo, context, system)
