@@ -147,10 +147,14 @@ def test_a_person_told_in_english_by_the_daily_digest(demo: str, sink: Sink) -> 
     overdue = {n["channel"]: n for n in mine if n["template"] == "overdue"}
     assert overdue["inbox"]["subject"].startswith("Overdue: P007"), overdue
     assert overdue["email"]["state"] in ("held", "digested"), overdue  # not sent on its own
-    # No single mail: the dispatch after 08:30 sent her the day's digest, which lists it, in English.
+    # No single mail. The sweep at 09:00 came after the day's 08:30 digest: the notice waits for the
+    # next working day's, which lists it, in English.
+    to_her = [m for to, m in sink.mails if to == ["zhuangan07@example.org"]]
+    assert not [m for m in to_her if m["Subject"].startswith(("Overdue", "【逾期通知】", "Daily digest"))]
+    ok(demo, "dispatch", "--at", "2027-01-05T09:00+08:00")
     to_her = [m for to, m in sink.mails if to == ["zhuangan07@example.org"]]
     assert not [m for m in to_her if m["Subject"].startswith(("Overdue", "【逾期通知】"))]
-    digests = [m for m in to_her if m["Subject"].startswith("Daily digest, Mon 4 Jan 2027")]
+    digests = [m for m in to_her if m["Subject"].startswith("Daily digest, Tue 5 Jan 2027")]
     assert len(digests) == 1, [m["Subject"] for m in to_her]
     body = digests[0].get_body(preferencelist=("plain",))
     assert body is not None and "Overdue: P007" in body.get_content()
