@@ -7,15 +7,20 @@ project's trail by anyone who sees the project (others get 404, as for a project
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from ducha.api.deps import ContextDep, CurrentUser, Now, ReadSession
 from ducha.api.routes.common import require_whole_view, scoped_project
 from ducha.web.pages.board import programme_of
 from ducha.web.templating import page
+from funds.reads import FundSummary
+from workflows.login import Identity
 
 router = APIRouter()
 TRAIL_PAGE = 500  # movements shown on one trail page; the CSV/XLSX export holds them all
@@ -38,11 +43,8 @@ class SourceBars:
     bars: list[Bar]
 
 
-def chart(funds: list[object]) -> list[SourceBars]:
+def chart(rows: Sequence[FundSummary]) -> list[SourceBars]:
     """Bars of allocated, disbursed and spent money per source, scaled to the largest budget or sum."""
-    from funds.reads import FundSummary
-
-    rows = [f for f in funds if isinstance(f, FundSummary)]
     largest = max([1] + [max(f.budget_fen, f.position.allocated_fen) for f in rows])
     out = []
     for f in rows:
@@ -69,7 +71,7 @@ def funds_home(
     programme: str | None = Query(None, max_length=200),
 ) -> Response:
     """The money of the programme asked for, else of the first one."""
-    return funds_page(programme or "", request, user, session, now)
+    return _funds(programme, request, user, session, now)
 
 
 @router.get("/programmes/{programme}/funds")
@@ -77,17 +79,23 @@ def funds_page(
     programme: str, request: Request, user: CurrentUser, session: ReadSession, now: Now
 ) -> Response:
     """Allocated, disbursed, reserved, spent, owed and idle money by source and by project."""
+    return _funds(programme, request, user, session, now)
+
+
+def _funds(
+    programme: str | None, request: Request, user: Identity, session: Session, now: datetime
+) -> Response:
     from funds.reads import summary
 
     require_whole_view(user, "read a programme's money")
-    chosen = programme_of(session, programme or None)
+    chosen = programme_of(session, programme)
     report = summary(session=session, programme=chosen, at=now)
     return page(
         request,
         "funds.html",
         programme=chosen,
         report=report,
-        sources=chart(list(report.funds)),
+        sources=chart(report.funds),
         bar_width=BAR_WIDTH,
     )
 
@@ -119,7 +127,7 @@ def verify_fragment(
     request: Request, user: CurrentUser, session: ReadSession, context: ContextDep
 ) -> Response:
     """The ledger verified now (every entry's hash and balance, the tree, every checkpoint's signature);
-    a fragment the trail and funds pages load."""
+    a fragment the trail and funds pages fetch when asked (it reads the whole ledger: never on load)."""
     from funds.verify import verify_ledger
 
     require_whole_view(user, "verify the ledger")

@@ -29,6 +29,7 @@ def test_the_funds_page_shows_every_source_and_the_ledger_verified(
         assert f"{spent // 100:,}.{spent % 100:02d}" in row.group(1)
     projects = {row["project"] for row in summary["projects"]}
     assert projects and all(f'href="/projects/{code}/trail"' in body for code in projects)
+    assert 'hx-get="/ledger/verify"' in body and 'hx-trigger="load"' not in body  # read the ledger when asked
     verified = auditor.get("/ledger/verify")
     assert verified.status_code == 200 and 'data-verified="ok"' in verified.text, verified.text[:500]
 
