@@ -172,6 +172,7 @@ def list_projects(
     labels = _StageLabels(session, definition)
 
     label = labels.get
+    budget_of = _budget
 
     def row(found: Any) -> ProjectRow:
         (
@@ -179,7 +180,7 @@ def list_projects(
             actual_finish, definition_key, definition_version, version, village_name, town_name,
             lead_id, lead, lead_phone, spec_id, spec, spec_phone, lines,
         ) = found  # fmt: skip
-        budget = _budget(lines)
+        budget, total = budget_of(lines)
         # A frozen dataclass's __init__ sets each of its 22 fields through object.__setattr__: a
         # third of the time of a list of 500,000 projects. Its attributes are set at once instead.
         made = _new(ProjectRow)
@@ -189,7 +190,7 @@ def list_projects(
             "stage_label": label(definition_key, definition_version, stage_key),
             "leader_id": lead_id, "leader_name": lead, "leader_phone": lead_phone,
             "specialist_id": spec_id, "specialist_name": spec, "specialist_phone": spec_phone,
-            "budget_fen": budget, "budget_total_fen": sum(budget.values()),
+            "budget_fen": budget, "budget_total_fen": total,
             "planned_start": planned_start, "planned_finish": planned_finish,
             "actual_start": actual_start, "actual_finish": actual_finish,
             "definition_key": definition_key, "definition_version": definition_version, "version": version,
@@ -238,7 +239,7 @@ def _budget_lines(project_id: Any) -> Any:
     """
     source, funding = table_of(FundingSource).c, table_of(ProjectFunding)
     line = (
-        cast(source.position, String)
+        _sortable(source.position)
         + literal(":")
         + source.code
         + literal(":")
@@ -252,18 +253,29 @@ def _budget_lines(project_id: Any) -> Any:
     )
 
 
-def _budget(lines: str | None) -> dict[str, int]:
-    """The budget by funding source code, in the sources' order, from ``_budget_lines``."""
+# Added to a funding source's position so that every position is written with the same number of
+# digits: the lines of a budget then sort as text, without parsing each position (a list of 500,000
+# projects parses a budget per row).
+_POSITION_BASE = 1_000_000
+
+
+def _sortable(position: Any) -> Any:
+    return cast(position + _POSITION_BASE, String)
+
+
+def _budget(lines: str | None) -> tuple[dict[str, int], int]:
+    """The budget by funding source code, in the sources' order, and its total, from ``_budget_lines``."""
     if not lines:
-        return {}
-    parts = [line.split(":") for line in lines.split(",") if line]
+        return {}, 0
+    parts = lines.split(",")
     if len(parts) > 1:
-        parts.sort(key=_position)
-    return {code: int(fen) for _, code, fen in parts}
-
-
-def _position(part: list[str]) -> int:
-    return int(part[0])
+        parts.sort()
+    budget, total = {}, 0
+    for part in parts:
+        _, code, text = part.split(":")
+        budget[code] = fen = int(text)
+        total += fen
+    return budget, total
 
 
 @dataclass(frozen=True)
@@ -296,7 +308,7 @@ def list_programmes(
     sources = (
         sa_select(
             func.aggregate_strings(
-                cast(FundingSource.position, String)
+                _sortable(col(FundingSource.position))
                 + literal(":")
                 + col(FundingSource.code)
                 + literal(":")
@@ -322,7 +334,7 @@ def list_programmes(
 
     def row(found: Any) -> ProgrammeRow:
         programme, count, budget_lines, milestone_lines = found
-        budget = _budget(budget_lines)
+        budget, total = _budget(budget_lines)
         due = sorted(
             (date.fromisoformat(day), key)
             for key, day in (line.split(":") for line in (milestone_lines or "").split(",") if line)
@@ -335,7 +347,7 @@ def list_programmes(
             illustrative=programme.illustrative,
             projects=int(count),
             budget_fen=budget,
-            budget_total_fen=sum(budget.values()),
+            budget_total_fen=total,
             milestones={key: day for day, key in due},
         )
 
