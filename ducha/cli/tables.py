@@ -4,26 +4,33 @@ Data is never read as markup: every value from the database goes through ``cell`
 ``[/]`` must print as itself, not break the table).
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
+from ducha.cli import text_table
 from models import format_yuan
 from models.listing import Listing
 from models.localtime import days, local
 from workflows.board import Board, ProjectRow, days_left
 
+if TYPE_CHECKING:  # rich's table and text only when a table needs rich to lay it out
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
 
 def cell(value: object) -> str | Text:
     """A value from the data, made safe to print in a rich table (a Text is already safe)."""
+    from rich.text import Text
+
     if isinstance(value, Text):
         return value
     return escape("" if value is None else str(value))
@@ -31,6 +38,8 @@ def cell(value: object) -> str | Text:
 
 def late(overdue: bool) -> Text:
     """The marker of an overdue row."""
+    from rich.text import Text
+
     return Text("OVERDUE", style="red") if overdue else Text("")
 
 
@@ -51,6 +60,8 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], 
 
     On a narrow terminal the text columns wrap; a column of numbers keeps its width.
     """
+    from rich.table import Table
+
     out = Table(title=escape(title), title_justify="left")
     cells = [[cell(value) for value in row] for row in rows]
     for index, name in enumerate(columns):
@@ -67,6 +78,19 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], 
     for row in cells:
         out.add_row(*row)
     return out
+
+
+def print_table(
+    console: Console, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], **justify: str
+) -> None:
+    """Print ``table(title, columns, rows, **justify)``: written directly when it is plain text that
+    fits (the same text rich would write; see ducha.cli.text_table), else laid out by rich."""
+    rows = list(rows)
+    text = text_table.render(console, title, columns, rows, justify)
+    if text is None:
+        console.print(table(title, columns, rows, **justify))
+    else:
+        console.file.write(text)
 
 
 def page_note(listing: Listing[Any], shown: int) -> str | None:
@@ -87,7 +111,7 @@ def print_page(
 ) -> int:
     """Print one page of a listing as a table, with the note saying which page; return the rows shown."""
     rows = [row(item) for item in listing]
-    console.print(table(title, columns, rows, **justify))
+    print_table(console, title, columns, rows, **justify)
     note = page_note(listing, len(rows))
     if note:
         console.print(note, highlight=False)
@@ -142,8 +166,12 @@ def shared_names(rows: Sequence[ProjectRow]) -> set[str]:
 def print_projects(console: Console, listing: Listing[ProjectRow], title: str) -> None:
     rows = list(listing)
     shared = shared_names(rows)
-    console.print(
-        table(title, PROJECT_COLUMNS, [project_cells(r, shared) for r in rows], **{"budget\n(yuan)": "right"})
+    print_table(
+        console,
+        title,
+        PROJECT_COLUMNS,
+        [project_cells(r, shared) for r in rows],
+        **{"budget\n(yuan)": "right"},
     )
     note = page_note(listing, len(rows))
     if note:
@@ -158,50 +186,47 @@ def print_board(console: Console, board: Board) -> None:
     print_projects(console, board.projects, f"{board.project_count} projects")
 
     stages = [s for s in board.stage_order if board.by_stage.get(s)]
-    console.print(
-        table(
-            "projects per stage",
-            ("stage", "projects"),
-            [*((board.stage_labels[s], board.by_stage[s]) for s in stages), ("total", board.project_count)],
-            projects="right",
-        )
+    print_table(
+        console,
+        "projects per stage",
+        ("stage", "projects"),
+        [*((board.stage_labels[s], board.by_stage[s]) for s in stages), ("total", board.project_count)],
+        projects="right",
     )
-    console.print(
-        table(
-            "projects per town and stage",
-            ("town", *(board.stage_labels[s] for s in stages), "total"),
-            [
-                (town, *(counts[s] for s in stages), sum(counts.values()))
-                for town, counts in board.by_town.items()
-            ],
-            **{board.stage_labels[s]: "right" for s in stages},
-            total="right",
-        )
+    print_table(
+        console,
+        "projects per town and stage",
+        ("town", *(board.stage_labels[s] for s in stages), "total"),
+        [
+            (town, *(counts[s] for s in stages), sum(counts.values()))
+            for town, counts in board.by_town.items()
+        ],
+        **{board.stage_labels[s]: "right" for s in stages},
+        total="right",
     )
-    console.print(
-        table(
-            "budget by funding source (yuan)",
-            ("source", "programme", "allocated to projects", "unallocated"),
-            [
-                *(
-                    (
-                        line.name,
-                        format_yuan(line.programme_fen),
-                        format_yuan(line.allocated_fen),
-                        format_yuan(line.unallocated_fen),
-                    )
-                    for line in board.budget
-                ),
+    print_table(
+        console,
+        "budget by funding source (yuan)",
+        ("source", "programme", "allocated to projects", "unallocated"),
+        [
+            *(
                 (
-                    "total",
-                    format_yuan(board.budget_total_fen),
-                    format_yuan(board.allocated_total_fen),
-                    format_yuan(board.budget_total_fen - board.allocated_total_fen),
-                ),
-            ],
-            programme="right",
-            **{"allocated to projects": "right", "unallocated": "right"},
-        )
+                    line.name,
+                    format_yuan(line.programme_fen),
+                    format_yuan(line.allocated_fen),
+                    format_yuan(line.unallocated_fen),
+                )
+                for line in board.budget
+            ),
+            (
+                "total",
+                format_yuan(board.budget_total_fen),
+                format_yuan(board.allocated_total_fen),
+                format_yuan(board.budget_total_fen - board.allocated_total_fen),
+            ),
+        ],
+        programme="right",
+        **{"allocated to projects": "right", "unallocated": "right"},
     )
     for milestone in board.milestones:
         left = days_left(due=milestone.due_date, now=board.as_of)
