@@ -50,7 +50,8 @@ from village_data import NOW, VILLAGE_GENERATOR_VERSION, VillageGenerated, gener
 
 DEFAULT_SIZES = "postgresql:5000,postgresql:500000,sqlite:5000"
 BOARD_SIZE = 5_000  # projects in the programme the battle map shows
-PREFIX = "wt_webbench_"
+# PostgreSQL database names start with this (DUCHA_BENCH_DB_PREFIX: a checkout benchmarking beside another).
+PREFIX = os.environ.get("DUCHA_BENCH_DB_PREFIX", "wt_webbench").rstrip("_") + "_"
 CLIENTS = 50
 HOST = "127.0.0.1"
 ROUTES = {

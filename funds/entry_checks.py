@@ -7,6 +7,8 @@ from typing import Any
 from funds.canonical import digest, instant
 from funds.merkle import leaf_hash
 
+LEAF_PROBLEM = "its leaf in the Merkle tree is missing or differs from its hash"
+
 
 class BadEntry(Exception):
     """What is wrong with an entry (verify names it with the entry)."""
@@ -135,5 +137,5 @@ def check_entry(
             raise BadEntry(f"{code} holds {balance} after it, not {line['balance']} as recorded")
         balances[code] = balance
     if row.hash is None or bytes(row.hash) != leaf_hash(bytes.fromhex(row.entry_hash)):
-        raise BadEntry("its leaf in the Merkle tree is missing or differs from its hash")
+        raise BadEntry(LEAF_PROBLEM)
     return doc

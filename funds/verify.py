@@ -1,24 +1,30 @@
 """Recompute a ledger from its rows: every entry's hash, chain, columns and balances, the Merkle tree,
 every stored checkpoint's signature, and the consistency of the log with checkpoints an auditor kept.
 
-It streams: entries and their lines are read in log order a batch at a time, the tree's right edge
-is kept as O(log n) hashes, and the stored tree is checked one level at a time against the level
-below it. Each programme's log stops at its first bad entry, which the report names.
+It streams entries and their lines in log order as plain driver tuples a batch at a time, through a
+screen that checks each entry's hash, chain, columns, lines and balances with its document parsed once
+(funds/entry_screen.py); only an entry the screen doubts is checked again the slow way, which names
+what is wrong with it (funds/entry_checks.py). The tree is rebuilt from the entry hashes a whole level
+at a time and each stored level compared with it at once (funds/tree_levels.py). Each programme's log
+stops at its first bad entry, which the report names.
 """
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session
 
 from funds.canonical import instant
-from funds.entry_checks import BadEntry, check_entry
+from funds.entry_checks import LEAF_PROBLEM, BadEntry, check_entry
+from funds.entry_screen import ENTRY_RAW, LINE_RAW, Screen, instant_check, raw_batches
 from funds.journal import node_fetcher
-from funds.merkle import LEVEL, CompactRange, consistency_proof, node_hash, root_hash, verify_consistency
+from funds.merkle import LEVEL, consistency_proof, node_hash, root_hash, verify_consistency
 from funds.note import Checkpoint, NoteError, Verifier, parse_checkpoint, parse_note
+from funds.tree_levels import HASH, extra_nodes, first_bad_leaf, leaves_of, levels_of, root_at, stored_level
 from models import FundingSource, Project
 from models.ledger import (
     JournalEntry,
@@ -101,20 +107,12 @@ def _names(session: Session, programme_id: int) -> dict[str, dict[int, Any]]:
     }
 
 
-def _lines(session: Session, programme_id: int) -> Iterator[Any]:
-    query = (
-        select(
-            LINE.entry_seq,
-            LINE.position,
-            LINE.account_id,
-            LINE.amount_fen,
-            LINE.balance_fen,
-        )
+def _line_rows(programme_id: int) -> Select[Any]:
+    return (
+        select(*[LINE[name] for name in LINE_RAW])
         .where(LINE.programme_id == programme_id)
         .order_by(LINE.entry_seq, LINE.position)
-        .execution_options(yield_per=BATCH)
     )
-    yield from session.execute(query)
 
 
 ENTRY_COLUMNS = (
@@ -124,56 +122,104 @@ ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
-def _entries(session: Session, programme_id: int) -> Iterator[Any]:
+def _explain(
+    session: Session, report: LogReport, names: dict[str, dict[int, Any]], balances: dict[str, int],
+    seq: int, expected: int, prev: str,
+) -> Problem | None:  # fmt: skip
+    """Check entry ``seq`` the slow way, through the ORM's typed rows: what is wrong with it, if anything."""
     leaf = table_of(MerkleNode).alias("leaf")
-    columns = [ENTRY[name] for name in ENTRY_COLUMNS]
-    query = (
-        select(*columns, leaf.c.hash)
-        .outerjoin(
-            leaf,
-            (leaf.c.programme_id == ENTRY.programme_id) & (leaf.c.node == ENTRY.seq),
-        )
-        .where(ENTRY.programme_id == programme_id)
-        .order_by(ENTRY.seq)
-        .execution_options(yield_per=BATCH)
-    )
-    yield from session.execute(query)
+    row = session.execute(
+        select(*[ENTRY[name] for name in ENTRY_COLUMNS], leaf.c.hash)
+        .outerjoin(leaf, (leaf.c.programme_id == ENTRY.programme_id) & (leaf.c.node == ENTRY.seq))
+        .where(ENTRY.programme_id == report.programme_id, ENTRY.seq == seq)
+    ).one()
+    lines = session.execute(
+        select(*[LINE[name] for name in LINE_RAW])
+        .where(LINE.programme_id == report.programme_id, LINE.entry_seq == seq)
+        .order_by(LINE.position)
+    ).all()
+    try:
+        check_entry(row, list(lines), expected, prev, report.origin, names, balances)
+    except BadEntry as bad:
+        return Problem(report.origin, seq if seq == expected else expected, bad.what)
+    return None
 
 
-def _pass_entries(session: Session, report: LogReport, capture: set[int]) -> dict[int, bytes]:
-    """Check every entry in log order; return the tree's roots at the sizes in ``capture``."""
+def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
+    """Check every entry in log order, screened in bulk (funds/entry_screen.py) and explained one by one
+    only where the screen doubts it; the levels of the tree its entries make, or None at a bad entry."""
     names = _names(session, report.programme_id)
-    lines = _lines(session, report.programme_id)
+    screen = Screen(report.origin, names, instant_check(session.connection().dialect.name))
+    entries = raw_batches(
+        session,
+        select(*[ENTRY[name] for name in ENTRY_RAW])
+        .where(ENTRY.programme_id == report.programme_id)
+        .order_by(ENTRY.seq),
+    )
+    line_batches = raw_batches(session, _line_rows(report.programme_id))
+    lines = chain.from_iterable(line_batches)
     pending = next(lines, None)
-    tree, roots, balances, prev = CompactRange(), {}, dict[str, int](), ""
-    if 0 in capture:
-        roots[0] = tree.root()
-    for row in _entries(session, report.programme_id):
-        mine = []
-        while pending is not None and pending.entry_seq <= row.seq:
-            if pending.entry_seq < row.seq:
-                report.problems.append(Problem(report.origin, pending.entry_seq, "a line without its entry"))
-                return roots
-            mine.append(pending)
-            pending = next(lines, None)
-        try:
-            check_entry(row, mine, tree.size, prev, report.origin, names, balances)
-        except BadEntry as bad:
-            report.problems.append(
-                Problem(report.origin, row.seq if row.seq == tree.size else tree.size, bad.what)
-            )
-            return roots
-        tree.append(bytes(row.hash))
-        prev = row.entry_hash
-        if tree.size in capture:
-            roots[tree.size] = tree.root()
-    if pending is not None:
-        report.problems.append(Problem(report.origin, pending.entry_seq, "a line without its entry"))
-    report.entries, report.root = tree.size, tree.root()
-    return roots
+    leaves: list[bytes] = []
+    done, prev, problem = 0, "", None
+    try:
+        for batch in entries:
+            hashes = []
+            for row in batch:
+                seq, mine = row[0], []
+                while pending is not None and pending[0] <= seq:
+                    if pending[0] < seq:
+                        problem = Problem(report.origin, pending[0], "a line without its entry")
+                        break
+                    mine.append(pending)
+                    pending = next(lines, None)
+                if problem is None and not screen.passes(row, mine, done, prev):
+                    problem = _explain(session, report, names, screen.balances, seq, done, prev)
+                if problem is not None:
+                    break
+                prev = row[2]
+                hashes.append(prev)
+                done += 1
+            leaves.append(leaves_of(hashes))
+            if problem is not None:
+                break
+    finally:
+        entries.close()
+        line_batches.close()
+    if problem is None and pending is not None:
+        problem = Problem(report.origin, pending[0], "a line without its entry")
+        at_end = True
+    else:
+        at_end = problem is None
+    levels = levels_of(b"".join(leaves))
+    if stored_level(session, report.programme_id, 0, done) != levels[0]:
+        bad = first_bad_leaf(session, report.programme_id, levels[0])
+        if bad is not None:  # it comes before any other problem: every entry before the stop passed
+            problem, at_end = Problem(report.origin, bad, LEAF_PROBLEM), False
+    if problem is not None:
+        report.problems.append(problem)
+    if not at_end:
+        return None
+    report.entries, report.root = done, root_at(levels, done)
+    return levels
 
 
-def _pass_tree(session: Session, report: LogReport) -> None:
+def _pass_tree(session: Session, report: LogReport, levels: list[bytes]) -> None:
+    """Compare every stored level above the leaves with the one the entries make, whole; name the first
+    bad node (the slow way, one node at a time) only where a level differs."""
+    for level in range(1, len(levels)):
+        size = len(levels[level]) // HASH
+        if stored_level(session, report.programme_id, level, size) != levels[level] or extra_nodes(
+            session, report.programme_id, level, size
+        ):
+            _name_bad_node(session, report)
+            if not report.problems:
+                report.problems.append(
+                    Problem(report.origin, None, f"tree level {level} is not the one its entries make")
+                )
+            return
+
+
+def _name_bad_node(session: Session, report: LogReport) -> None:
     """Check every stored interior node against the two below it, one level at a time."""
     below = report.entries
     level = 1
@@ -253,12 +299,13 @@ def verify_ledger(*, session: Session, verifiers: Sequence[Verifier], kept: Sequ
             .order_by(CHECKPOINT.tree_size, CHECKPOINT.id)
         ).all()
         sizes = {row[0] for row in stored} | {c.size for _, c in wanted.get(log.origin, [])}
-        roots = _pass_entries(session, log, sizes)
+        levels = _pass_entries(session, log)
+        if log.problems or levels is None:
+            continue
+        _pass_tree(session, log, levels)
         if log.problems:
             continue
-        _pass_tree(session, log)
-        if log.problems:
-            continue
+        roots = {size: root_at(levels, size) for size in sizes if size <= log.entries}
         _stored_checkpoints(log, stored, roots, keys)
         for item, checkpoint in wanted.get(log.origin, []):
             report.kept.append(_kept(session, log, item, checkpoint, roots))

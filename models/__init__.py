@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from models.fund_audit import (
         FundAuditFinding as FundAuditFinding,
     )
+    from models.generation import (
+        DataGeneration as DataGeneration,
+    )
+    from models.generation import (
+        DataGenerationPending as DataGenerationPending,
+    )
     from models.inspections import (
         EvidenceAttachment as EvidenceAttachment,
     )
@@ -238,6 +244,8 @@ _WHERE = {
     "SpotCheckDraw": "models.inspections",
     "Verdict": "models.kinds",
     "FundAuditFinding": "models.fund_audit",
+    "DataGeneration": "models.generation",
+    "DataGenerationPending": "models.generation",
     "ExpenseCategory": "models.ledger",
     "JournalEntry": "models.ledger",
     "JournalLine": "models.ledger",
@@ -294,6 +302,7 @@ TABLE_NEEDS: dict[str, tuple[str, ...]] = {
     "models.users": ("models.people",),
     "models.ledger": ("models.programmes",),
     "models.fund_audit": ("models.programmes", "models.people", "models.inspections"),
+    "models.generation": (),
 }
 TABLE_MODULES = tuple(TABLE_NEEDS)
 

@@ -48,7 +48,8 @@ class Listing(Generic[T]):
 
     ``counted``, if given, is a ``SELECT count(*)`` matching the same rows with less work (without the
     columns and the outer joins that cannot change how many rows there are), taking the same
-    ``parameters``; else ``count()`` counts ``query`` itself.
+    ``parameters``; else ``count()`` counts ``query`` itself. ``counter``, if given, answers
+    ``count()`` instead (an exact count kept by the caller, e.g. ``workflows.read_cache``).
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class Listing(Generic[T]):
         window: Window = Window(),
         parameters: Mapping[str, Any] | None = None,
         counted: Any = None,
+        counter: Callable[[], int] | None = None,
     ) -> None:
         self._session = session
         self._query = query
@@ -66,6 +68,7 @@ class Listing(Generic[T]):
         self.window = window
         self._parameters = parameters
         self._counted = counted
+        self._counter = counter
         self._streamed: int | None = None
 
     @classmethod
@@ -77,9 +80,18 @@ class Listing(Generic[T]):
         window: Window = Window(),
         parameters: Mapping[str, Any] | None = None,
         counted: Any = None,
+        counter: Callable[[], int] | None = None,
     ) -> "Listing[T]":
         """A listing whose rows are made one result row at a time."""
-        return cls(session, query, lambda batch: [row(found) for found in batch], window, parameters, counted)
+        return cls(
+            session,
+            query,
+            lambda batch: [row(found) for found in batch],
+            window,
+            parameters,
+            counted,
+            counter,
+        )
 
     def __iter__(self) -> Iterator[T]:
         if isinstance(self._query, Compiled):
@@ -134,12 +146,15 @@ class Listing(Generic[T]):
             self.window,
             self._parameters,
             self._counted,
+            self._counter,
         )
 
     def count(self) -> int:
         """How many rows the list holds in all, whatever the window."""
         if self.window.everything and self._streamed is not None:
             return self._streamed
+        if self._counter is not None:
+            return self._counter()
         counted = self._counted
         if isinstance(self._query, Compiled):
             counting = counted if isinstance(counted, Compiled) else self._query.counting()

@@ -31,6 +31,7 @@ from models.localtime import local_date
 from models.scope import EVERYTHING, Scope
 from models.types import table_of
 from workflows.definition import WorkflowDefinition, get_definition
+from workflows.read_cache import ReadCache
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,16 @@ def list_projects(
     scope: Scope = EVERYTHING,
     overdue_at: datetime | None = None,
     definition: WorkflowDefinition | None = None,
+    cached: bool = False,
 ) -> Listing[ProjectRow]:
     """Projects with their place, people and budget, in code order.
 
     ``not_started_by`` keeps only projects that have not started construction and are not in one of
     the given (ended) stages; ``overdue_at`` only those with an open deadline due before then;
     ``scope`` only what a login may see; ``definition``, one read already (its stage labels).
+    ``cached`` (a session that has written nothing): the total count is kept in this process while
+    the data generation stays (``workflows.read_cache``), except with ``overdue_at``, which moves
+    with the clock; the page itself is always read.
     """
     given = {
         "programme_id": programme_id,
@@ -197,7 +202,25 @@ def list_projects(
         })  # fmt: skip
         return made
 
-    return Listing.each(session, query, row, window, parameters, counted)
+    counter = None
+    if cached and overdue_at is None:
+        key = (
+            "projects",
+            scope,
+            tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in parameters.items())),
+        )
+
+        def count() -> int:
+            return PROJECT_COUNTS.answer(
+                session, key, lambda: (int(session.execute(counted, parameters).scalar_one()), None)
+            )
+
+        counter = count
+    return Listing.each(session, query, row, window, parameters, counted, counter)
+
+
+# Exact counts of project lists kept per process (scope, filters, data generation).
+PROJECT_COUNTS: ReadCache[int] = ReadCache(1024)
 
 
 # Project-list statements kept, one per combination of filters and scope asked for.
@@ -352,6 +375,21 @@ def list_programmes(
         )
 
     return Listing.each(session, query, row, window)
+
+
+@dataclass(frozen=True)
+class ProgrammeChoice:
+    id: int
+    name: str
+
+
+def programme_choices(*, session: Session) -> list[ProgrammeChoice]:
+    """Every programme's id and name, in id order (a page's programme selector): no counts, which
+    ``list_programmes`` works out over every project."""
+    rows = session.connection().execute(
+        sa_select(col(Programme.id), col(Programme.name)).order_by(col(Programme.id))
+    )
+    return [ProgrammeChoice(programme_id, name) for programme_id, name in rows]
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,15 @@
 """A project's trail as a table, CSV, JSON or an XLSX workbook; the programme's money summary as tables.
 
-CSV and XLSX open in a spreadsheet: money is yuan there, with two decimals (CSV: plain numbers like
-``-1234.50``, UTF-8 with a byte order mark so that Excel reads the Chinese right; XLSX: number cells
-shown ``#,##0.00``, exact to the fen below 10^15 fen as in the ledger workbook), fen in JSON; times
-are Asia/Shanghai on screen and in the files, ISO 8601 with their offset. ``balance`` is the
-account's balance after the movement. A file (CSV, XLSX, or JSON with ``--out``) is written whole or
-not at all.
+CSV and XLSX are `workflows.trail_files`' (the web serves the same files); fen in JSON; times are
+Asia/Shanghai on screen and in the files. A file (CSV, XLSX, or JSON with ``--out``) is written whole
+or not at all.
 """
 
-import csv
 import io
 import sys
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO, TextIO
 
 from rich.console import Console
 
@@ -25,63 +19,9 @@ from funds.reads import FundSummary, Summary, TrailRow
 from models import format_yuan
 from models.errors import BadInput
 from models.localtime import local
-from workflows.ledger_export import EXACT_BELOW_FEN
+from workflows.trail_files import trail_csv, trail_workbook
 
 FORMATS = ("table", "csv", "json", "xlsx")
-HEADER = (
-    "entry",
-    "occurred_at",
-    "recorded_at",
-    "kind",
-    "fund",
-    "account",
-    "amount",
-    "balance",
-    "voucher",
-    "invoice",
-    "vendor",
-    "category",
-    "documents",
-    "actor",
-    "memo",
-    "refs",
-    "override",
-    "entry_hash",
-)
-
-
-YUAN = "#,##0.00"
-EXACT_BELOW_YUAN = Decimal(EXACT_BELOW_FEN).scaleb(-2)
-WIDTHS = {"occurred_at": 26, "recorded_at": 26, "account": 34, "documents": 40, "memo": 30, "entry_hash": 66}
-
-
-def yuan(fen: int) -> Decimal:
-    """Fen as exact yuan, two decimals: what a spreadsheet cell holds (openpyxl writes it as is)."""
-    return Decimal(fen).scaleb(-2)
-
-
-def _cells(row: TrailRow) -> list[str | int | Decimal]:
-    refs = ", ".join(f"{key} {value}" for key, value in row.refs.items())
-    return [
-        row.seq,
-        local(row.occurred_at).isoformat(),
-        local(row.recorded_at).isoformat(),
-        row.kind,
-        row.fund,
-        row.account,
-        yuan(row.amount_fen),
-        yuan(row.balance_fen),
-        row.voucher or "",
-        row.invoice or "",
-        row.vendor or "",
-        row.category or "",
-        " ".join(row.documents),
-        row.actor or "",
-        row.memo or "",
-        refs,
-        row.override or "",
-        row.entry_hash,
-    ]
 
 
 def write_trail(
@@ -94,7 +34,7 @@ def write_trail(
         if out is None:
             raise BadInput("--format xlsx writes a file: give --out FILE.xlsx")
         with file_written(out) as stream:
-            _workbook(rows, stream)
+            trail_workbook(rows, stream)
         console().print(f"trail of {title} written to {out}", markup=False)
         return
     if fmt == "json":
@@ -110,10 +50,10 @@ def write_trail(
         return
     if fmt == "csv":
         if out is None:
-            _csv(rows, sys.stdout)
+            trail_csv(rows, sys.stdout)
             return
         with file_written(out) as stream, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="") as text:
-            _csv(rows, text)
+            trail_csv(rows, text)
         return
     code = title.split(" ")[0]
     shown = [
@@ -137,49 +77,6 @@ def write_trail(
             balance="right",
         )
     )
-
-
-def _csv(rows: Iterable[TrailRow], target: TextIO) -> None:
-    writer = csv.writer(target)
-    writer.writerow(HEADER)
-    for row in rows:
-        writer.writerow(_cells(row))
-
-
-def _workbook(rows: Iterable[TrailRow], stream: BinaryIO) -> None:
-    """The trail as one sheet: a bold, frozen header, money as number cells in yuan."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("trail")
-    sheet.freeze_panes = "A2"
-    for number, name in enumerate(HEADER, start=1):
-        sheet.column_dimensions[get_column_letter(number)].width = WIDTHS.get(name, 12)
-    bold = Font(bold=True)
-    header = []
-    for name in HEADER:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    money = {HEADER.index("amount"), HEADER.index("balance")}
-    for row in rows:
-        cells: list[object] = []
-        for number, value in enumerate(_cells(row)):
-            if number in money:
-                # A spreadsheet number is a double: exact to the fen below EXACT_BELOW_FEN; beyond
-                # (no real budget), text that reads back exactly.
-                exact = isinstance(value, Decimal) and abs(value) < EXACT_BELOW_YUAN
-                cell = WriteOnlyCell(sheet, value=value if exact else str(value))
-                cell.number_format = YUAN
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
-    book.save(stream)
 
 
 def print_summary(out: Console, report: Summary) -> None:

@@ -69,6 +69,7 @@ def projects(
         window=window(limit, offset),
         scope=user.scope,
         overdue_at=now if overdue else None,
+        cached=True,
     )
     return paged(listing)
 

@@ -48,7 +48,7 @@ def board(
 ) -> Response:
     """Every project as a tile grouped by town, coloured by stage, a red badge where something is late."""
     from workflows.battle_map import battle_map
-    from workflows.board import list_programmes
+    from workflows.board import programme_choices
 
     chosen = programme_of(session, programme)
     found = battle_map(
@@ -59,8 +59,9 @@ def board(
         town=town or None,
         stage=stage or None,
         overdue_only=overdue,
+        cached=True,
     )
-    programmes: list[Any] = list(list_programmes(session=session, scope=user.scope))
+    programmes: list[Any] = programme_choices(session=session)
     return page(
         request,
         "board.html",

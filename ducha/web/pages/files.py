@@ -1,24 +1,28 @@
 """Files in and out: a person's calendar of deadlines (iCal, at a secret address), the programme's
-ledger (台账) as XLSX, and a project register uploaded for import (the same importer as the CLI)."""
+ledger (台账) as XLSX, a project's fund trail as CSV or XLSX (the files `ducha audit trail` writes),
+and a project register uploaded for import (the same importer as the CLI)."""
 
 from __future__ import annotations
 
 import io
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from ducha.api.deps import ContextDep, CsrfChecked, CurrentUser, Now, ReadSession, web_transaction
 from ducha.api.errors import status_of
-from ducha.api.routes.common import require_roles
+from ducha.api.routes.common import require_roles, scoped_project
 from ducha.api.uploads import save_uploads
 from ducha.web.pages.board import programme_of
 from ducha.web.templating import page
 from models.errors import DuchaError, NotFound
+from workflows.login import Identity
 
 router = APIRouter()
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -78,6 +82,39 @@ def ledger(programme: str, user: CurrentUser, session: ReadSession, now: Now) ->
     return Response(
         out.getvalue(), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+@router.get("/projects/{code}/trail.csv")
+def trail_csv_file(code: str, user: CurrentUser, session: ReadSession, now: Now) -> Response:
+    """Every movement of the project's money as of now, as CSV (``ducha audit trail --format csv``'s)."""
+    return _trail_file(code, "csv", user, session, now)
+
+
+@router.get("/projects/{code}/trail.xlsx")
+def trail_xlsx_file(code: str, user: CurrentUser, session: ReadSession, now: Now) -> Response:
+    """Every movement of the project's money as of now, as an XLSX workbook (``--format xlsx``'s)."""
+    return _trail_file(code, "xlsx", user, session, now)
+
+
+def _trail_file(code: str, fmt: str, user: Identity, session: Session, now: datetime) -> Response:
+    from funds.reads import trail
+    from models.localtime import local
+    from workflows.trail_files import trail_csv, trail_workbook
+
+    project = scoped_project(session, user, code)
+    rows = trail(session=session, project=project, at=now)
+    headers = {
+        "Content-Disposition": f'attachment; filename="trail-{project.code}-{local(now):%Y%m%d}.{fmt}"'
+    }
+    if fmt == "xlsx":
+        out = io.BytesIO()
+        trail_workbook(rows, out)
+        return Response(out.getvalue(), media_type=XLSX, headers=headers)
+    text = io.StringIO()
+    trail_csv(rows, text)
+    # UTF-8 with a byte order mark, as the CLI writes it: Excel then reads the Chinese right.
+    body = "\ufeff" + text.getvalue()
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/programmes/{programme}/import")

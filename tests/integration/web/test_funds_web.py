@@ -126,3 +126,43 @@ def test_an_auditor_runs_the_fund_audit_through_the_api_once(
     specialist = as_role("specialist")
     refused = specialist.post("/api/v1/programmes/1/audit", headers={"X-CSRF-Token": csrf(specialist)})
     assert refused.status_code in (403, 409) and "cannot run a fund audit" in refused.text
+
+
+def test_the_trail_downloads_open_in_a_spreadsheet_with_the_apis_rows(
+    as_role: Callable[[str], TestClient],
+) -> None:
+    import csv
+    import io
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    auditor = as_role("auditor")
+    page = auditor.get("/projects/P001/trail")
+    assert 'href="/projects/P001/trail.xlsx"' in page.text and 'href="/projects/P001/trail.csv"' in page.text
+    api = auditor.get("/api/v1/projects/P001/trail?limit=500").json()["data"]
+    expected = [(r["seq"], Decimal(r["balance_fen"]).scaleb(-2), r["entry_hash"]) for r in api]
+    assert expected
+
+    answer = auditor.get("/projects/P001/trail.csv")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert 'filename="trail-P001-' in answer.headers["content-disposition"]
+    assert answer.content.startswith("\ufeff".encode())  # Excel reads the Chinese right
+    lines = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert [(int(r["entry"]), Decimal(r["balance"]), r["entry_hash"]) for r in lines] == expected
+
+    answer = auditor.get("/projects/P001/trail.xlsx")
+    assert answer.status_code == 200 and "spreadsheetml" in answer.headers["content-type"]
+    sheet = load_workbook(io.BytesIO(answer.content), read_only=True)["trail"]
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    at = {name: header.index(name) for name in ("entry", "balance", "entry_hash")}
+    got = [
+        (r[at["entry"]], Decimal(str(r[at["balance"]])).quantize(Decimal("0.01")), r[at["entry_hash"]])
+        for r in rows
+    ]
+    assert got == expected
+
+    specialist = as_role("specialist")  # P001's, not P002's
+    assert specialist.get("/projects/P001/trail.csv").status_code == 200
+    for path in ("/projects/P002/trail.csv", "/projects/P002/trail.xlsx"):
+        assert specialist.get(path).status_code == 404, path

@@ -1,0 +1,93 @@
+"""The Merkle tree of a log rebuilt from its entry hashes one whole level at a time, and the stored tree
+compared with it a level at a time: each level is one byte string of 32-byte hashes, hashed with
+C-level ``map`` calls and compared in one ``==``, so no node becomes a Python object of its own.
+
+Only when a level differs does funds/verify.py look for the first node that does, to name it.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from itertools import chain
+from operator import itemgetter, methodcaller
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from funds.entry_screen import raw_batches
+from funds.merkle import EMPTY_ROOT, LEVEL, node_hash, pieces
+from models.ledger import MerkleNode
+from models.types import table_of
+
+NODE = table_of(MerkleNode).c
+HASH = 32
+_digest = methodcaller("digest")
+_first = itemgetter(0)
+
+
+def leaves_of(entry_hashes: Iterable[str]) -> bytes:
+    """The leaf hashes (RFC 9162: SHA-256(0x00 ‖ entry hash)) of hex entry hashes, end to end."""
+    return b"".join(map(_digest, map(hashlib.sha256, map(b"\x00".__add__, map(bytes.fromhex, entry_hashes)))))
+
+
+def levels_of(leaves: bytes) -> list[bytes]:
+    """Every level of the tree's complete subtrees, from the leaves up: level k holds n >> k hashes."""
+    levels = [leaves]
+    while len(level := levels[-1]) >= 2 * HASH:
+        pairs = [level[at : at + 2 * HASH] for at in range(0, len(level) - 2 * HASH + 1, 2 * HASH)]
+        levels.append(b"".join(map(_digest, map(hashlib.sha256, map(b"\x01".__add__, pairs)))))
+    return levels
+
+
+def root_at(levels: list[bytes], size: int) -> bytes:
+    """The root of the first ``size`` leaves, from the complete subtrees that make it up."""
+    if size == 0:
+        return EMPTY_ROOT
+    parts = [levels[level][idx * HASH : (idx + 1) * HASH] for level, idx in pieces(0, size)]
+    result = parts[-1]
+    for part in reversed(parts[:-1]):
+        result = node_hash(part, result)
+    return result
+
+
+def stored_level(session: Session, programme_id: int, level: int, size: int) -> bytes:
+    """The stored hashes of nodes 0 … size − 1 of ``level``, end to end, in order."""
+    query = (
+        select(NODE.hash)
+        .where(
+            NODE.programme_id == programme_id,
+            NODE.node >= level * LEVEL,
+            NODE.node < level * LEVEL + size,
+        )
+        .order_by(NODE.node)
+    )
+    return b"".join(map(_first, chain.from_iterable(raw_batches(session, query))))
+
+
+def extra_nodes(session: Session, programme_id: int, level: int, size: int) -> int:
+    """How many nodes the level stores beyond the ``size`` the log makes."""
+    query = select(func.count()).where(
+        NODE.programme_id == programme_id,
+        NODE.node >= level * LEVEL + size,
+        NODE.node < (level + 1) * LEVEL,
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def first_bad_leaf(session: Session, programme_id: int, leaves: bytes) -> int | None:
+    """The first entry whose stored leaf is missing or is not ``leaves`` says it should be."""
+    size = len(leaves) // HASH
+    query = (
+        select(NODE.node, NODE.hash)
+        .where(NODE.programme_id == programme_id, NODE.node >= 0, NODE.node < size)
+        .order_by(NODE.node)
+    )
+    expected = 0
+    batches = raw_batches(session, query)
+    try:
+        for node, value in chain.from_iterable(batches):
+            if node != expected or bytes(value) != leaves[expected * HASH : (expected + 1) * HASH]:
+                return expected
+            expected += 1
+    finally:
+        batches.close()
+    return expected if expected < size else None
