@@ -11,7 +11,8 @@ profiles statements through them).
 
 What it leaves out, so callers keep to it: lists bound at run time (an expanding ``IN``) are
 refused, a list fixed in the statement is rendered into it; the ORM does not see the rows a
-statement changes (``connection_for`` flushes first, ``expire_loaded`` drops stale attributes).
+statement changes (``connection_for`` flushes first; where the session holds objects of the table a
+statement changes, ``holds`` says so and the caller runs it through the session).
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -165,9 +166,8 @@ def connection_for(session: Session) -> Connection:
     return session.connection()
 
 
-def expire_loaded(session: Session, model: type) -> None:
-    """Forget the loaded attributes of ``model``'s objects in the session: a compiled statement
-    changed rows behind the ORM's back (what ``synchronize_session`` does for ORM statements)."""
-    for instance in list(session.identity_map.values()):
-        if isinstance(instance, model):
-            session.expire(instance)
+def holds(session: Session, model: type) -> bool:
+    """Whether the session has objects of ``model`` loaded: a statement run here would change their
+    rows behind the ORM's back, so the caller runs it through the session instead (whose
+    ``synchronize_session`` updates them)."""
+    return any(isinstance(instance, model) for instance in session.identity_map.values())

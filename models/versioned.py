@@ -9,6 +9,7 @@ from sqlalchemy import Integer, String, Text, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from models.compiled import Compiled, connection_for
 from models.errors import Refused
 from models.types import UTCDateTime, table_of
 
@@ -80,15 +81,17 @@ def newest_text(
     """(text, source name) of ``key`` at ``version``, or of its newest version: two columns, no ORM
     object (every list that shows a stage label reads its definition)."""
     query = _newest_text(record_type, version is not None)
-    row = session.execute(query, {"key": key, "version": version}).first()
-    return None if row is None else (row[0], row[1])
+    values = {"key": key} if version is None else {"key": key, "version": version}
+    rows = query.rows(connection_for(session), values)
+    return None if not rows else (rows[0][0], rows[0][1])
 
 
 @lru_cache(maxsize=8)
-def _newest_text(record_type: type[VersionedSource], of_version: bool) -> Any:
-    """Built once per process: a job reads its definitions on every run."""
+def _newest_text(record_type: type[VersionedSource], of_version: bool) -> Compiled:
+    """Built and compiled once per process, run on the driver's cursor: a job reads its definitions
+    on every run, and every list that shows a stage label reads one."""
     table = table_of(record_type)
     query = sa_select(table.c.source_text, table.c.source_name).where(table.c.key == bindparam("key"))
     if of_version:
         query = query.where(table.c.version == bindparam("version"))
-    return query.order_by(table.c.version.desc()).limit(1)
+    return Compiled(query.order_by(table.c.version.desc()).limit(1))

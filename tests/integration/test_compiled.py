@@ -1,0 +1,112 @@
+"""Statements compiled once and run on the driver's cursor give what the session gives."""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlmodel import Session, col
+
+from models import Deadline, DeadlineKind, DeadlineStatus
+from models.compiled import Compiled, connection_for, holds
+from models.types import UTCDateTime, table_of
+
+DUE = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
+
+
+def _deadline(session: Session, subject: str) -> Deadline:
+    deadline = Deadline(
+        kind=DeadlineKind.CADENCE,
+        subject=subject,
+        title=f"{subject} title",
+        due_at=DUE,
+        status=DeadlineStatus.OPEN,
+        period_start=date(2026, 4, 1),
+    )
+    session.add(deadline)
+    return deadline
+
+
+def test_rows_are_converted_as_the_session_converts_them(session: Session) -> None:
+    _deadline(session, "cadence:a")
+    _deadline(session, "cadence:b")
+    statement = (
+        select(col(Deadline.subject), col(Deadline.due_at), col(Deadline.period_start), literal(7))
+        .where(
+            col(Deadline.kind).in_([DeadlineKind.CADENCE, DeadlineKind.MILESTONE]),
+            col(Deadline.due_at) >= bindparam("since", type_=UTCDateTime()),
+        )
+        .order_by(col(Deadline.subject))
+    )
+    compiled = Compiled(statement)
+    # Pending objects are flushed first, as session.execute would.
+    rows = compiled.rows(connection_for(session), {"since": DUE})
+    assert rows == [("cadence:a", DUE, date(2026, 4, 1), 7), ("cadence:b", DUE, date(2026, 4, 1), 7)]
+    assert rows == [tuple(row) for row in session.execute(statement, {"since": DUE})]
+    assert compiled.rows(connection_for(session), {"since": datetime(2026, 7, 2, tzinfo=UTC)}) == []
+    assert compiled.scalars(connection_for(session), {"since": DUE}) == ["cadence:a", "cadence:b"]
+
+
+def test_run_binds_by_name_and_counts_the_rows_changed(session: Session) -> None:
+    _deadline(session, "cadence:a")
+    _deadline(session, "cadence:b")
+    settle = Compiled(
+        update(Deadline)
+        .where(col(Deadline.subject) == bindparam("subject"), col(Deadline.status) == DeadlineStatus.OPEN)
+        .values(status=DeadlineStatus.MET.value, settled_at=bindparam("at", type_=UTCDateTime()))
+    )
+    at = datetime(2026, 6, 30, 1, tzinfo=UTC)
+    assert settle.run(connection_for(session), {"subject": "cadence:b", "at": at}) == 1
+    assert settle.run(connection_for(session), {"subject": "cadence:b", "at": at}) == 0
+    found = session.execute(select(col(Deadline.subject), col(Deadline.settled_at)).order_by("subject")).all()
+    assert [tuple(row) for row in found] == [("cadence:a", None), ("cadence:b", at)]
+
+
+def test_a_driver_error_is_sqlalchemys(session: Session) -> None:
+    _deadline(session, "cadence:a")
+    again = Compiled(
+        insert(table_of(Deadline)).values(
+            kind="cadence", subject=bindparam("subject"), title="t", due_at=DUE, revision=1, status="open"
+        )
+    )
+    with pytest.raises(IntegrityError) as raised:
+        again.run(connection_for(session), {"subject": "cadence:a"})
+    assert raised.value.statement is not None and raised.value.statement.startswith("INSERT INTO deadline")
+
+
+def test_the_engines_cursor_events_see_the_statement(session: Session) -> None:
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        count = Compiled(select(col(Deadline.id)).where(col(Deadline.subject) == bindparam("subject")))
+        assert count.rows(connection_for(session), {"subject": "nothing"}) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert seen[-1].startswith("SELECT deadline.id")
+
+
+def test_what_cannot_be_compiled_once_is_refused(session: Session) -> None:
+    connection = connection_for(session)
+    listed = Compiled(
+        select(col(Deadline.id)).where(col(Deadline.subject).in_(bindparam("subjects", expanding=True)))
+    )
+    with pytest.raises(InvalidRequestError, match="subjects: a list bound at run time"):
+        listed.rows(connection, {"subjects": ["a"]})
+    one = Compiled(select(col(Deadline.id)).where(col(Deadline.subject) == bindparam("subject")))
+    with pytest.raises(InvalidRequestError, match="a value is required for bind parameter 'subject'"):
+        one.rows(connection, {})
+
+
+def test_holds_says_when_the_session_has_objects_of_the_table(session: Session) -> None:
+    assert not holds(session, Deadline)
+    kept = _deadline(session, "cadence:a")
+    session.flush()
+    assert holds(session, Deadline)
+    del kept  # the identity map holds objects weakly: one nobody holds cannot go stale
+    assert not holds(session, Deadline)
