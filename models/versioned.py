@@ -9,7 +9,7 @@ from sqlalchemy import Integer, String, Text, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from models.compiled import Compiled, connection_for
+from models.compiled import Compiled
 from models.errors import Refused
 from models.types import UTCDateTime, table_of
 
@@ -82,7 +82,8 @@ def newest_text(
     object (every list that shows a stage label reads its definition)."""
     query = _newest_text(record_type, version is not None)
     values = {"key": key} if version is None else {"key": key, "version": version}
-    rows = query.rows(connection_for(session), values)
+    # On the table (Core), as before: the session does not flush for it.
+    rows = query.rows(session.connection(), values)
     return None if not rows else (rows[0][0], rows[0][1])
 
 
