@@ -8,9 +8,12 @@ from sqlalchemy import bindparam, event, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlmodel import Session, col
 
-from models import Deadline, DeadlineKind, DeadlineStatus
+from ducha.db import make_engine
+from models import Deadline, DeadlineKind, DeadlineStatus, Project
+from models.calendar import WorkingCalendar
 from models.compiled import Compiled, connection_for, holds
 from models.types import UTCDateTime, table_of
+from workflows.deadline_sync import sync_deadlines
 
 DUE = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
 
@@ -110,3 +113,33 @@ def test_holds_says_when_the_session_has_objects_of_the_table(session: Session) 
     assert holds(session, Deadline)
     del kept  # the identity map holds objects weakly: one nobody holds cannot go stale
     assert not holds(session, Deadline)
+
+
+def test_a_sync_keeps_the_deadlines_the_session_holds_current(demo: str) -> None:
+    # A deadline an action has loaded stays current when the sync settles it (through the ORM); the
+    # rows come out the same as from the compiled statements.
+    engine = make_engine(demo)
+    try:
+        with Session(engine) as session:
+            held = session.scalars(
+                select(Deadline)
+                .where(
+                    col(Deadline.kind) == DeadlineKind.STAGE_LIMIT,
+                    col(Deadline.status) == DeadlineStatus.OPEN,
+                )
+                .order_by(col(Deadline.id))
+                .limit(1)
+            ).one()
+            project = session.get_one(Project, held.project_id)
+            moved = datetime(2026, 12, 1, 2, tzinfo=UTC)
+            project.stage, project.stage_entered_at = "completed", moved  # pending: the sync flushes it
+            session.add(project)
+            result = sync_deadlines(
+                session=session, now=moved, calendar=WorkingCalendar.load(), project_id=project.id
+            )
+            assert result.settled >= 1
+            assert (held.status, held.settled_at, held.next_level) == (DeadlineStatus.MISSED, moved, None)
+            session.expire_all()
+            assert (held.status, held.settled_at, held.next_level) == (DeadlineStatus.MISSED, moved, None)
+    finally:
+        engine.dispose()
