@@ -1,173 +1,242 @@
-"""Statements compiled once per dialect and run on the driver's cursor, for a job's small, frequent ones.
+"""Statements compiled once per dialect and run on the DBAPI cursor of a session's connection.
 
-SQLAlchemy spends 0.1-0.3 ms on a statement before the driver sees it (its cache key, the ORM's
-compile state, an execution context, result metadata): on 50 projects the daily job's seventeen
-statements cost several times more in that than in the database. A ``Compiled`` wraps a Core or
-ORM statement; its first run on a dialect compiles it (the SQL, the order of its parameters, each
-parameter's bind conversion and fixed value, each result column's conversion) and every later run
-binds the values given by name, calls the cursor and converts the rows. Driver errors come out as
-SQLAlchemy's, as from any other statement, and the engine's cursor events still fire (the bench
-profiles statements through them).
+A read that runs often on little data (the board of 50 projects: seven statements in about a
+millisecond) spends most of its time in SQLAlchemy's execution path, not in the database: cache-key
+generation, parameter processing, the result object. ``Compiled`` keeps what that path works out
+on every call (the SQL string for the dialect, the order of the positional parameters, the bind and
+result processors) and runs the string on the connection's own cursor: the rows are the DBAPI's
+tuples, passed through the column types' result processors (a date stored as text on SQLite) only
+where a column has one.
 
-What it leaves out, so callers keep to it: lists bound at run time (an expanding ``IN``) are
-refused, a list fixed in the statement is rendered into it; the ORM does not see the rows a
-statement changes (``connection_for`` flushes first; where the session holds objects of the table a
-statement changes, ``holds`` says so and the caller runs it through the session).
+It runs in the session's transaction (the same connection, after a flush of pending changes, as
+``session.execute`` would autoflush), and errors arrive as SQLAlchemy's ``DBAPIError`` subclasses.
+Writes too (``run``: an UPDATE's count of rows; ``all`` of an INSERT … RETURNING): the daily job's
+seventeen statements on 50 projects cost several times more in SQLAlchemy than in the database. The
+engine's cursor events still fire (the benches time statements through them). The ORM does not see
+what a write changes: where the session holds objects of the table (``holds``), run the statement
+through the session instead, whose ``synchronize_session`` keeps them current.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlmodel import Session
+from sqlalchemy import exc
 
-Processor = Callable[[Any], Any]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.orm import Session
+
+Row = tuple[Any, ...]
+# Rows fetched at a time while streaming.
+BATCH = 1000
+_cursor_names = itertools.count(1)
 
 
 @dataclass(frozen=True)
-class _Form:
-    """One statement as one dialect's driver takes it."""
+class _Plan:
+    """One statement for one dialect and one set of parameter names (and list lengths)."""
 
     sql: str
-    order: tuple[str, ...] | None  # parameter names in order (positional drivers); None: by name
-    fixed: Mapping[str, Any]  # every parameter's value as the driver takes it: the statement's own
-    required: frozenset[str]  # parameters with no value of their own
-    rename: Mapping[str, str]  # a parameter's name → its name in the SQL (when escaped)
-    binds: Mapping[str, Processor]  # conversions of the values bound at run time
-    results: tuple[Processor | None, ...] | None  # per result column; None: rows as they come
+    positional: tuple[str, ...] | None  # the parameter order of a qmark/numeric dialect; None: named
+    defaults: Mapping[str, Any]  # the values bound in the statement itself (a literal compared to)
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # bind processors, by parameter
+    expansion: Mapping[str, list[str]]  # an expanding (IN) parameter's names, one per value
 
 
 class Compiled:
-    """A statement compiled once per dialect, run on the DBAPI cursor of a connection."""
+    """A SELECT compiled once per dialect; ``all``/``first``/``stream`` run it with ``parameters``.
+
+    ``parameters`` name the statement's bound parameters (``bindparam("programme")``); an expanding
+    one (``bindparam("stages", expanding=True)``) takes a list, and each length compiles once.
+    """
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._forms: dict[tuple[type, Any], _Form] = {}
+        self._compiled: dict[str, Any] = {}
+        self._plans: dict[Any, _Plan] = {}
+        self._expanding: frozenset[str] | None = None
+        self._results: dict[str, Callable[[list[Row]], list[Row]]] = {}
+        self._variants: dict[Any, Compiled] = {}
 
-    def _form(self, dialect: Dialect) -> _Form:
-        key = (type(dialect), dialect.server_version_info)
-        form = self._forms.get(key)
-        if form is None:
-            form = self._forms[key] = _compile(self.statement, dialect)
-        return form
+    def windowed(self, *, offset: bool, limit: bool) -> Compiled:
+        """The statement with ``OFFSET :window_offset`` and/or ``LIMIT :window_limit``, kept."""
+        if not offset and not limit:
+            return self
+        variant = self._variants.get((offset, limit))
+        if variant is None:
+            from sqlalchemy import bindparam
 
-    def sql(self, dialect: Dialect) -> str:
-        return self._form(dialect).sql
+            statement = self.statement
+            if offset:
+                statement = statement.offset(bindparam("window_offset"))
+            if limit:
+                statement = statement.limit(bindparam("window_limit"))
+            variant = self._variants[(offset, limit)] = Compiled(statement)
+        return variant
 
-    def rows(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> list[Any]:
-        """The rows the statement returns (tuples, each value converted as SQLAlchemy would)."""
-        form = self._form(connection.dialect)
-        cursor = _run(connection, form, parameters)
+    def counting(self) -> Compiled:
+        """``SELECT count(*)`` of this statement's rows, kept."""
+        variant = self._variants.get("count")
+        if variant is None:
+            from sqlalchemy import func, select
+
+            counted = select(func.count()).select_from(self.statement.order_by(None).subquery())
+            variant = self._variants["count"] = Compiled(counted)
+        return variant
+
+    def _plan(self, dialect: Dialect, parameters: Mapping[str, Any]) -> _Plan:
+        kind = _kind(dialect)
+        compiled = self._compiled.get(kind)
+        if compiled is None:
+            compiled = self._compiled[kind] = self.statement.compile(dialect=dialect)
+            self._expanding = frozenset(p.key for p in compiled.post_compile_params)
+        expanding = self._expanding or frozenset()
+        key = (
+            kind,
+            frozenset(parameters),
+            tuple(len(parameters[name]) for name in sorted(expanding) if name in parameters),
+        )
+        plan = self._plans.get(key)
+        if plan is None:
+            state = compiled.construct_expanded_state(dict(parameters))
+            # A list bound in the statement itself (``in_([...])``) is expanded once, here, with the rest
+            # of its values; only the lists given as parameters are expanded on every call.
+            expansion = {k: v for k, v in state.parameter_expansion.items() if k in parameters}
+            given = set(parameters) | {name for names in expansion.values() for name in names}
+            # The expanded state's processors are only the expanded lists' values: the others (an
+            # aware timestamp to SQLite's text) are the compiled statement's.
+            processors = {**compiled._bind_processors, **state.processors}
+            if not all(callable(process) for process in processors.values()):
+                raise exc.InvalidRequestError("tuple parameters are not supported here")
+            plan = self._plans[key] = _Plan(
+                sql=state.statement,
+                positional=tuple(state.positiontup) if state.positiontup is not None else None,
+                defaults={k: v for k, v in state.parameters.items() if k not in given},
+                processors=tuple(processors.items()),
+                expansion=expansion,
+            )
+        return plan
+
+    def _bound(self, plan: _Plan, parameters: Mapping[str, Any]) -> Any:
+        values = {**plan.defaults, **parameters}
+        for name, names in plan.expansion.items():
+            values.update(zip(names, values.pop(name), strict=True))
+        for name, process in plan.processors:
+            if name in values:
+                values[name] = process(values[name])
+        if plan.positional is not None:
+            return tuple(values[name] for name in plan.positional)
+        return values
+
+    def _convert(self, dialect: Dialect, description: Any) -> Callable[[list[Row]], list[Row]]:
+        """What turns the DBAPI's rows into the column types' values (the identity if no column needs it)."""
+        convert = self._results.get(_kind(dialect))
+        if convert is None:
+            # The compiled statement's result columns: a SELECT's, or an INSERT's RETURNING.
+            columns = self._compiled[_kind(dialect)]._result_columns
+            work = []
+            for index, (column, described) in enumerate(zip(columns, description, strict=True)):
+                process = column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+                if process is not None:
+                    work.append((index, process))
+            if not work:
+
+                def convert(rows: list[Row]) -> list[Row]:
+                    return rows
+            else:
+
+                def convert(rows: list[Row]) -> list[Row]:
+                    out = []
+                    for row in rows:
+                        values = list(row)
+                        for index, process in work:
+                            values[index] = process(values[index])
+                        out.append(tuple(values))
+                    return out
+
+            self._results[_kind(dialect)] = convert
+        return convert
+
+    def _cursor(self, session: Session, parameters: Mapping[str, Any], *, named: bool) -> tuple[Any, Any]:
+        if session.autoflush:
+            session.flush()  # as session.execute would (nothing to do when nothing is pending)
+        connection = session.connection()
+        dialect = connection.dialect
+        plan = self._plan(dialect, parameters)
+        bound = self._bound(plan, parameters)
+        dbapi = connection.connection.dbapi_connection
+        assert dbapi is not None
+        # PostgreSQL streams through a server-side cursor, as SQLAlchemy's yield_per does.
+        server_side = named and dialect.name == "postgresql"
+        cursor = dbapi.cursor(name=f"ducha_compiled_{next(_cursor_names)}") if server_side else dbapi.cursor()
+        # The engine's cursor events, when anything listens (a bench timing statements, a test).
+        before, after = connection.dispatch.before_cursor_execute, connection.dispatch.after_cursor_execute
         try:
-            found = cursor.fetchall()
+            if before:
+                before(connection, cursor, plan.sql, bound, None, False)
+            cursor.execute(plan.sql, bound)
+            if after:
+                after(connection, cursor, plan.sql, bound, None, False)
+        except Exception as error:
+            cursor.close()
+            if isinstance(error, dialect.loaded_dbapi.Error):
+                raise exc.DBAPIError.instance(
+                    plan.sql, bound, error, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from error
+            raise
+        return cursor, dialect
+
+    def all(self, session: Session, parameters: Mapping[str, Any] | None = None) -> list[Row]:
+        """Every row, as tuples."""
+        cursor, dialect = self._cursor(session, parameters or {}, named=False)
+        try:
+            rows = cursor.fetchall()
+            return self._convert(dialect, cursor.description)(rows) if rows else []
         finally:
             cursor.close()
-        if form.results is None:
-            return list(found)
-        convert = form.results
-        return [
-            tuple(value if c is None else c(value) for c, value in zip(convert, row, strict=True))
-            for row in found
-        ]
 
-    def scalars(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> list[Any]:
-        return [row[0] for row in self.rows(connection, parameters)]
+    def first(self, session: Session, parameters: Mapping[str, Any] | None = None) -> Row | None:
+        """The first row, or None."""
+        cursor, dialect = self._cursor(session, parameters or {}, named=False)
+        try:
+            row = cursor.fetchone()
+            return None if row is None else self._convert(dialect, cursor.description)([row])[0]
+        finally:
+            cursor.close()
 
-    def run(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> int:
-        """Run a statement that returns no rows; how many rows it changed."""
-        cursor = _run(connection, self._form(connection.dialect), parameters)
+    def run(self, session: Session, parameters: Mapping[str, Any] | None = None) -> int:
+        """Run a statement that returns no rows (an UPDATE, a SET); how many rows it changed."""
+        cursor, _ = self._cursor(session, parameters or {}, named=False)
         try:
             return int(cursor.rowcount)
         finally:
             cursor.close()
 
-
-def _compile(statement: Any, dialect: Dialect) -> _Form:
-    compiled = statement.compile(dialect=dialect)
-    assert isinstance(compiled, SQLCompiler)
-    required: set[str] = set()
-    for bind in compiled.binds.values():
-        if bind.expanding and bind.value is None and bind.callable is None:
-            raise InvalidRequestError(
-                f"{bind.key}: a list bound at run time cannot be compiled once; put it in the statement"
-            )
-        if bind.required:
-            required.add(bind.key)
-    # The SQL and the parameters with lists fixed in the statement expanded (IN (?, ?)), each
-    # required one a placeholder: its value changes the parameters, never the SQL.
-    state = compiled.construct_expanded_state(dict.fromkeys(required))
-    rename = dict(compiled.escaped_bind_names)
-    processors: dict[str, Processor] = {}
-    for name, process in {**compiled._bind_processors, **state.processors}.items():
-        if not callable(process):  # one per element of a tuple parameter
-            raise InvalidRequestError(f"{name}: tuple parameters are not supported")
-        processors[name] = process
-    fixed = {
-        name: value if value is None or name not in processors else processors[name](value)
-        for name, value in state.parameters.items()
-    }
-    results = None
-    if compiled._result_columns:
-        converters = tuple(
-            column.type._cached_result_processor(dialect, None) for column in compiled._result_columns
-        )
-        results = converters if any(converters) else None
-    return _Form(
-        sql=state.statement,
-        order=tuple(state.positiontup) if compiled.positional and state.positiontup is not None else None,
-        fixed=fixed,
-        required=frozenset(required),
-        rename=rename,
-        binds={rename.get(name, name): p for name, p in processors.items() if name in required},
-        results=results,
-    )
-
-
-def _run(connection: Connection, form: _Form, parameters: Mapping[str, Any] | None) -> Any:
-    values = dict(form.fixed)
-    given = parameters or {}
-    for name in form.required:
-        if name not in given:
-            raise InvalidRequestError(f"a value is required for bind parameter {name!r}")
-    for name, value in given.items():
-        name = form.rename.get(name, name)
-        if name in values:
-            convert = form.binds.get(name)
-            values[name] = convert(value) if convert is not None and value is not None else value
-    bound: Sequence[Any] | dict[str, Any] = (
-        values if form.order is None else tuple(values[name] for name in form.order)
-    )
-    dialect = connection.dialect
-    cursor = connection.connection.cursor()
-    events = connection._has_events or connection.engine._has_events
-    try:
-        if events:
-            connection.dispatch.before_cursor_execute(connection, cursor, form.sql, bound, None, False)
-        if connection._echo:
-            connection._log_info(form.sql)
-            connection._log_info("[compiled once] %r", bound)
-        cursor.execute(form.sql, bound)
-        if events:
-            connection.dispatch.after_cursor_execute(connection, cursor, form.sql, bound, None, False)
-    except dialect.loaded_dbapi.Error as exc:
-        cursor.close()
-        raise DBAPIError.instance(form.sql, bound, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-    return cursor
-
-
-def connection_for(session: Session) -> Connection:
-    """The session's connection, with its pending changes flushed first, as ``session.execute`` does."""
-    if session.autoflush:
-        session.flush()
-    return session.connection()
+    def stream(
+        self, session: Session, parameters: Mapping[str, Any] | None = None, batch: int = BATCH
+    ) -> Iterator[list[Row]]:
+        """The rows ``batch`` at a time, read as they are asked for (a server-side cursor on PostgreSQL)."""
+        cursor, dialect = self._cursor(session, parameters or {}, named=True)
+        try:
+            convert = None
+            while rows := cursor.fetchmany(batch):
+                if convert is None:
+                    convert = self._convert(dialect, cursor.description)
+                yield convert(rows)
+        finally:
+            cursor.close()
 
 
 def holds(session: Session, model: type) -> bool:
-    """Whether the session has objects of ``model`` loaded: a statement run here would change their
-    rows behind the ORM's back, so the caller runs it through the session instead (whose
-    ``synchronize_session`` updates them)."""
+    """Whether the session has objects of ``model`` loaded: a write run by ``Compiled`` would change
+    their rows behind the ORM's back, so the caller runs it through the session instead."""
     return any(isinstance(instance, model) for instance in session.identity_map.values())
+
+
+def _kind(dialect: Dialect) -> str:
+    """The dialect and its driver: the SQL string and its parameter style depend on both."""
+    return f"{dialect.name}+{dialect.driver}"

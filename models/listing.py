@@ -12,6 +12,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from models.compiled import Compiled
+
 T = TypeVar("T")
 U = TypeVar("U")
 # Rows fetched from the database at a time while streaming.
@@ -52,7 +54,7 @@ class Listing(Generic[T]):
     def __init__(
         self,
         session: Session,
-        query: Any,  # a SELECT, SQLAlchemy's or SQLModel's
+        query: Any,  # a SELECT, SQLAlchemy's or SQLModel's, or one compiled once (models.compiled)
         rows: Callable[[list[Any]], list[T]],
         window: Window = Window(),
         parameters: Mapping[str, Any] | None = None,
@@ -80,6 +82,9 @@ class Listing(Generic[T]):
         return cls(session, query, lambda batch: [row(found) for found in batch], window, parameters, counted)
 
     def __iter__(self) -> Iterator[T]:
+        if isinstance(self._query, Compiled):
+            yield from self._compiled_rows(self._query)
+            return
         query = self._query
         if self.window.offset:
             query = query.offset(self.window.offset)
@@ -96,6 +101,25 @@ class Listing(Generic[T]):
             ).partitions()
         for partition in partitions:
             batch = self._rows(list(partition))
+            streamed += len(batch)
+            yield from batch
+        self._streamed = streamed
+
+    def _compiled_rows(self, compiled: Compiled) -> Iterator[T]:
+        """The rows of a compiled statement: its window bound as parameters, not compiled again."""
+        window, parameters = self.window, dict(self._parameters or {})
+        compiled = compiled.windowed(offset=bool(window.offset), limit=window.limit is not None)
+        if window.offset:
+            parameters["window_offset"] = window.offset
+        if window.limit is not None:
+            parameters["window_limit"] = window.limit
+        streamed = 0
+        if window.limit is not None and window.limit <= BATCH:
+            partitions: Any = [compiled.all(self._session, parameters)]
+        else:
+            partitions = compiled.stream(self._session, parameters, BATCH)
+        for partition in partitions:
+            batch = self._rows(partition)
             streamed += len(batch)
             yield from batch
         self._streamed = streamed
@@ -117,6 +141,11 @@ class Listing(Generic[T]):
         if self.window.everything and self._streamed is not None:
             return self._streamed
         counted = self._counted
+        if isinstance(self._query, Compiled):
+            counting = counted if isinstance(counted, Compiled) else self._query.counting()
+            found = counting.first(self._session, self._parameters)
+            assert found is not None
+            return int(found[0])
         if counted is None:
             counted = select(func.count()).select_from(self._query.order_by(None).subquery())
         return int(self._session.execute(counted, self._parameters).scalar_one())

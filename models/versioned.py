@@ -82,9 +82,9 @@ def newest_text(
     object (every list that shows a stage label reads its definition)."""
     query = _newest_text(record_type, version is not None)
     values = {"key": key} if version is None else {"key": key, "version": version}
-    # On the table (Core), as before: the session does not flush for it.
-    rows = query.rows(session.connection(), values)
-    return None if not rows else (rows[0][0], rows[0][1])
+    with session.no_autoflush:  # on the table (Core), as before: the session did not flush for it
+        row = query.first(session, values)
+    return None if row is None else (row[0], row[1])
 
 
 @lru_cache(maxsize=8)

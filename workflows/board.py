@@ -25,6 +25,7 @@ from models import (
     WorkflowEvent,
     holder_join,
 )
+from models.compiled import Compiled
 from models.listing import Listing, Window
 from models.localtime import local_date
 from models.scope import EVERYTHING, Scope
@@ -203,10 +204,10 @@ LISTS_KEPT = 64
 
 
 @lru_cache(maxsize=LISTS_KEPT)
-def _filtered_rows(filters: frozenset[str], scope: Scope) -> tuple[Any, Any]:
+def _filtered_rows(filters: frozenset[str], scope: Scope) -> tuple[Compiled, Compiled]:
     """The project list with ``filters`` (bound parameters of those names) and ``scope``, and the
-    statement that counts it, built once and kept: the next read of the same list only binds the
-    values."""
+    statement that counts it, built and compiled once and kept: the next read of the same list only
+    binds the values."""
     rows = _rows()
     p = rows.project
     where: list[Any] = []
@@ -225,8 +226,8 @@ def _filtered_rows(filters: frozenset[str], scope: Scope) -> tuple[Any, Any]:
     if "overdue_at" in filters:
         where.append(overdue_projects(bindparam("overdue_at"), p.id))
     if not where:
-        return rows.query, rows.counted
-    return rows.query.where(*where), rows.counted.where(*where)
+        return Compiled(rows.query), Compiled(rows.counted)
+    return Compiled(rows.query.where(*where)), Compiled(rows.counted.where(*where))
 
 
 def _budget_lines(project_id: Any) -> Any:
@@ -412,7 +413,7 @@ def programme_board(
     by_town: dict[str, dict[str, int]] = {}
     by_stage = dict.fromkeys(stage_order, 0)
     not_started_count = 0
-    for town, stage, count, not_started in session.execute(statements.by_town(scope), parameters):
+    for town, stage, count, not_started in statements.by_town(scope).all(session, parameters):
         by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
         by_stage[stage] = by_stage.get(stage, 0) + count
         if stage not in ended:
@@ -420,17 +421,17 @@ def programme_board(
     total = sum(by_stage.values())
     budget = [
         BudgetLine(code, name, amount, int(allocated))
-        for code, name, amount, allocated in session.execute(statements.budget(scope), parameters)
+        for code, name, amount, allocated in statements.budget(scope).all(session, parameters)
     ]
     declared = [
         (milestone, key, due_date)
-        for key, due_date in session.execute(statements.milestones, parameters)
+        for key, due_date in statements.milestones.all(session, parameters)
         if (milestone := definition.milestone(key)) is not None
     ]
     reached: dict[str, int] = {}
     if declared:
         stages = sorted({milestone.stage for milestone, _, _ in declared})
-        reached = dict(session.execute(statements.reached(scope), {**parameters, "stages": stages}).all())
+        reached = dict(statements.reached(scope).all(session, {**parameters, "stages": stages}))
     milestone_lines = [
         MilestoneLine(
             key=key,
@@ -476,10 +477,10 @@ class _BoardStatements:
     scope (the CLI's and the jobs': one) and kept.
     """
 
-    by_town: Callable[[Scope], Any]  # town, stage, projects, of them not started
-    budget: Callable[[Scope], Any]  # code, name, programme fen, allocated fen; in the sources' order
-    milestones: Any  # key, due date; by due date
-    reached: Callable[[Scope], Any]  # stage, projects whose history entered it (:stages)
+    by_town: Callable[[Scope], Compiled]  # town, stage, projects, of them not started
+    budget: Callable[[Scope], Compiled]  # code, name, programme fen, allocated fen; in the sources' order
+    milestones: Compiled  # key, due date; by due date
+    reached: Callable[[Scope], Compiled]  # stage, projects whose history entered it (:stages)
 
 
 # Scopes whose board statements are kept (a login's scope is one per person or town).
@@ -497,8 +498,8 @@ def _board_statements() -> _BoardStatements:
     programme: Any = bindparam("programme")
 
     @lru_cache(maxsize=SCOPES_KEPT)
-    def by_town(scope: Scope) -> Any:
-        return (
+    def by_town(scope: Scope) -> Compiled:
+        return Compiled(
             sa_select(
                 town_place.c.name,
                 p.stage,
@@ -515,9 +516,9 @@ def _board_statements() -> _BoardStatements:
         )
 
     @lru_cache(maxsize=SCOPES_KEPT)
-    def budget(scope: Scope) -> Any:
+    def budget(scope: Scope) -> Compiled:
         s, f = source.c, funding.c
-        return (
+        return Compiled(
             sa_select(s.code, s.name, s.amount_fen, func.coalesce(func.sum(f.amount_fen), 0))
             .select_from(source.outerjoin(funding, and_(f.source_id == s.id, scope.projects(f.project_id))))
             .where(s.programme_id == programme)
@@ -526,12 +527,14 @@ def _board_statements() -> _BoardStatements:
         )
 
     m = milestone.c
-    milestones = sa_select(m.key, m.due_date).where(m.programme_id == programme).order_by(m.due_date)
+    milestones = Compiled(
+        sa_select(m.key, m.due_date).where(m.programme_id == programme).order_by(m.due_date)
+    )
 
     @lru_cache(maxsize=SCOPES_KEPT)
-    def reached(scope: Scope) -> Any:
+    def reached(scope: Scope) -> Compiled:
         e = event.c
-        return (
+        return Compiled(
             sa_select(e.to_stage, func.count(func.distinct(e.project_id)))
             .select_from(
                 event.join(

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache, partial
 
-from sqlalchemy import Connection, String, and_, bindparam, case, cast, exists, func, literal, update
+from sqlalchemy import String, and_, bindparam, case, cast, exists, func, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models import Cadence, Deadline, DeadlineKind, DeadlineStatus, Inspection, Programme, Project
 from models.calendar import CalendarNotCovered, WorkingCalendar
-from models.compiled import Compiled, connection_for, holds
+from models.compiled import Compiled, holds
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ, local_date
 from models.types import UTCDateTime, table_of
 from workflows.deadlines import (
@@ -132,8 +132,7 @@ def generate_cadence_deadlines(
     found, warnings = periods(local_date(now), calendar)
     opened = 0
     # Statements compiled once and run on the driver's cursor, as in workflows/deadline_sync.py.
-    connection = connection_for(session)
-    keys = _keys_in_use().scalars(connection)
+    keys = [key for (key,) in _keys_in_use().all(session)]
     definitions = [get_definition(session=session, key=key) for key in sorted(keys)]
     for definition in definitions:
         escalation = definition.escalation
@@ -147,8 +146,8 @@ def generate_cadence_deadlines(
             except CalendarNotCovered as exc:  # its escalation days run past the covered years
                 warnings.append(f"cadence:{period.suffix}: {exc}")
                 continue
-            opened += _open(session, connection, definition, period, levels, now)
-    settled = _settle_quarterly_inspections(session, connection, definitions)
+            opened += _open(session, definition, period, levels, now)
+    settled = _settle_quarterly_inspections(session, definitions)
     return CadenceResult(opened, settled, warnings)
 
 
@@ -160,7 +159,6 @@ def _keys_in_use() -> Compiled:
 
 def _open(
     session: Session,
-    connection: Connection,
     definition: WorkflowDefinition,
     period: Period,
     levels: list[LevelTime],
@@ -168,8 +166,8 @@ def _open(
 ) -> int:
     """One INSERT … SELECT of the period's deadline for every programme of the workflow that lacks it."""
     upcoming = next_level(levels, revision=1, now=now)
-    ids = _opening(connection.dialect.name).scalars(
-        connection,
+    returned = _opening(session.get_bind().dialect.name).all(
+        session,
         {
             "definition_key": definition.key,
             "subject_prefix": f"cadence:{period.suffix}:programme:",
@@ -182,8 +180,8 @@ def _open(
             "next_level_at": upcoming.at if upcoming else None,
         },
     )
-    write_levels(session, [row for deadline_id in ids for row in level_rows(deadline_id, 1, levels)])
-    return len(ids)
+    write_levels(session, [row for (deadline_id,) in returned for row in level_rows(deadline_id, 1, levels)])
+    return len(returned)
 
 
 @lru_cache(maxsize=4)
@@ -233,22 +231,20 @@ def _opening(dialect: str) -> Compiled:
     )
 
 
-def _settle_quarterly_inspections(
-    session: Session, connection: Connection, definitions: list[WorkflowDefinition]
-) -> int:
+def _settle_quarterly_inspections(session: Session, definitions: list[WorkflowDefinition]) -> int:
     """A quarter's inspection is met once every active project has a signed inspection in it."""
     ended = tuple(sorted({stage for definition in definitions for stage in definition.ended_stages()}))
     settling = _settling_quarter(ended)
     through_orm = holds(session, Deadline)  # deadlines loaded: the ORM keeps them current
     settled = 0
-    for start, end in _open_quarters().rows(connection):
+    for start, end in _open_quarters().all(session):
         if start is None or end is None:
             continue
         since = datetime.combine(start, time(0), LOCAL_TZ)
         until = datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
         values = {"since": since, "until": until, "start": start}
         if not through_orm:
-            settled += settling.run(connection, values)
+            settled += settling.run(session, values)
             continue
         result = session.execute(
             settling.statement, values, execution_options={"synchronize_session": "fetch"}

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     String,
     and_,
     bindparam,
@@ -44,7 +43,7 @@ from models import (
 )
 from models.bulk import insert_new
 from models.calendar import WorkingCalendar
-from models.compiled import Compiled, connection_for, holds
+from models.compiled import Compiled, holds
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ
 from models.types import table_of
 from workflows.deadlines import (
@@ -97,20 +96,19 @@ JIT_OFF = Compiled(text("SET LOCAL jit = off"))
 
 @dataclass(frozen=True)
 class _Run:
-    """One sync's session, its connection, and whether its settling UPDATEs go through the ORM."""
+    """One sync's session and scope, and whether its settling UPDATEs go through the ORM."""
 
     session: Session
-    connection: Connection
     scope: Scope
     # Deadlines loaded in the session (an action's): the UPDATEs go through it, to keep them current.
     orm: bool
 
     def rows(self, statement: Compiled) -> list[Any]:
-        return statement.rows(self.connection, self.scope.parameters)
+        return statement.all(self.session, self.scope.parameters)
 
     def settle(self, statement: Compiled) -> int:
         if not self.orm:
-            return statement.run(self.connection, self.scope.parameters)
+            return statement.run(self.session, self.scope.parameters)
         result = self.session.execute(
             statement.statement, self.scope.parameters, execution_options={"synchronize_session": "fetch"}
         )
@@ -150,12 +148,11 @@ def sync_deadlines(
     programme_id: int | None = None,
 ) -> SyncResult:
     """Open the deadlines the data implies and settle those whose event has happened (idempotent)."""
-    connection = connection_for(session)
-    run = _Run(session, connection, Scope(project_id, programme_id), holds(session, Deadline))
+    run = _Run(session, Scope(project_id, programme_id), holds(session, Deadline))
     levels = _Levels(calendar)
-    if connection.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # As the sweep does: these statements are short, JIT-compiling them costs more than it saves.
-        JIT_OFF.run(connection)
+        JIT_OFF.run(session)
     opened = settled = 0
     for definition in _definitions_in_use(run):
         escalation = definition.escalation

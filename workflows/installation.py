@@ -28,8 +28,8 @@ def mode_of(session: Session) -> Mode:
     loaded = session.identity_map.get(session.identity_key(Installation, 1))
     if loaded is not None:  # settle_mode's, just written
         return Mode(loaded.mode)
-    found = _MODE.scalars(session.connection())
-    return Mode(found[0]) if found else Mode.LIVE
+    found = _MODE.first(session)
+    return Mode(found[0]) if found is not None else Mode.LIVE
 
 
 def recorded_mode(session: Session) -> Mode | None:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from ducha.db import make_engine
 from models import Deadline, DeadlineKind, DeadlineStatus, Project
 from models.calendar import WorkingCalendar
-from models.compiled import Compiled, connection_for, holds
+from models.compiled import Compiled, holds
 from models.types import UTCDateTime, table_of
 from workflows.deadline_sync import sync_deadlines
 
@@ -38,17 +38,18 @@ def test_rows_are_converted_as_the_session_converts_them(session: Session) -> No
         select(col(Deadline.subject), col(Deadline.due_at), col(Deadline.period_start), literal(7))
         .where(
             col(Deadline.kind).in_([DeadlineKind.CADENCE, DeadlineKind.MILESTONE]),
-            col(Deadline.due_at) >= bindparam("since", type_=UTCDateTime()),
+            col(Deadline.due_at) > bindparam("after", type_=UTCDateTime()),
         )
         .order_by(col(Deadline.subject))
     )
     compiled = Compiled(statement)
-    # Pending objects are flushed first, as session.execute would.
-    rows = compiled.rows(connection_for(session), {"since": DUE})
+    # Pending objects are flushed first, as session.execute would; the bound timestamp is converted
+    # as the column's type converts it (SQLite: UTC text), or nothing would compare right.
+    before = datetime(2026, 7, 1, 9, 29, 59, tzinfo=UTC)
+    rows = compiled.all(session, {"after": before})
     assert rows == [("cadence:a", DUE, date(2026, 4, 1), 7), ("cadence:b", DUE, date(2026, 4, 1), 7)]
-    assert rows == [tuple(row) for row in session.execute(statement, {"since": DUE})]
-    assert compiled.rows(connection_for(session), {"since": datetime(2026, 7, 2, tzinfo=UTC)}) == []
-    assert compiled.scalars(connection_for(session), {"since": DUE}) == ["cadence:a", "cadence:b"]
+    assert rows == [tuple(row) for row in session.execute(statement, {"after": before})]
+    assert compiled.all(session, {"after": DUE}) == []
 
 
 def test_run_binds_by_name_and_counts_the_rows_changed(session: Session) -> None:
@@ -60,21 +61,25 @@ def test_run_binds_by_name_and_counts_the_rows_changed(session: Session) -> None
         .values(status=DeadlineStatus.MET.value, settled_at=bindparam("at", type_=UTCDateTime()))
     )
     at = datetime(2026, 6, 30, 1, tzinfo=UTC)
-    assert settle.run(connection_for(session), {"subject": "cadence:b", "at": at}) == 1
-    assert settle.run(connection_for(session), {"subject": "cadence:b", "at": at}) == 0
+    assert settle.run(session, {"subject": "cadence:b", "at": at}) == 1
+    assert settle.run(session, {"subject": "cadence:b", "at": at}) == 0
     found = session.execute(select(col(Deadline.subject), col(Deadline.settled_at)).order_by("subject")).all()
     assert [tuple(row) for row in found] == [("cadence:a", None), ("cadence:b", at)]
 
 
-def test_a_driver_error_is_sqlalchemys(session: Session) -> None:
+def test_an_insert_returns_its_rows_and_a_driver_error_is_sqlalchemys(session: Session) -> None:
     _deadline(session, "cadence:a")
+    table = table_of(Deadline)
     again = Compiled(
-        insert(table_of(Deadline)).values(
+        insert(table)
+        .values(
             kind="cadence", subject=bindparam("subject"), title="t", due_at=DUE, revision=1, status="open"
         )
+        .returning(table.c.subject, table.c.due_at)
     )
+    assert again.all(session, {"subject": "cadence:b"}) == [("cadence:b", DUE)]
     with pytest.raises(IntegrityError) as raised:
-        again.run(connection_for(session), {"subject": "cadence:a"})
+        again.all(session, {"subject": "cadence:a"})
     assert raised.value.statement is not None and raised.value.statement.startswith("INSERT INTO deadline")
 
 
@@ -88,22 +93,16 @@ def test_the_engines_cursor_events_see_the_statement(session: Session) -> None:
     event.listen(engine, "before_cursor_execute", before)
     try:
         count = Compiled(select(col(Deadline.id)).where(col(Deadline.subject) == bindparam("subject")))
-        assert count.rows(connection_for(session), {"subject": "nothing"}) == []
+        assert count.all(session, {"subject": "nothing"}) == []
     finally:
         event.remove(engine, "before_cursor_execute", before)
     assert seen[-1].startswith("SELECT deadline.id")
 
 
-def test_what_cannot_be_compiled_once_is_refused(session: Session) -> None:
-    connection = connection_for(session)
-    listed = Compiled(
-        select(col(Deadline.id)).where(col(Deadline.subject).in_(bindparam("subjects", expanding=True)))
-    )
-    with pytest.raises(InvalidRequestError, match="subjects: a list bound at run time"):
-        listed.rows(connection, {"subjects": ["a"]})
+def test_a_value_left_out_is_refused(session: Session) -> None:
     one = Compiled(select(col(Deadline.id)).where(col(Deadline.subject) == bindparam("subject")))
-    with pytest.raises(InvalidRequestError, match="a value is required for bind parameter 'subject'"):
-        one.rows(connection, {})
+    with pytest.raises(InvalidRequestError, match="A value is required for bind parameter 'subject'"):
+        one.all(session, {})
 
 
 def test_holds_says_when_the_session_has_objects_of_the_table(session: Session) -> None:
