@@ -386,7 +386,7 @@ class ProgrammeChoice:
 def programme_choices(*, session: Session) -> list[ProgrammeChoice]:
     """Every programme's id and name, in id order (a page's programme selector): no counts, which
     ``list_programmes`` works out over every project."""
-    rows = session.connection().execute(
+    rows: Any = session.connection().execute(
         sa_select(col(Programme.id), col(Programme.name)).order_by(col(Programme.id))
     )
     return [ProgrammeChoice(programme_id, name) for programme_id, name in rows]
