@@ -212,11 +212,17 @@ def list_projects(
 
         def count() -> int:
             return PROJECT_COUNTS.answer(
-                session, key, lambda: (int(session.execute(counted, parameters).scalar_one()), None)
+                session, key, lambda: (_count(session, counted, parameters), None)
             )
 
         counter = count
     return Listing.each(session, query, row, window, parameters, counted, counter)
+
+
+def _count(session: Session, counted: Compiled, parameters: dict[str, Any]) -> int:
+    found = counted.first(session, parameters)
+    assert found is not None
+    return int(found[0])
 
 
 # Exact counts of project lists kept per process (scope, filters, data generation).
