@@ -81,7 +81,9 @@ ENTRY_RAW = (
 )  # fmt: skip
 LINE_RAW = ("entry_seq", "position", "account_id", "amount_fen", "balance_fen")
 
-_DOCUMENTED = itemgetter("kind", "amount", "category", "voucher", "invoice", "op", "part", "fund", "project")
+_DOCUMENTED = itemgetter(
+    "log", "seq", "prev", "kind", "amount", "category", "voucher", "invoice", "op", "part", "fund", "project"
+)  # fmt: skip
 _REFS = itemgetter("reverses", "settles", "payable", "linked")
 _NO_ACCOUNT = (None, None)
 _NOT_STORED = object()
@@ -122,11 +124,11 @@ class Screen:
         doc = orjson.loads(body)
         actor, vendor, refs, documented = doc["actor"], doc["vendor"], doc["refs"], doc["lines"]
         if (
-            doc["log"] != self.origin
-            or doc["seq"] != seq
-            or doc["prev"] != prev
-            or _DOCUMENTED(doc)
+            _DOCUMENTED(doc)
             != (
+                self.origin,
+                seq,
+                prev,
                 kind,
                 amount,
                 category,
@@ -136,7 +138,7 @@ class Screen:
                 op_part,
                 self.funds.get(fund_id),
                 None if project_id is None else self.projects.get(project_id),
-            )  # fmt: skip
+            )
             or len(refs) != 4
             or _REFS(refs) != (reverses, settles, payable, linked)
             or (actor["id"] if actor else None) != actor_id

@@ -65,6 +65,7 @@ class LogReport:
     root: bytes = b""
     checkpoints: int = 0
     latest: str | None = None  # the latest signed checkpoint's note
+    rechecked: int = 0  # entries the screen doubted and the slow check cleared
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -177,6 +178,7 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
                     problem = _explain(session, report, names, screen.balances, seq, done, prev)
                     if problem is not None:
                         break
+                    report.rechecked += 1
                 prev = row[2]
                 hashes.append(prev)
                 done += 1
