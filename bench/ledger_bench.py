@@ -21,7 +21,8 @@ SHA-256'd. Target: verify ≤ 1.5× floor.
 and for 500 in the tree of the first 1,000 (the same database), medians. Target: ≤ 2×.
 
 PostgreSQL comes from DUCHA_BENCH_POSTGRES_URL (default the local test server); the benchmark makes
-and drops only the databases it names ``ducha_bench_ledger_*``. SQLite files go to bench/.cache/.
+and drops only the databases it names ``<prefix>_ledger_*``, the prefix ``ducha_bench`` unless
+DUCHA_BENCH_DB_PREFIX says otherwise. SQLite files go to bench/.cache/.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from workflows.projects import create_project
 
 HERE = Path(__file__).resolve().parent
 ADMIN_URL = os.environ.get("DUCHA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DB_PREFIX = os.environ.get("DUCHA_BENCH_DB_PREFIX", "ducha_bench")
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 PROJECTS = 1000
 BATCH = 20_000
@@ -79,7 +81,7 @@ class Backend:
             for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 stale.unlink(missing_ok=True)
             return f"sqlite:///{path}"
-        database = f"ducha_bench_ledger_{os.getpid()}_{label}"
+        database = f"{DB_PREFIX}_ledger_{os.getpid()}_{label}"
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
             connection.execute(text(f'CREATE DATABASE "{database}"'))

@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, LargeBinary, Select, cast, func
 from sqlmodel import Session
 
 from funds.canonical import instant
@@ -65,7 +65,15 @@ def instant_check(dialect: str) -> Callable[[Any, Any], bool]:
     return _sqlite_instant if dialect == "sqlite" else _driver_instant
 
 
-# The entry's columns, in the order ``Screen.passes`` unpacks them.
+def utf8_bytes(column: ColumnElement[str], dialect: str) -> ColumnElement[bytes]:
+    """A text column read as its UTF-8 bytes: what the hash is over, with no decoding and encoding in
+    Python (SQLite keeps text as UTF-8; PostgreSQL's text to bytea cast would read escapes instead)."""
+    if dialect == "postgresql":
+        return func.convert_to(column, "UTF8", type_=LargeBinary)
+    return cast(column, LargeBinary)
+
+
+# The entry's columns, in the order ``Screen.passes`` unpacks them (the body as UTF-8 bytes).
 ENTRY_RAW = (
     "seq", "body", "entry_hash", "kind", "amount_fen", "category", "voucher", "invoice", "op_id", "op_part",
     "fund_id", "project_id", "occurred_at", "recorded_at", "reverses_seq", "settles_seq", "payable_seq",
@@ -73,7 +81,9 @@ ENTRY_RAW = (
 )  # fmt: skip
 LINE_RAW = ("entry_seq", "position", "account_id", "amount_fen", "balance_fen")
 
-_DOCUMENTED = itemgetter("kind", "amount", "category", "voucher", "invoice", "op", "part", "fund", "project")
+_DOCUMENTED = itemgetter(
+    "log", "seq", "prev", "kind", "amount", "category", "voucher", "invoice", "op", "part", "fund", "project"
+)  # fmt: skip
 _REFS = itemgetter("reverses", "settles", "payable", "linked")
 _NO_ACCOUNT = (None, None)
 _NOT_STORED = object()
@@ -109,16 +119,16 @@ class Screen:
         (seq, body, entry_hash, kind, amount, category, voucher, invoice, op_id, op_part, fund_id,
          project_id, occurred, recorded, reverses, settles, payable, linked, actor_id, override,
          vendor_id) = row  # fmt: skip
-        if seq != expected_seq or _sha256(body.encode()).hexdigest() != entry_hash:
+        if seq != expected_seq or _sha256(body).hexdigest() != entry_hash:
             return False
         doc = orjson.loads(body)
         actor, vendor, refs, documented = doc["actor"], doc["vendor"], doc["refs"], doc["lines"]
         if (
-            doc["log"] != self.origin
-            or doc["seq"] != seq
-            or doc["prev"] != prev
-            or _DOCUMENTED(doc)
+            _DOCUMENTED(doc)
             != (
+                self.origin,
+                seq,
+                prev,
                 kind,
                 amount,
                 category,
@@ -128,7 +138,7 @@ class Screen:
                 op_part,
                 self.funds.get(fund_id),
                 None if project_id is None else self.projects.get(project_id),
-            )  # fmt: skip
+            )
             or len(refs) != 4
             or _REFS(refs) != (reverses, settles, payable, linked)
             or (actor["id"] if actor else None) != actor_id

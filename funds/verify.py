@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from funds.canonical import instant
 from funds.entry_checks import LEAF_PROBLEM, BadEntry, check_entry
-from funds.entry_screen import ENTRY_RAW, LINE_RAW, Screen, instant_check, raw_batches
+from funds.entry_screen import ENTRY_RAW, LINE_RAW, Screen, instant_check, raw_batches, utf8_bytes
 from funds.journal import node_fetcher
 from funds.merkle import LEVEL, consistency_proof, node_hash, root_hash, verify_consistency
 from funds.note import Checkpoint, NoteError, Verifier, parse_checkpoint, parse_note
@@ -65,6 +65,7 @@ class LogReport:
     root: bytes = b""
     checkpoints: int = 0
     latest: str | None = None  # the latest signed checkpoint's note
+    rechecked: int = 0  # entries the screen doubted and the slow check cleared
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -150,12 +151,12 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
     """Check every entry in log order, screened in bulk (funds/entry_screen.py) and explained one by one
     only where the screen doubts it; the levels of the tree its entries make, or None at a bad entry."""
     names = _names(session, report.programme_id)
-    screen = Screen(report.origin, names, instant_check(session.connection().dialect.name))
+    dialect = session.connection().dialect.name
+    screen = Screen(report.origin, names, instant_check(dialect))
+    columns = [utf8_bytes(ENTRY.body, dialect) if name == "body" else ENTRY[name] for name in ENTRY_RAW]
     entries = raw_batches(
         session,
-        select(*[ENTRY[name] for name in ENTRY_RAW])
-        .where(ENTRY.programme_id == report.programme_id)
-        .order_by(ENTRY.seq),
+        select(*columns).where(ENTRY.programme_id == report.programme_id).order_by(ENTRY.seq),
     )
     line_batches = raw_batches(session, _line_rows(report.programme_id))
     groups = groupby(chain.from_iterable(line_batches), key=itemgetter(0))  # each entry's lines
@@ -177,6 +178,7 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
                     problem = _explain(session, report, names, screen.balances, seq, done, prev)
                     if problem is not None:
                         break
+                    report.rechecked += 1
                 prev = row[2]
                 hashes.append(prev)
                 done += 1

@@ -10,6 +10,7 @@ entry corrected by a reversal and the reversal are left out: together they moved
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
@@ -19,6 +20,7 @@ from funds.reads import summary
 from models import (
     Deadline,
     DeadlineKind,
+    DeadlineRevision,
     DeadlineStatus,
     FundingSource,
     OrgUnit,
@@ -31,7 +33,7 @@ from models import (
 )
 from models.ledger import JournalEntry, JournalLine, LedgerAccount, Vendor
 from models.localtime import local_date
-from models.types import table_of
+from models.types import UTCDateTime, table_of
 from workflows.definition import get_definition
 
 ENTRY, LINE, ACCOUNT = table_of(JournalEntry), table_of(JournalLine), table_of(LedgerAccount)
@@ -288,27 +290,45 @@ def _movements(session: Session, programme: Programme, at: datetime | None) -> l
 
 def _deadlines(session: Session, programme: Programme, at: datetime | None) -> list[tuple[int, DeadlineFact]]:
     """The projects' deadlines; as of ``at``, only those there were by then (an order issued by then, a
-    stage entered by then)."""
+    stage entered by then), each due when it was then: an extension recorded after ``at`` had not moved
+    it yet, so it was due at the ``previous_due_at`` of the first such extension."""
     deadline, order = table_of(Deadline), table_of(RectificationOrder)
+    due: Any = deadline.c.due_at
+    if at is not None:
+        revision = table_of(DeadlineRevision)
+        later = (
+            select(revision.c.deadline_id, func.min(revision.c.revision).label("revision"))
+            .where(revision.c.recorded_at > at)
+            .group_by(revision.c.deadline_id)
+            .subquery("later")
+        )
+        first = revision.alias("first_later")
+        due = func.coalesce(first.c.previous_due_at, deadline.c.due_at, type_=UTCDateTime())
     query = (
         select(
             deadline.c.project_id,
             deadline.c.id,
             deadline.c.kind,
             deadline.c.title,
-            deadline.c.due_at,
+            due.label("due_at"),
             deadline.c.status,
             deadline.c.settled_at,
         )
         .join(PROJECT, PROJECT.c.id == deadline.c.project_id)
         .outerjoin(order, order.c.id == deadline.c.order_id)
         .where(PROJECT.c.programme_id == programme.id)
-        .order_by(deadline.c.due_at, deadline.c.id)
+        .order_by(due, deadline.c.id)
     )
     if at is not None:
-        query = query.where(
-            or_(order.c.issued_at.is_(None), order.c.issued_at <= at),
-            or_(deadline.c.stage_entered_at.is_(None), deadline.c.stage_entered_at <= at),
+        query = (
+            query.outerjoin(later, later.c.deadline_id == deadline.c.id)
+            .outerjoin(
+                first, (first.c.deadline_id == later.c.deadline_id) & (first.c.revision == later.c.revision)
+            )
+            .where(
+                or_(order.c.issued_at.is_(None), order.c.issued_at <= at),
+                or_(deadline.c.stage_entered_at.is_(None), deadline.c.stage_entered_at <= at),
+            )
         )
     return [
         (int(project_id), DeadlineFact(id_, DeadlineKind(kind), title, due, DeadlineStatus(status), settled))

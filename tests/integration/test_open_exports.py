@@ -536,3 +536,28 @@ def test_a_trail_file_that_cannot_be_written_is_one_line_and_exit_2(demo: str, t
         ), output
     code, output = run(demo, "audit", "trail", "P008", "--format", "xlsx")
     assert code == 2 and "give --out FILE.xlsx" in output and len(output.strip().splitlines()) == 1
+
+
+def test_a_milestone_as_of_a_past_day_is_due_when_it_was_then(demo: str, tmp_path: Path) -> None:
+    """An extension recorded after ``--at`` had not moved the milestone yet: its due date and its
+    status are the ones it had that day."""
+    late = js(demo, "projects", "--stage", "approved", "--at", AT)["data"][0]["code"]
+    start = next(
+        d
+        for d in js(demo, "deadlines", "--project", late)["data"]
+        if d["subject"].startswith("milestone:start")
+    )
+    ok(demo, "deadlines", "extend", str(start["id"]), "--to", "2027-01-29", "--as", DEMO_OFFICE,
+       "--reason", "征地延误,经批准延期", "--at", "2027-01-10")  # fmt: skip
+    out = tmp_path / "oc4ids.json"
+
+    def milestone(at: str) -> dict[str, Any]:
+        ok(demo, "export", "oc4ids", "--out", str(out), "--at", at)
+        project = next(p for p in json.loads(out.read_text())["projects"] if p["id"].endswith(f"-{late}"))
+        found: dict[str, Any] = next(m for m in project["milestones"] if m["id"] == str(start["id"]))
+        return found
+
+    before = milestone("2027-01-05")
+    assert (before["dueDate"], before["status"]) == ("2026-12-31T23:59:59+08:00", "notMet")
+    after = milestone("2027-01-12")
+    assert (after["dueDate"], after["status"]) == ("2027-01-29T23:59:59+08:00", "scheduled")
