@@ -211,9 +211,12 @@ def list_projects(
         )
 
         def count() -> int:
-            return PROJECT_COUNTS.answer(
-                session, key, lambda: (int(session.execute(counted, parameters).scalar_one()), None)
-            )
+            return PROJECT_COUNTS.answer(session, key, lambda: (_counted(counted), None))
+
+        def _counted(statement: Compiled) -> int:
+            found = statement.first(session, parameters)
+            assert found is not None
+            return int(found[0])
 
         counter = count
     return Listing.each(session, query, row, window, parameters, counted, counter)
@@ -386,9 +389,8 @@ class ProgrammeChoice:
 def programme_choices(*, session: Session) -> list[ProgrammeChoice]:
     """Every programme's id and name, in id order (a page's programme selector): no counts, which
     ``list_programmes`` works out over every project."""
-    rows = session.connection().execute(
-        sa_select(col(Programme.id), col(Programme.name)).order_by(col(Programme.id))
-    )
+    programme = table_of(Programme).c
+    rows = session.connection().execute(sa_select(programme.id, programme.name).order_by(programme.id))
     return [ProgrammeChoice(programme_id, name) for programme_id, name in rows]
 
 
