@@ -88,7 +88,8 @@ class Backend:
             path = self.folder / f"{label}.db"
             path.unlink(missing_ok=True)
             return f"sqlite:///{path}"
-        database = f"ducha_bench_import_{os.getpid()}_{label}"
+        prefix = os.environ.get("DUCHA_BENCH_DB_PREFIX", "ducha_bench").rstrip("_")
+        database = f"{prefix}_import_{os.getpid()}_{label}"
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
             connection.execute(text(f'CREATE DATABASE "{database}"'))

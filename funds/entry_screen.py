@@ -147,32 +147,27 @@ class Screen:
             for ref in (reverses, settles, payable, linked):
                 if ref is not None and not 0 <= ref < seq:
                     return False
-        return self._count_lines(lines, documented, fund_id)
-
-    def _count_lines(self, lines: list[Row], documented: list[Any], fund_id: int) -> bool:
-        balances, accounts = self.balances, self.accounts
-        done = total = 0
-        for (_, position, account_id, amount, balance), line in zip(lines, documented, strict=True):
+        # The balances this entry leaves, counted apart until every line has passed.
+        balances, accounts, after = self.balances, self.accounts, dict[str, int]()
+        position = total = 0
+        for (_, stored_position, account_id, line_amount, balance), line in zip(
+            lines, documented, strict=True
+        ):
             code, line_fund = accounts.get(account_id, _NO_ACCOUNT)
+            before = after[code] if code in after else balances.get(code, 0)
             if (
-                position != done
+                stored_position != position
                 or line_fund != fund_id
                 or code != line["account"]
-                or amount != line["amount"]
+                or line_amount != line["amount"]
                 or balance != line["balance"]
-                or balances.get(code, 0) + amount != balance
+                or before + line_amount != balance
             ):
-                self._undo(lines[:done])
                 return False
-            balances[code] = balance
-            done += 1
-            total += amount
+            after[code] = balance
+            position += 1
+            total += line_amount
         if total != 0:
-            self._undo(lines)
             return False
+        balances.update(after)
         return True
-
-    def _undo(self, counted: list[Row]) -> None:
-        """Put back the balances before ``counted`` (a line's balance less its amount is the one before)."""
-        for _, _, account_id, amount, balance in reversed(counted):
-            self.balances[self.accounts[account_id][0]] = balance - amount

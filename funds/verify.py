@@ -12,7 +12,8 @@ stops at its first bad entry, which the report names.
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -157,8 +158,8 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
         .order_by(ENTRY.seq),
     )
     line_batches = raw_batches(session, _line_rows(report.programme_id))
-    lines = chain.from_iterable(line_batches)
-    pending = next(lines, None)
+    groups = groupby(chain.from_iterable(line_batches), key=itemgetter(0))  # each entry's lines
+    pending = next(groups, None)
     leaves: list[bytes] = []
     done, prev, problem = 0, "", None
     try:
@@ -166,16 +167,16 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
             hashes = []
             for row in batch:
                 seq, mine = row[0], []
-                while pending is not None and pending[0] <= seq:
+                if pending is not None and pending[0] <= seq:
                     if pending[0] < seq:
                         problem = Problem(report.origin, pending[0], "a line without its entry")
                         break
-                    mine.append(pending)
-                    pending = next(lines, None)
-                if problem is None and not screen.passes(row, mine, done, prev):
+                    mine = list(pending[1])
+                    pending = next(groups, None)
+                if not screen.passes(row, mine, done, prev):
                     problem = _explain(session, report, names, screen.balances, seq, done, prev)
-                if problem is not None:
-                    break
+                    if problem is not None:
+                        break
                 prev = row[2]
                 hashes.append(prev)
                 done += 1

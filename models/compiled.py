@@ -10,6 +10,11 @@ where a column has one.
 
 It runs in the session's transaction (the same connection, after a flush of pending changes, as
 ``session.execute`` would autoflush), and errors arrive as SQLAlchemy's ``DBAPIError`` subclasses.
+Writes too (``run``: an UPDATE's count of rows; ``all`` of an INSERT … RETURNING): the daily job's
+seventeen statements on 50 projects cost several times more in SQLAlchemy than in the database. The
+engine's cursor events still fire (the benches time statements through them). The ORM does not see
+what a write changes: where the session holds objects of the table (``holds``), run the statement
+through the session instead, whose ``synchronize_session`` keeps them current.
 """
 
 from __future__ import annotations
@@ -102,11 +107,16 @@ class Compiled:
             # of its values; only the lists given as parameters are expanded on every call.
             expansion = {k: v for k, v in state.parameter_expansion.items() if k in parameters}
             given = set(parameters) | {name for names in expansion.values() for name in names}
+            # The expanded state's processors are only the expanded lists' values: the others (an
+            # aware timestamp to SQLite's text) are the compiled statement's.
+            processors = {**compiled._bind_processors, **state.processors}
+            if not all(callable(process) for process in processors.values()):
+                raise exc.InvalidRequestError("tuple parameters are not supported here")
             plan = self._plans[key] = _Plan(
                 sql=state.statement,
                 positional=tuple(state.positiontup) if state.positiontup is not None else None,
                 defaults={k: v for k, v in state.parameters.items() if k not in given},
-                processors=tuple(state.processors.items()),
+                processors=tuple(processors.items()),
                 expansion=expansion,
             )
         return plan
@@ -126,7 +136,8 @@ class Compiled:
         """What turns the DBAPI's rows into the column types' values (the identity if no column needs it)."""
         convert = self._results.get(_kind(dialect))
         if convert is None:
-            columns = list(self.statement.selected_columns)
+            # The compiled statement's result columns: a SELECT's, or an INSERT's RETURNING.
+            columns = self._compiled[_kind(dialect)]._result_columns
             work = []
             for index, (column, described) in enumerate(zip(columns, description, strict=True)):
                 process = column.type.dialect_impl(dialect).result_processor(dialect, described[1])
@@ -162,8 +173,14 @@ class Compiled:
         # PostgreSQL streams through a server-side cursor, as SQLAlchemy's yield_per does.
         server_side = named and dialect.name == "postgresql"
         cursor = dbapi.cursor(name=f"ducha_compiled_{next(_cursor_names)}") if server_side else dbapi.cursor()
+        # The engine's cursor events, when anything listens (a bench timing statements, a test).
+        before, after = connection.dispatch.before_cursor_execute, connection.dispatch.after_cursor_execute
         try:
+            if before:
+                before(connection, cursor, plan.sql, bound, None, False)
             cursor.execute(plan.sql, bound)
+            if after:
+                after(connection, cursor, plan.sql, bound, None, False)
         except Exception as error:
             cursor.close()
             if isinstance(error, dialect.loaded_dbapi.Error):
@@ -191,6 +208,14 @@ class Compiled:
         finally:
             cursor.close()
 
+    def run(self, session: Session, parameters: Mapping[str, Any] | None = None) -> int:
+        """Run a statement that returns no rows (an UPDATE, a SET); how many rows it changed."""
+        cursor, _ = self._cursor(session, parameters or {}, named=False)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
     def stream(
         self, session: Session, parameters: Mapping[str, Any] | None = None, batch: int = BATCH
     ) -> Iterator[list[Row]]:
@@ -204,6 +229,12 @@ class Compiled:
                 yield convert(rows)
         finally:
             cursor.close()
+
+
+def holds(session: Session, model: type) -> bool:
+    """Whether the session has objects of ``model`` loaded: a write run by ``Compiled`` would change
+    their rows behind the ORM's back, so the caller runs it through the session instead."""
+    return any(isinstance(instance, model) for instance in session.identity_map.values())
 
 
 def _kind(dialect: Dialect) -> str:

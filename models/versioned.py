@@ -80,17 +80,17 @@ def newest_text(
 ) -> tuple[str, str] | None:
     """(text, source name) of ``key`` at ``version``, or of its newest version: two columns, no ORM
     object (every list that shows a stage label reads its definition)."""
-    if version is None:
-        row = _newest_text(record_type, False).first(session, {"key": key})
-    else:
-        row = _newest_text(record_type, True).first(session, {"key": key, "version": version})
+    query = _newest_text(record_type, version is not None)
+    values = {"key": key} if version is None else {"key": key, "version": version}
+    with session.no_autoflush:  # on the table (Core), as before: the session did not flush for it
+        row = query.first(session, values)
     return None if row is None else (row[0], row[1])
 
 
 @lru_cache(maxsize=8)
 def _newest_text(record_type: type[VersionedSource], of_version: bool) -> Compiled:
-    """Built and compiled once per process: a job reads its definitions on every run, a list of
-    projects once per list (its stage labels)."""
+    """Built and compiled once per process, run on the driver's cursor: a job reads its definitions
+    on every run, and every list that shows a stage label reads one."""
     table = table_of(record_type)
     query = sa_select(table.c.source_text, table.c.source_name).where(table.c.key == bindparam("key"))
     if of_version:

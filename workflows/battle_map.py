@@ -40,11 +40,15 @@ class TownTiles:
     town: str
     tiles: list[Tile] = field(default_factory=list)
     # The tiles as the page writes them, once per kept map (ducha.web.templating).
-    rendered: Any = None
+    rendered: Any = field(default=None, repr=False, compare=False)
+    _late: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def overdue_projects(self) -> int:
-        return sum(1 for tile in self.tiles if tile.overdue)
+        late = self._late
+        if late is None or late[0] != len(self.tiles):  # counted once per kept map, not per page
+            late = self._late = (len(self.tiles), sum(1 for tile in self.tiles if tile.overdue))
+        return late[1]
 
 
 @dataclass(frozen=True)

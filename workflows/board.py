@@ -211,15 +211,16 @@ def list_projects(
         )
 
         def count() -> int:
-            return PROJECT_COUNTS.answer(session, key, lambda: (_counted(counted), None))
-
-        def _counted(statement: Compiled) -> int:
-            found = statement.first(session, parameters)
-            assert found is not None
-            return int(found[0])
+            return PROJECT_COUNTS.answer(session, key, lambda: (_count(session, counted, parameters), None))
 
         counter = count
     return Listing.each(session, query, row, window, parameters, counted, counter)
+
+
+def _count(session: Session, counted: Compiled, parameters: dict[str, Any]) -> int:
+    found = counted.first(session, parameters)
+    assert found is not None
+    return int(found[0])
 
 
 # Exact counts of project lists kept per process (scope, filters, data generation).
@@ -389,8 +390,9 @@ class ProgrammeChoice:
 def programme_choices(*, session: Session) -> list[ProgrammeChoice]:
     """Every programme's id and name, in id order (a page's programme selector): no counts, which
     ``list_programmes`` works out over every project."""
-    programme = table_of(Programme).c
-    rows = session.connection().execute(sa_select(programme.id, programme.name).order_by(programme.id))
+    rows: Any = session.connection().execute(
+        sa_select(col(Programme.id), col(Programme.name)).order_by(col(Programme.id))
+    )
     return [ProgrammeChoice(programme_id, name) for programme_id, name in rows]
 
 

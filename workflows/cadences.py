@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache, partial
-from typing import Any
 
 from sqlalchemy import String, and_, bindparam, case, cast, exists, func, literal, update
 from sqlalchemy import select as sa_select
@@ -23,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from models import Cadence, Deadline, DeadlineKind, DeadlineStatus, Inspection, Programme, Project
 from models.calendar import CalendarNotCovered, WorkingCalendar
+from models.compiled import Compiled, holds
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ, local_date
 from models.types import UTCDateTime, table_of
 from workflows.deadlines import (
@@ -131,7 +131,8 @@ def generate_cadence_deadlines(
     """Open this period's cadence deadlines for every programme and settle what the data settles."""
     found, warnings = periods(local_date(now), calendar)
     opened = 0
-    keys = session.execute(_keys_in_use()).scalars().all()
+    # Statements compiled once and run on the driver's cursor, as in workflows/deadline_sync.py.
+    keys = [key for (key,) in _keys_in_use().all(session)]
     definitions = [get_definition(session=session, key=key) for key in sorted(keys)]
     for definition in definitions:
         escalation = definition.escalation
@@ -147,14 +148,13 @@ def generate_cadence_deadlines(
                 continue
             opened += _open(session, definition, period, levels, now)
     settled = _settle_quarterly_inspections(session, definitions)
-    session.flush()
     return CadenceResult(opened, settled, warnings)
 
 
 @lru_cache(maxsize=1)
-def _keys_in_use() -> Any:
+def _keys_in_use() -> Compiled:
     """The programmes' workflows, for their escalation ladders."""
-    return select(Programme.definition_key).distinct()
+    return Compiled(select(Programme.definition_key).distinct())
 
 
 def _open(
@@ -166,31 +166,26 @@ def _open(
 ) -> int:
     """One INSERT … SELECT of the period's deadline for every programme of the workflow that lacks it."""
     upcoming = next_level(levels, revision=1, now=now)
-    statement = _opening(session.get_bind().dialect.name)
-    ids = (
-        session.execute(
-            statement,
-            {
-                "definition_key": definition.key,
-                "subject_prefix": f"cadence:{period.suffix}:programme:",
-                "title_suffix": f" {period.title}",
-                "cadence": period.cadence.value,
-                "period_start": period.start,
-                "period_end": period.end,
-                "due_at": period.due_at,
-                "next_level": upcoming.level if upcoming else None,
-                "next_level_at": upcoming.at if upcoming else None,
-            },
-        )
-        .scalars()
-        .all()
+    returned = _opening(session.get_bind().dialect.name).all(
+        session,
+        {
+            "definition_key": definition.key,
+            "subject_prefix": f"cadence:{period.suffix}:programme:",
+            "title_suffix": f" {period.title}",
+            "cadence": period.cadence.value,
+            "period_start": period.start,
+            "period_end": period.end,
+            "due_at": period.due_at,
+            "next_level": upcoming.level if upcoming else None,
+            "next_level_at": upcoming.at if upcoming else None,
+        },
     )
-    write_levels(session, [row for deadline_id in ids for row in level_rows(deadline_id, 1, levels)])
-    return len(ids)
+    write_levels(session, [row for (deadline_id,) in returned for row in level_rows(deadline_id, 1, levels)])
+    return len(returned)
 
 
 @lru_cache(maxsize=4)
-def _opening(dialect: str) -> Any:
+def _opening(dialect: str) -> Compiled:
     """The INSERT … SELECT of one period's deadline (its values bound), built once per process: built
     anew for each of the four periods of every daily run, it cost more than running it on 50 projects."""
     from sqlalchemy import Date, Integer
@@ -229,7 +224,7 @@ def _opening(dialect: str) -> Any:
         "next_level",
         "next_level_at",
     ]
-    return (
+    return Compiled(
         insert_ignoring_duplicates_on(dialect, deadline, ["subject"])
         .from_select(columns, rows)
         .returning(deadline.c.id)
@@ -238,26 +233,29 @@ def _opening(dialect: str) -> Any:
 
 def _settle_quarterly_inspections(session: Session, definitions: list[WorkflowDefinition]) -> int:
     """A quarter's inspection is met once every active project has a signed inspection in it."""
-    ended = sorted({stage for definition in definitions for stage in definition.ended_stages()})
-    settling = _settling_quarter()
+    ended = tuple(sorted({stage for definition in definitions for stage in definition.ended_stages()}))
+    settling = _settling_quarter(ended)
+    through_orm = holds(session, Deadline)  # deadlines loaded: the ORM keeps them current
     settled = 0
-    for start, end in session.execute(_open_quarters()).all():
+    for start, end in _open_quarters().all(session):
         if start is None or end is None:
             continue
         since = datetime.combine(start, time(0), LOCAL_TZ)
         until = datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
+        values = {"since": since, "until": until, "start": start}
+        if not through_orm:
+            settled += settling.run(session, values)
+            continue
         result = session.execute(
-            settling,
-            {"since": since, "until": until, "start": start, "ended": ended},
-            execution_options={"synchronize_session": "fetch"},
+            settling.statement, values, execution_options={"synchronize_session": "fetch"}
         )
         settled += int(result.rowcount)  # type: ignore[attr-defined]
     return settled
 
 
 @lru_cache(maxsize=1)
-def _open_quarters() -> Any:
-    return (
+def _open_quarters() -> Compiled:
+    return Compiled(
         sa_select(col(Deadline.period_start), col(Deadline.period_end))
         .where(
             col(Deadline.cadence) == Cadence.QUARTERLY_INSPECTION,
@@ -267,10 +265,10 @@ def _open_quarters() -> Any:
     )
 
 
-@lru_cache(maxsize=1)
-def _settling_quarter() -> Any:
+@lru_cache(maxsize=4)
+def _settling_quarter(ended: tuple[str, ...]) -> Compiled:
     """The UPDATE that settles the quarter starting :start (:since, :until its instants) of every
-    programme whose active projects (not in the :ended stages) all have a signed inspection in it."""
+    programme whose active projects (not in the ``ended`` stages) all have a signed inspection in it."""
     in_quarter = and_(
         col(Inspection.signed_at).is_not(None),
         col(Inspection.inspected_at) >= bindparam("since", type_=UTCDateTime()),
@@ -278,7 +276,7 @@ def _settling_quarter() -> Any:
     )
     active = and_(
         col(Project.programme_id) == col(Deadline.programme_id),
-        col(Project.stage).not_in(bindparam("ended", expanding=True)),
+        col(Project.stage).not_in(list(ended)),
     )
     uninspected = exists().where(
         active, ~exists().where(col(Inspection.project_id) == col(Project.id), in_quarter)
@@ -289,7 +287,7 @@ def _settling_quarter() -> Any:
         .where(active, in_quarter)
         .scalar_subquery()
     )
-    return (
+    return Compiled(
         update(Deadline)
         .where(
             col(Deadline.cadence) == Cadence.QUARTERLY_INSPECTION,

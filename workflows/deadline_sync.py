@@ -43,6 +43,7 @@ from models import (
 )
 from models.bulk import insert_new
 from models.calendar import WorkingCalendar
+from models.compiled import Compiled, holds
 from models.localtime import CLOSE_OF_BUSINESS, LOCAL_TZ
 from models.types import table_of
 from workflows.deadlines import (
@@ -85,10 +86,33 @@ class Scope:
         return {} if chosen is None else {"scope": chosen}
 
 
-# Every statement below is built once per process (per scope kind and definition) and kept: built
-# anew on every run, building it and working out its cache key cost more than running it on 50
-# projects. What changes from run to run is bound (:scope, :now …).
+# Every statement below is built and compiled once per process (per scope kind and definition) and
+# run on the driver's cursor (models/compiled.py): through the session, building each, working out
+# its cache key and executing it cost several times more than the database's work on 50 projects.
+# What changes from run to run is bound (:scope).
 KEPT = 64
+JIT_OFF = Compiled(text("SET LOCAL jit = off"))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One sync's session and scope, and whether its settling UPDATEs go through the ORM."""
+
+    session: Session
+    scope: Scope
+    # Deadlines loaded in the session (an action's): the UPDATEs go through it, to keep them current.
+    orm: bool
+
+    def rows(self, statement: Compiled) -> list[Any]:
+        return statement.all(self.session, self.scope.parameters)
+
+    def settle(self, statement: Compiled) -> int:
+        if not self.orm:
+            return statement.run(self.session, self.scope.parameters)
+        result = self.session.execute(
+            statement.statement, self.scope.parameters, execution_options={"synchronize_session": "fetch"}
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _projects_in(kind: str) -> ColumnElement[bool]:
@@ -124,38 +148,37 @@ def sync_deadlines(
     programme_id: int | None = None,
 ) -> SyncResult:
     """Open the deadlines the data implies and settle those whose event has happened (idempotent)."""
-    scope = Scope(project_id, programme_id)
+    run = _Run(session, Scope(project_id, programme_id), holds(session, Deadline))
     levels = _Levels(calendar)
     if session.get_bind().dialect.name == "postgresql":
         # As the sweep does: these statements are short, JIT-compiling them costs more than it saves.
-        session.execute(text("SET LOCAL jit = off"))
+        JIT_OFF.run(session)
     opened = settled = 0
-    for definition in _definitions_in_use(session, scope):
+    for definition in _definitions_in_use(run):
         escalation = definition.escalation
         if escalation is None:
             continue
-        opened += _open_milestones(session, scope, definition, escalation, levels, now)
-        settled += _settle_milestones(session, scope, definition)
-        opened += _open_stage_limits(session, scope, definition, escalation, levels, now)
-        opened += _open_orders(session, scope, definition, escalation, levels, now)
-    settled += _settle(session, _settle_stage_limits(scope.kind), scope.parameters)
-    settled += _settle(session, _settle_orders(scope.kind), scope.parameters)
-    session.flush()
+        opened += _open_milestones(run, definition, escalation, levels, now)
+        settled += _settle_milestones(run, definition)
+        opened += _open_stage_limits(run, definition, escalation, levels, now)
+        opened += _open_orders(run, definition, escalation, levels, now)
+    settled += run.settle(_settle_stage_limits(run.scope.kind))
+    settled += run.settle(_settle_orders(run.scope.kind))
     return SyncResult(opened, settled)
 
 
 @lru_cache(maxsize=KEPT)
-def _in_use(kind: str) -> Any:
-    return (
+def _in_use(kind: str) -> Compiled:
+    return Compiled(
         sa_select(col(Project.definition_key), col(Project.definition_version))
         .where(_projects_in(kind))
         .distinct()
     )
 
 
-def _definitions_in_use(session: Session, scope: Scope) -> list[WorkflowDefinition]:
-    pairs = session.execute(_in_use(scope.kind), scope.parameters).all()
-    return [get_definition(session=session, key=key, version=version) for key, version in sorted(pairs)]
+def _definitions_in_use(run: _Run) -> list[WorkflowDefinition]:
+    pairs = run.rows(_in_use(run.scope.kind))
+    return [get_definition(session=run.session, key=key, version=version) for key, version in sorted(pairs)]
 
 
 class _Levels:
@@ -209,8 +232,7 @@ def _write(
 
 
 def _open_milestones(
-    session: Session,
-    scope: Scope,
+    run: _Run,
     definition: WorkflowDefinition,
     escalation: Escalation,
     levels: _Levels,
@@ -220,15 +242,14 @@ def _open_milestones(
     if not declared:
         return 0
     statement = _missing_milestones(
-        scope.kind,
+        run.scope.kind,
         definition.key,
         definition.version,
         tuple((key, m.stage) for key, m in declared.items()),
         tuple(definition.ended_stages()),
     )
-    missing = session.execute(statement, scope.parameters).all()
     rows, levels_of = [], []
-    for project_id, code, programme_id, key, due_date in missing:
+    for project_id, code, programme_id, key, due_date in run.rows(statement):
         due_at = WorkingCalendar.end_of_day(due_date)
         milestone = declared[key]
         rows.append(
@@ -243,13 +264,13 @@ def _open_milestones(
             }
         )
         levels_of.append(levels.of(due_at, DeadlineKind.MILESTONE, escalation))
-    return _write(session, rows, levels_of, now)
+    return _write(run.session, rows, levels_of, now)
 
 
 @lru_cache(maxsize=KEPT)
 def _missing_milestones(
     kind: str, key: str, version: int, declared: tuple[tuple[str, str], ...], ended: tuple[str, ...]
-) -> Any:
+) -> Compiled:
     """The declared milestones (key, stage) a project of the definition has no deadline for, has
     not reached and can still reach."""
     reached_stage = case(dict(declared), value=col(ProgrammeMilestone.key))
@@ -261,7 +282,7 @@ def _missing_milestones(
     reached = exists().where(
         col(WorkflowEvent.project_id) == col(Project.id), col(WorkflowEvent.to_stage) == reached_stage
     )
-    return (
+    return Compiled(
         sa_select(
             col(Project.id),
             col(Project.code),
@@ -280,19 +301,19 @@ def _missing_milestones(
     )
 
 
-def _settle_milestones(session: Session, scope: Scope, definition: WorkflowDefinition) -> int:
+def _settle_milestones(run: _Run, definition: WorkflowDefinition) -> int:
     """A milestone is met (or missed) when its project first entered the milestone's stage."""
     settled = 0
     for milestone in definition.milestones:
         statement = _settle_milestone(
-            scope.kind, definition.key, definition.version, milestone.key, milestone.stage
+            run.scope.kind, definition.key, definition.version, milestone.key, milestone.stage
         )
-        settled += _settle(session, statement, scope.parameters)
+        settled += run.settle(statement)
     return settled
 
 
 @lru_cache(maxsize=KEPT)
-def _settle_milestone(kind: str, key: str, version: int, milestone: str, stage: str) -> Any:
+def _settle_milestone(kind: str, key: str, version: int, milestone: str, stage: str) -> Compiled:
     entered = (
         select(func.min(WorkflowEvent.occurred_at))
         .where(
@@ -320,10 +341,10 @@ def _settle_milestone(kind: str, key: str, version: int, milestone: str, stage: 
     )
 
 
-def _settling(where: ColumnElement[bool], at: Any) -> Any:
+def _settling(where: ColumnElement[bool], at: Any) -> Compiled:
     """The UPDATE that settles the open deadlines ``where`` at the instant ``at`` (an SQL
     expression): met or missed."""
-    return (
+    return Compiled(
         update(Deadline)
         .where(col(Deadline.status) == DeadlineStatus.OPEN, where)
         .values(
@@ -337,17 +358,11 @@ def _settling(where: ColumnElement[bool], at: Any) -> Any:
     )
 
 
-def _settle(session: Session, statement: Any, parameters: dict[str, Any]) -> int:
-    result = session.execute(statement, parameters, execution_options={"synchronize_session": "fetch"})
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 # --- stage time limits ---------------------------------------------------------------------------
 
 
 def _open_stage_limits(
-    session: Session,
-    scope: Scope,
+    run: _Run,
     definition: WorkflowDefinition,
     escalation: Escalation,
     levels: _Levels,
@@ -356,10 +371,9 @@ def _open_stage_limits(
     limited = {stage.key: stage for stage in definition.stages if stage.time_limit is not None}
     if not limited:
         return 0
-    statement = _missing_stage_limits(scope.kind, definition.key, definition.version, tuple(limited))
-    missing = session.execute(statement, scope.parameters).all()
+    statement = _missing_stage_limits(run.scope.kind, definition.key, definition.version, tuple(limited))
     rows, levels_of = [], []
-    for project_id, code, programme_id, stage_key, entered in missing:
+    for project_id, code, programme_id, stage_key, entered in run.rows(statement):
         stage = limited[stage_key]
         limit = stage.time_limit
         assert limit is not None
@@ -377,11 +391,11 @@ def _open_stage_limits(
             }
         )
         levels_of.append(levels.of(due, DeadlineKind.STAGE_LIMIT, escalation))
-    return _write(session, rows, levels_of, now)
+    return _write(run.session, rows, levels_of, now)
 
 
 @lru_cache(maxsize=KEPT)
-def _missing_stage_limits(kind: str, key: str, version: int, limited: tuple[str, ...]) -> Any:
+def _missing_stage_limits(kind: str, key: str, version: int, limited: tuple[str, ...]) -> Compiled:
     """The projects of the definition in a limited stage with no deadline for their stay in it."""
     already = exists().where(
         col(Deadline.project_id) == col(Project.id),
@@ -389,13 +403,15 @@ def _missing_stage_limits(kind: str, key: str, version: int, limited: tuple[str,
         col(Deadline.stage) == col(Project.stage),
         col(Deadline.stage_entered_at) == col(Project.stage_entered_at),
     )
-    return sa_select(
-        col(Project.id),
-        col(Project.code),
-        col(Project.programme_id),
-        col(Project.stage),
-        col(Project.stage_entered_at),
-    ).where(_of_definition(kind, key, version), col(Project.stage).in_(list(limited)), ~already)
+    return Compiled(
+        sa_select(
+            col(Project.id),
+            col(Project.code),
+            col(Project.programme_id),
+            col(Project.stage),
+            col(Project.stage_entered_at),
+        ).where(_of_definition(kind, key, version), col(Project.stage).in_(list(limited)), ~already)
+    )
 
 
 def _stage_due(
@@ -409,7 +425,7 @@ def _stage_due(
 
 
 @lru_cache(maxsize=KEPT)
-def _settle_stage_limits(kind: str) -> Any:
+def _settle_stage_limits(kind: str) -> Compiled:
     """A stage limit is met (or missed) when its project left the stage: the first event out of it."""
     project = aliased(Project)
     moved_on = exists().where(
@@ -442,17 +458,15 @@ def _settle_stage_limits(kind: str) -> Any:
 
 
 def _open_orders(
-    session: Session,
-    scope: Scope,
+    run: _Run,
     definition: WorkflowDefinition,
     escalation: Escalation,
     levels: _Levels,
     now: datetime,
 ) -> int:
-    statement = _missing_orders(scope.kind, definition.key, definition.version)
-    missing = session.execute(statement, scope.parameters).all()
+    statement = _missing_orders(run.scope.kind, definition.key, definition.version)
     rows, levels_of = [], []
-    for order_id, item_key, severity, due_at, project_id, code, programme_id in missing:
+    for order_id, item_key, severity, due_at, project_id, code, programme_id in run.rows(statement):
         rows.append(
             {
                 "kind": DeadlineKind.RECTIFICATION.value,
@@ -465,16 +479,16 @@ def _open_orders(
             }
         )
         levels_of.append(levels.of(due_at, DeadlineKind.RECTIFICATION, escalation))
-    return _write(session, rows, levels_of, now)
+    return _write(run.session, rows, levels_of, now)
 
 
 @lru_cache(maxsize=KEPT)
-def _missing_orders(kind: str, key: str, version: int) -> Any:
+def _missing_orders(kind: str, key: str, version: int) -> Compiled:
     """The open orders on projects of the definition that have no deadline."""
     # By subject (unique, indexed): deadline.order_id has no index, and SQLite would scan every
     # deadline once per open order.
     already = exists().where(col(Deadline.subject) == literal("order:") + cast(RectificationOrder.id, String))
-    return (
+    return Compiled(
         sa_select(
             col(RectificationOrder.id),
             col(RectificationOrder.item_key),
@@ -494,7 +508,7 @@ def _missing_orders(kind: str, key: str, version: int) -> Any:
 
 
 @lru_cache(maxsize=KEPT)
-def _settle_orders(kind: str) -> Any:
+def _settle_orders(kind: str) -> Compiled:
     """An order's deadline is met (or missed) when the order was closed."""
     closed = (
         select(RectificationOrder.closed_at)

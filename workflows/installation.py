@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from models import Installation, Mode, Programme
+from models.compiled import Compiled
 from models.errors import Refused
 from models.localtime import local
 
@@ -17,10 +18,18 @@ from models.localtime import local
 SKEW = timedelta(minutes=5)
 
 
+# Read at the start of every write transaction (a job run, a command): compiled once, run on the
+# driver's cursor, no ORM object loaded.
+_MODE = Compiled(select(col(Installation.mode)).where(col(Installation.id) == 1))
+
+
 def mode_of(session: Session) -> Mode:
     """The database's mode; one made before modes were kept, with no row yet, is live."""
-    row = session.get(Installation, 1)
-    return Mode(row.mode) if row is not None else Mode.LIVE
+    loaded = session.identity_map.get(session.identity_key(Installation, 1))
+    if loaded is not None:  # settle_mode's, just written
+        return Mode(loaded.mode)
+    found = _MODE.first(session)
+    return Mode(found[0]) if found is not None else Mode.LIVE
 
 
 def recorded_mode(session: Session) -> Mode | None:

@@ -62,7 +62,7 @@ class ReadCache(Generic[T]):
         made by ``make`` (the answer and until when it holds) and kept."""
         # The database too: a process (a test run) may read more than one, each with its own numbers.
         # The generation is read before the answer: never an older answer kept under it.
-        full = (str(session.get_bind().url), key, data_generation(session))
+        full = (str(session.connection().engine.url), key, data_generation(session))
         with self._lock:
             kept = self._kept.get(full)
             if kept is not None and kept.holds_at(now):

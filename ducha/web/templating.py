@@ -80,17 +80,15 @@ def _write_tiles(tiles: Iterable[Any]) -> str:
                 shown[key] = html.escape(LEVEL_LABELS.get(level, level))
             shown_level = shown[key]
         if late or level:
-            # The tooltip says in words what the badge abbreviates; a tile with nothing late or
-            # raised shows all it knows (code, village, stage) and has none.
-            words = [f"{village} · {label}"]
-            if late:
-                words.append(f"逾期 {late} 项")
+            # The tooltip says in words what the badge abbreviates (the tile shows the rest).
+            words = [f"逾期 {late} 项"] if late else []
             if level:
                 words.append(shown_level)
             title = f' title="{" · ".join(words)}"'
         if late:
             extra = f"·{shown_level}" if level and level.startswith("escalated") else ""
-            badge = f'<span class="badge" data-level="{html.escape(level or "")}">{late}{extra}</span>'
+            marked = f' data-level="{html.escape(level)}"' if level else ""
+            badge = f'<span class="badge"{marked}>{late}{extra}</span>'
         parts.append(
             f'<a class="tile {STAGE_CLASS.get(tile.stage, "s-other")}{" late" if late else ""}" '
             f'href="/projects/{code}" data-code="{code}"{title}>'

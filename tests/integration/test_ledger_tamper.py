@@ -251,3 +251,73 @@ def test_an_older_database_restored_is_caught_and_a_kept_checkpoint_is_extended(
         assert code_ == 1 and "were removed, or an older database was restored" in output
     finally:
         drop_snapshot(older)
+
+
+# The verifier screens entries in bulk and checks one again the slow way only when the screen doubts it
+# (funds/entry_screen.py); the tree is compared a whole level at a time (funds/tree_levels.py). These
+# edits are each caught by the bulk checks, and named as the slow check names them.
+SCREENED = [
+    (
+        "UPDATE journal_line SET account_id = (SELECT account_id FROM journal_line WHERE entry_seq = 41 "
+        "AND position = 1) WHERE entry_seq = 40 AND position = 0",
+        40,
+        "line 0 says",
+    ),
+    ("UPDATE journal_line SET position = 2 WHERE entry_seq = 40 AND position = 1", 40, "it has 2 line rows"),
+    ("UPDATE journal_entry SET op_part = 1 WHERE seq = 40", 40, "its op column says"),
+    ("UPDATE journal_entry SET project_id = NULL WHERE seq = 40", 40, "its project column says None"),
+    (
+        "UPDATE merkle_node SET hash = (SELECT hash FROM merkle_node WHERE node = 41) WHERE node = 40",
+        40,
+        "its leaf in the Merkle tree is missing or differs from its hash",
+    ),
+    ("DELETE FROM merkle_node WHERE node = 40", 40, "its leaf in the Merkle tree is missing or differs"),
+]
+
+
+@pytest.mark.parametrize(("statement", "seq", "said"), SCREENED)
+def test_an_edit_the_bulk_screen_catches_is_named(
+    demo: str, db: Engine, statement: str, seq: int, said: str
+) -> None:
+    tamper(db, statement)
+    code, output = verify(demo)
+    assert code == 1
+    assert f"FAILED: ducha/programme/1: entry {seq}: {said}" in output, output
+    assert "1 problem(s)" in output
+
+
+def test_a_changed_time_is_named(demo: str, db: Engine) -> None:
+    later = (
+        "occurred_at + interval '1 second'"
+        if db.dialect.name == "postgresql"
+        else "strftime('%Y-%m-%d %H:%M:%f000', occurred_at, '+1 second')"
+    )
+    tamper(db, f"UPDATE journal_entry SET occurred_at = {later} WHERE seq = 40")
+    code, output = verify(demo)
+    assert code == 1 and "entry 40: its occurred_at column says" in output, output
+
+
+def test_the_first_bad_entry_is_named_when_a_leaf_comes_before_a_column(demo: str, db: Engine) -> None:
+    tamper(
+        db,
+        "UPDATE journal_entry SET amount_fen = amount_fen + 1 WHERE seq = 40",
+        "UPDATE merkle_node SET hash = (SELECT hash FROM merkle_node WHERE node = 31) WHERE node = 30",
+    )
+    code, output = verify(demo)
+    assert code == 1
+    assert "entry 30: its leaf in the Merkle tree is missing or differs from its hash" in output, output
+    assert "entry 40" not in output
+
+
+def test_a_time_stored_in_another_form_of_the_same_instant_is_not_a_change(demo: str, db: Engine) -> None:
+    """The screen expects SQLite times as SQLAlchemy writes them; another text of the same instant is
+    doubted by the screen and cleared by the slow check, as the application reads it."""
+    if db.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL stores times, not their text")
+    tamper(
+        db,
+        "UPDATE journal_entry SET occurred_at = replace(occurred_at, ' ', 'T') WHERE seq = 40",
+        "UPDATE journal_entry SET recorded_at = substr(recorded_at, 1, 19) WHERE seq = 41",
+    )
+    code, output = verify(demo)
+    assert code == 0, output
