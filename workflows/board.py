@@ -211,9 +211,7 @@ def list_projects(
         )
 
         def count() -> int:
-            return PROJECT_COUNTS.answer(
-                session, key, lambda: (_count(session, counted, parameters), None)
-            )
+            return PROJECT_COUNTS.answer(session, key, lambda: (_count(session, counted, parameters), None))
 
         counter = count
     return Listing.each(session, query, row, window, parameters, counted, counter)

@@ -90,7 +90,8 @@ def print_table(
     if text is None:
         console.print(table(title, columns, rows, **justify))
     else:
-        console.file.write(text)
+        # Through the console (not its file), so that a capture or a recording sees it too.
+        console.out(text, end="", highlight=False)
 
 
 def page_note(listing: Listing[Any], shown: int) -> str | None:
