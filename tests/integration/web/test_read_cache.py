@@ -184,3 +184,27 @@ def test_the_generation_moves_on_relevant_writes_only(web: Web) -> None:
     # The sweep raising alerts (another process, as the scheduler's would be).
     ok(web.url, "sweep", "--at", "2027-06-01T09:00+08:00")
     assert generation(web.url) > moved
+
+
+def test_the_cache_keeps_a_bounded_number_of_answers(web: Web) -> None:
+    from workflows.read_cache import ReadCache
+
+    cache: ReadCache[int] = ReadCache(2)
+    made: list[int] = []
+
+    def make(value: int) -> Callable[[], tuple[int, None]]:
+        def answer() -> tuple[int, None]:
+            made.append(value)
+            return value, None
+
+        return answer
+
+    engine = make_engine(web.url)
+    with Session(engine) as session:
+        for key in (1, 2, 3):
+            assert cache.answer(session, key, make(key)) == key
+        assert cache.answer(session, 3, make(3)) == 3 and cache.answer(session, 2, make(2)) == 2
+        assert made == [1, 2, 3]  # 2 and 3 were kept
+        assert cache.answer(session, 1, make(1)) == 1
+        assert made == [1, 2, 3, 1]  # 1 was dropped, the least recently used
+    engine.dispose()
