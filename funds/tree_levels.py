@@ -6,9 +6,11 @@ Only when a level differs does funds/verify.py look for the first node that does
 """
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import chain
 from operator import itemgetter, methodcaller
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -91,3 +93,41 @@ def first_bad_leaf(session: Session, programme_id: int, leaves: bytes) -> int | 
     finally:
         batches.close()
     return expected if expected < size else None
+
+
+def first_bad_node(session: Session, programme_id: int, entries: int) -> str | None:
+    """What is wrong with the first stored interior node that is not the hash of the two below it,
+    checked one node at a time, one level at a time (what the whole-level compare does not say)."""
+    below, level = entries, 1
+    while below > 1:
+        made = 0
+        with (
+            _level_rows(session, programme_id, level - 1) as children,
+            _level_rows(session, programme_id, level) as parents,
+        ):
+            for idx, value in parents:
+                left, right = next(children, None), next(children, None)
+                if left is None or right is None or (left[0], right[0]) != (2 * idx, 2 * idx + 1):
+                    return f"tree node ({level}, {idx}) has no children"
+                if node_hash(bytes(left[1]), bytes(right[1])) != bytes(value):
+                    return f"tree node ({level}, {idx}) differs from its children: changed"
+                made += 1
+        if made != below // 2:
+            return f"tree level {level} has {made} nodes, not {below // 2}"
+        below, level = made, level + 1
+    return None
+
+
+@contextmanager
+def _level_rows(session: Session, programme_id: int, level: int) -> Iterator[Iterator[tuple[Any, ...]]]:
+    """The stored nodes of ``level`` as (index, hash), in order."""
+    query = (
+        select(NODE.node - level * LEVEL, NODE.hash)
+        .where(NODE.programme_id == programme_id, NODE.node >= level * LEVEL, NODE.node < (level + 1) * LEVEL)
+        .order_by(NODE.node)
+    )
+    batches = raw_batches(session, query)
+    try:
+        yield chain.from_iterable(batches)
+    finally:
+        batches.close()

@@ -9,7 +9,7 @@ at a time and each stored level compared with it at once (funds/tree_levels.py).
 stops at its first bad entry, which the report names.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain, groupby
@@ -23,9 +23,18 @@ from funds.canonical import instant
 from funds.entry_checks import LEAF_PROBLEM, BadEntry, check_entry
 from funds.entry_screen import ENTRY_RAW, LINE_RAW, Screen, instant_check, raw_batches, utf8_bytes
 from funds.journal import node_fetcher
-from funds.merkle import LEVEL, consistency_proof, node_hash, root_hash, verify_consistency
+from funds.merkle import consistency_proof, root_hash, verify_consistency
 from funds.note import Checkpoint, NoteError, Verifier, parse_checkpoint, parse_note
-from funds.tree_levels import HASH, extra_nodes, first_bad_leaf, leaves_of, levels_of, root_at, stored_level
+from funds.tree_levels import (
+    HASH,
+    extra_nodes,
+    first_bad_leaf,
+    first_bad_node,
+    leaves_of,
+    levels_of,
+    root_at,
+    stored_level,
+)
 from models import FundingSource, Project
 from models.ledger import (
     JournalEntry,
@@ -38,8 +47,7 @@ from models.ledger import (
 )
 from models.types import table_of
 
-BATCH = 2000
-ENTRY, LINE, NODE = table_of(JournalEntry).c, table_of(JournalLine).c, table_of(MerkleNode).c
+ENTRY, LINE = table_of(JournalEntry).c, table_of(JournalLine).c
 ACCOUNT, CHECKPOINT, LOG = table_of(LedgerAccount).c, table_of(LedgerCheckpoint).c, table_of(LedgerLog).c
 FUND, PROJECT, VENDOR = table_of(FundingSource).c, table_of(Project).c, table_of(Vendor).c
 
@@ -214,56 +222,11 @@ def _pass_tree(session: Session, report: LogReport, levels: list[bytes]) -> None
         if stored_level(session, report.programme_id, level, size) != levels[level] or extra_nodes(
             session, report.programme_id, level, size
         ):
-            _name_bad_node(session, report)
-            if not report.problems:
-                report.problems.append(
-                    Problem(report.origin, None, f"tree level {level} is not the one its entries make")
-                )
-            return
-
-
-def _name_bad_node(session: Session, report: LogReport) -> None:
-    """Check every stored interior node against the two below it, one level at a time."""
-    below = report.entries
-    level = 1
-    while below > 1:
-
-        def stream(at: int) -> Iterator[Any]:
-            query = (
-                select(NODE.node - at * LEVEL, NODE.hash)
-                .where(
-                    NODE.programme_id == report.programme_id,
-                    NODE.node >= at * LEVEL,
-                    NODE.node < (at + 1) * LEVEL,
-                )
-                .order_by(NODE.node)
-                .execution_options(yield_per=BATCH)
-            )
-            yield from session.execute(query)
-
-        children = stream(level - 1)
-        made = 0
-        for idx, value in stream(level):
-            left, right = next(children, None), next(children, None)
-            if left is None or right is None or (left[0], right[0]) != (2 * idx, 2 * idx + 1):
-                report.problems.append(
-                    Problem(report.origin, None, f"tree node ({level}, {idx}) has no children")
-                )
-                return
-            if node_hash(bytes(left[1]), bytes(right[1])) != bytes(value):
-                report.problems.append(
-                    Problem(
-                        report.origin, None, f"tree node ({level}, {idx}) differs from its children: changed"
-                    )
-                )
-                return
-            made += 1
-        if made != below // 2:
+            what = first_bad_node(session, report.programme_id, report.entries)
             report.problems.append(
-                Problem(report.origin, None, f"tree level {level} has {made} nodes, not {below // 2}")
+                Problem(report.origin, None, what or f"tree level {level} is not the one its entries make")
             )
             return
-        below, level = made, level + 1
 
 
 def verify_ledger(*, session: Session, verifiers: Sequence[Verifier], kept: Sequence[Kept] = ()) -> Report:

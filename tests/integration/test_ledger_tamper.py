@@ -340,3 +340,10 @@ def test_a_time_stored_in_another_form_of_the_same_instant_is_not_a_change(demo:
     assert code == 0, output
     report = verified(db)
     assert report.ok and [log.rechecked for log in report.logs] == [2]
+
+
+def test_a_removed_tree_node_is_named(demo: str, db: Engine) -> None:
+    """A level with a node missing differs as a whole; the node-by-node walk then says where."""
+    tamper(db, f"DELETE FROM merkle_node WHERE node = {LEVEL} + 5")
+    code, output = verify(demo)
+    assert code == 1 and "log: tree node (1, 6) has no children" in output, output
