@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import TYPE_CHECKING, Annotated
 
@@ -75,8 +76,13 @@ def serve(
     worker = None
     if not no_scheduler:
         worker = _start_scheduler(app, clock, sweep_minutes, stop)
+    served = create_app(app)
+    # What start-up made lives as long as the server: moved out of the cyclic collector's way, so a
+    # full collection (0.2 s over the app's objects on 2 busy cores) does not stall every request.
+    gc.collect()
+    gc.freeze()
     try:
-        uvicorn.run(create_app(app), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(served, host=host, port=port, log_level="info", access_log=False)
     finally:
         stop.set()
         if worker is not None:
