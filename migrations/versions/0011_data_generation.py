@@ -5,8 +5,11 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-04
 
-- data_generation: one row (id 1) whose ``generation`` goes up by one for each committed
+- data_generation: one row (id 1) whose ``generation`` takes a new random value for each committed
   transaction (PostgreSQL) or each written row (SQLite) that changes one of the watched tables.
+  Random, not counted up: a database restored from a backup, then written to, must not come back to
+  a number a running server already keeps answers under (a count would: the restored copy counts
+  up again from where the backup was).
 - data_generation_pending: PostgreSQL only uses it: the transactions that wrote a watched table and
   have not committed yet (one row each, removed when they commit).
 - triggers on the watched tables: project, place, role_assignment, programme, funding_source,
@@ -55,7 +58,7 @@ BEGIN
 END $$;
 CREATE FUNCTION data_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE data_generation SET generation = generation + 1 WHERE id = 1;
+    UPDATE data_generation SET generation = floor((random() * 2 - 1) * 9.2e18)::bigint WHERE id = 1;
     DELETE FROM data_generation_pending WHERE txid = NEW.txid;
     RETURN NULL;
 END $$;
@@ -96,7 +99,7 @@ def upgrade() -> None:
         for suffix, event in _events(columns):
             op.execute(
                 f'CREATE TRIGGER data_generation_{table}_{suffix} AFTER {event} ON {table} '
-                'FOR EACH ROW BEGIN UPDATE data_generation SET generation = generation + 1 WHERE id = 1; END'
+                'FOR EACH ROW BEGIN UPDATE data_generation SET generation = random() WHERE id = 1; END'
             )
 
 

@@ -179,11 +179,11 @@ def test_the_generation_moves_on_relevant_writes_only(web: Web) -> None:
     ):
         elsewhere(web.url, statement)
         now = generation(web.url)
-        assert now > moved, statement
+        assert now != moved, statement
         moved = now
     # The sweep raising alerts (another process, as the scheduler's would be).
     ok(web.url, "sweep", "--at", "2027-06-01T09:00+08:00")
-    assert generation(web.url) > moved
+    assert generation(web.url) != moved
 
 
 def test_the_cache_keeps_a_bounded_number_of_answers(web: Web) -> None:
