@@ -1,10 +1,12 @@
-"""Findings of fund audits: what an audit rule found in a programme's ledger, once per subject.
+"""Findings of fund audits: what an audit rule found in a programme's ledger, once per occurrence.
 
-A finding is recorded the first time a rule finds its subject (an entry, a project's fund, a
-voucher number …); an audit run again as of the same or a later day finds the same subject and
-records nothing. A finding about a project is a failed item of a fund-audit inspection of that
-project and becomes a rectification order (origin: the audit); one about the whole programme
-(allocations against the budget per source) answers to the office and has no order.
+A finding is recorded the first time a rule finds its subject (an entry, a project's fund, a voucher
+number …); an audit run again as of the same or a later day finds the same subject and records
+nothing. An audit with the rule in force that no longer finds it clears it (``cleared_at``); found
+again after that, it is a new occurrence of the subject, with its own inspection and order. A
+finding about a project is a failed item of a fund-audit inspection of that project and becomes a
+rectification order (origin: the audit); one about the whole programme (allocations against the
+budget per source) answers to the office and has no order.
 """
 
 from datetime import date, datetime
@@ -32,7 +34,9 @@ class FundAuditFinding(SQLModel, table=True):
 
     __tablename__ = "fund_audit_finding"
     __table_args__ = (
-        UniqueConstraint("programme_id", "rule", "subject", name="uq_fund_audit_finding_subject"),
+        UniqueConstraint(
+            "programme_id", "rule", "subject", "occurrence", name="uq_fund_audit_finding_occurrence"
+        ),
         Index("ix_fund_audit_finding_project", "project_id"),
     )
 
@@ -43,6 +47,8 @@ class FundAuditFinding(SQLModel, table=True):
     rule_effective: date = Field(sa_column=Column(Date, nullable=False))
     regulation: str = Field(sa_column=Column(Text, nullable=False))
     subject: str = Field(sa_column=Column(String(200), nullable=False))
+    # 1 the first time the rule finds the subject; one more each time it is found after it cleared.
+    occurrence: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     project_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("project.id"), nullable=True)
     )
@@ -64,6 +70,8 @@ class FundAuditFinding(SQLModel, table=True):
     order_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("rectification_order.id"), nullable=True)
     )
+    # As of when an audit with the rule in force no longer found it; None while it stands.
+    cleared_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 # Imported on its own (not through ``models``), a table module still brings the tables it refers to.

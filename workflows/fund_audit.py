@@ -2,13 +2,17 @@
 becomes findings, inspections of kind fund_audit and rectification orders, with their notices.
 
 Run as of a day (``now``): each rule's version in force that day (funds/audit_rules.py) finds what
-had happened by then (funds/audit_facts.py). A finding is recorded once per (rule, subject): an
-audit run again, as of the same or a later day, records nothing it recorded before, so no open
-finding or order is made twice. For each project with new findings, one signed inspection of kind
-fund_audit fails the checklist items of those rules (funds/fund_audit_checklist.yaml); each failed
-item is a rectification order (origin: the audit) to the project's specialist (its leader when it
-has none), due after the working days its severity gives, and its notice goes to the outbox in the
-same transaction. A finding about the whole programme answers to the office and has no order.
+had happened by then (funds/audit_facts.py). A finding is recorded once per (rule, subject) while it
+stands: an audit run again, as of the same or a later day, records nothing it recorded before, so no
+open finding or order is made twice. A standing finding that an audit with its rule in force no
+longer finds is cleared as of that audit (put right: an overspend reversed or covered, idle money
+spent); found again later, it is a new occurrence, with its own inspection and order, for a problem
+that came back is a new problem to put right. For each project with new findings, one signed
+inspection of kind fund_audit fails the checklist items of those rules
+(funds/fund_audit_checklist.yaml); each failed item is a rectification order (origin: the audit) to
+the project's specialist (its leader when it has none), due after the working days its severity
+gives, and its notice goes to the outbox in the same transaction. A finding about the whole
+programme answers to the office and has no order.
 
 Who may: an auditor or the supervision office; the scheduled job runs as the system.
 """
@@ -74,6 +78,7 @@ class AuditRun:
     inspections: list[int] = field(default_factory=list)
     orders: list[int] = field(default_factory=list)
     notices: Enqueued = field(default_factory=Enqueued)
+    cleared: list[int] = field(default_factory=list)  # the standing findings this run no longer found
 
     @property
     def new(self) -> list[Found]:
@@ -130,22 +135,27 @@ def _audit(
     ).all()
     in_force = rules.in_force(local_date(now))
     run = AuditRun(programme.name, now, in_force)
-    known = {
-        (row.rule, row.subject): row
-        for row in session.exec(
-            select(FundAuditFinding).where(col(FundAuditFinding.programme_id) == programme.id)
-        ).all()
-    }
+    # The latest occurrence of each (rule, subject) recorded in the programme.
+    known: dict[tuple[str, str], FundAuditFinding] = {}
+    for recorded in session.exec(
+        select(FundAuditFinding)
+        .where(col(FundAuditFinding.programme_id) == programme.id)
+        .order_by(col(FundAuditFinding.occurrence))
+    ).all():
+        known[(recorded.rule, recorded.subject)] = recorded
     fresh: list[tuple[RuleVersion, Finding, FundAuditFinding]] = []
+    seen: set[tuple[str, str]] = set()
     for rule, finding in find(session=session, programme=programme, rules=in_force, as_of=now):
+        seen.add((rule.key, finding.subject))
         row = known.get((rule.key, finding.subject))
-        if row is None:
+        if row is None or _cleared_by(row, now):
             row = FundAuditFinding(
                 programme_id=programme.id,
                 rule=rule.key,
                 rule_effective=rule.effective,
                 regulation=rule.regulation,
                 subject=finding.subject,
+                occurrence=1 if row is None else row.occurrence + 1,
                 project_id=finding.project_id,
                 fund=finding.fund,
                 severity=rule.severity,
@@ -163,6 +173,15 @@ def _audit(
         else:
             assert row.id is not None
             run.found.append(Found(rule, finding, False, row.id, row.order_id))
+    # Standing findings of the rules in force that this run did not find are cleared as of now; one
+    # recorded as of a later day than this run stands (the run looks at a time before it was found).
+    checked = {rule.key for rule in in_force}
+    for key, row in known.items():
+        if row.cleared_at is None and row.id is not None and key[0] in checked and key not in seen:
+            if row.as_of <= now:
+                row.cleared_at = now
+                session.add(row)
+                run.cleared.append(row.id)
     session.flush()
     if fresh:
         _inspect(session, now, calendar, actor, programme, fresh, deadline_days, notices, run)
@@ -170,6 +189,12 @@ def _audit(
         assert row.id is not None
         run.found.append(Found(rule, finding, True, row.id, row.order_id))
     return run
+
+
+def _cleared_by(row: FundAuditFinding, now: datetime) -> bool:
+    """Whether the finding had cleared by ``now``: found at ``now``, the problem came back. Cleared
+    only later, it still stood at ``now`` (a run as of an earlier day finds what was recorded)."""
+    return row.cleared_at is not None and row.cleared_at <= now
 
 
 def _inspect(
@@ -316,6 +341,8 @@ class FindingRow:
     order_id: int | None
     order_status: str | None
     order_due_at: datetime | None
+    occurrence: int
+    cleared_at: datetime | None
 
 
 def audit_findings(*, session: Session, programme: str | None = None) -> list[FindingRow]:
@@ -349,6 +376,8 @@ def audit_findings(*, session: Session, programme: str | None = None) -> list[Fi
                 row.order_id,
                 str(status) if status is not None else None,
                 due,
+                row.occurrence,
+                row.cleared_at,
             )
         )
     return out

@@ -157,12 +157,14 @@ class FundAuditResult:
     orders: int
     notices: int
     checkpoint_notices: int
+    cleared: int
     warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         return (
             f"fund audit as of {_shown(self.as_of)}: {self.programmes} programme(s), {self.findings} "
-            f"finding(s), {self.new} new, {self.orders} order(s) issued, {self.notices} notice(s) written; "
+            f"finding(s), {self.new} new, {self.cleared} cleared, {self.orders} order(s) issued, "
+            f"{self.notices} notice(s) written; "
             f"{self.checkpoint_notices} checkpoint notice(s) to the auditors"
         )
 
@@ -209,4 +211,5 @@ def fund_audit_job(
         sum(len(run.orders) for run in runs),
         sum(run.notices.notices for run in runs),
         sent.notices,
+        sum(len(run.cleared) for run in runs),
     )

@@ -400,6 +400,7 @@ def _run_plain(item: "AuditRun") -> dict[str, Any]:
             }
             for found in item.found
         ],
+        "cleared": item.cleared,
         "inspections": item.inspections,
         "orders": item.orders,
         "notices": item.notices.notices,
@@ -432,8 +433,9 @@ def _print_runs(runs: "list[AuditRun]") -> None:
                 out.print(f"new: {found.finding.description}", markup=False, highlight=False, soft_wrap=True)
         out.print(
             f"audit run of {item.programme} as of {local(item.as_of):%Y-%m-%d %H:%M}: "
-            f"{len(item.rules)} rules in force, {len(item.found)} finding(s), {len(item.new)} new; "
-            f"{len(item.orders)} order(s) issued, {item.notices.notices} notice(s) written",
+            f"{len(item.rules)} rules in force, {len(item.found)} finding(s), {len(item.new)} new, "
+            f"{len(item.cleared)} cleared; {len(item.orders)} order(s) issued, "
+            f"{item.notices.notices} notice(s) written",
             markup=False,
         )
 
@@ -454,16 +456,20 @@ def findings(ctx: typer.Context, programme: ProgrammeOption = None, as_json: Jso
     if as_json:
         emit_json({"findings": rows})
     else:
-        table = Table("id", "rule", "project", "fund", "amount", "entries", "found as of", "order", "status")
+        table = Table(
+            "id", "rule", "project", "fund", "amount", "entries", "found as of", "cleared as of", "order",
+            "status",
+        )  # fmt: skip
         for row in rows:
             table.add_row(
                 str(row.id),
-                row.rule,
+                row.rule if row.occurrence == 1 else f"{row.rule} (#{row.occurrence})",
                 row.project or "—",
                 row.fund or "—",
                 format_yuan(row.amount_fen),
                 ", ".join(map(str, row.evidence)),
                 f"{local(row.as_of):%Y-%m-%d}",
+                f"{local(row.cleared_at):%Y-%m-%d}" if row.cleared_at else "—",
                 str(row.order_id) if row.order_id else "—",
                 row.order_status or "—",
             )

@@ -448,3 +448,40 @@ def test_the_rules_bind_no_parameter_per_row_and_cost_the_same_whatever_they_fin
     engine.dispose()
     assert len(clean) <= len(with_findings) <= len(clean) + len(RULE_KEYS)
     assert max(with_findings + clean) <= 16, (with_findings, clean)
+
+
+def test_a_finding_put_right_clears_and_when_it_comes_back_is_found_again_with_a_new_order(demo: str) -> None:
+    first = next(f for f in findings(audit(demo, AT)[1]) if f["rule"] == "overspend")
+    (overridden,) = first["evidence"]
+    amount = next(row for row in js(demo, "audit", "trail", "P008")["data"] if row["seq"] == overridden)
+    # Put right: the payment beyond the allocation is reversed; the next audit no longer finds it.
+    fix = ("--reason", "超支冲回", "--as", DEMO_OFFICE, "--op-id", "t-undo", "--at", "2026-12-10T11:00+08:00")
+    ok(demo, "funds", "reverse", str(overridden), *fix)
+    code, payload = audit(demo, "2026-12-11T09:00+08:00")
+    assert ("overspend", "P008") not in {(f["rule"], f["project"]) for f in findings(payload)}
+    assert payload["runs"][0]["cleared"] == [first["id"]] and findings(payload, new=True) == []
+    recorded = {f["id"]: f for f in json.loads(run(demo, "audit", "findings", "--json")[1])["findings"]}
+    assert recorded[first["id"]]["cleared_at"].startswith("2026-12-11T01:00")
+    assert recorded[first["id"]]["occurrence"] == 1
+    # Again a day later (nothing changed): nothing more cleared, nothing new.
+    again = audit(demo, "2026-12-11T15:00+08:00")[1]["runs"][0]
+    assert again["cleared"] == [] and [f for f in again["findings"] if f["new"]] == []
+    # It comes back: the office lets the same payment through again; a new occurrence, a new order.
+    yuan = f"{amount['amount_fen'] // 100}.{amount['amount_fen'] % 100:02d}"
+    spend(
+        demo, "P008", DEMO_OFFICE, yuan, "t-again", "2026-12-11T16:00+08:00",
+        "--category", "construction", "--vendor", "测试建设", "--override-reason", "再次超支",
+    )  # fmt: skip
+    back = next(f for f in findings(audit(demo, "2026-12-12T09:00+08:00")[1]) if f["rule"] == "overspend")
+    assert back["new"] and back["id"] != first["id"] and back["subject"] == first["subject"]
+    assert back["order_id"] is not None and back["order_id"] != first["order_id"]
+    orders = {o["id"]: o for o in js(demo, "orders", "--at", "2026-12-12T09:00+08:00")["data"]}
+    assert orders[back["order_id"]]["project_code"] == "P008"
+    assert orders[first["order_id"]]["status"] == "issued"  # the first order goes on through its own loop
+    recorded = {f["id"]: f for f in json.loads(run(demo, "audit", "findings", "--json")[1])["findings"]}
+    assert (recorded[back["id"]]["occurrence"], recorded[back["id"]]["cleared_at"]) == (2, None)
+    # An audit as of a day before the reversal still finds the first one standing: nothing new, nothing
+    # cleared (the first finding stays cleared as of the 11th).
+    past = audit(demo, AT)[1]["runs"][0]
+    assert [f for f in past["findings"] if f["new"]] == [] and past["cleared"] == []
+    assert {(f["rule"], f["project"]) for f in past["findings"]} == PLANTED

@@ -146,7 +146,11 @@ def run_audit(
             deadline_days=context.deadline_days,
             notices=context.notices,
         )
-        write.after = {"new": [f.record_id for run in runs for f in run.new], "orders": runs[0].orders}
+        write.after = {
+            "new": [f.record_id for run in runs for f in run.new],
+            "cleared": runs[0].cleared,
+            "orders": runs[0].orders,
+        }
     run = runs[0]
     return {
         "programme": run.programme,
@@ -167,5 +171,6 @@ def run_audit(
             }
             for found in run.found
         ],
+        "cleared": run.cleared,
         "orders": run.orders,
     }
