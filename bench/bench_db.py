@@ -172,10 +172,14 @@ class Runner:
         inspect: Callable[[Session], Any] | None = None,
         commit: bool = False,
         vacuum: bool = True,
+        setup: Callable[[Session], Any] | None = None,
     ) -> tuple[float, Any, Any]:
-        """(seconds, what ``operation`` returned, what ``inspect`` saw before the rollback)."""
+        """(seconds, what ``operation`` returned, what ``inspect`` saw before the rollback);
+        ``setup`` runs in the same session first, outside the timing."""
         with Session(self.engine) as session:
             session.connection()  # check out the connection and begin, outside the timing
+            if setup is not None:
+                setup(session)
             started = time.perf_counter()
             value = operation(session)
             seconds = time.perf_counter() - started

@@ -148,15 +148,7 @@ class Compiled:
                 def convert(rows: list[Row]) -> list[Row]:
                     return rows
             else:
-
-                def convert(rows: list[Row]) -> list[Row]:
-                    out = []
-                    for row in rows:
-                        values = list(row)
-                        for index, process in work:
-                            values[index] = process(values[index])
-                        out.append(tuple(values))
-                    return out
+                convert = _converter(len(columns), work)
 
             self._results[_kind(dialect)] = convert
         return convert
@@ -229,6 +221,19 @@ class Compiled:
                 yield convert(rows)
         finally:
             cursor.close()
+
+
+def _converter(width: int, work: list[tuple[int, Callable[[Any], Any]]]) -> Callable[[list[Row]], list[Row]]:
+    """A function turning rows of ``width`` columns into new tuples with ``work``'s processors applied
+    to their columns, written out as one tuple display per row (a list comprehension with no inner
+    loop: a third of the time of copying each row to a list and back, on a list of dates on SQLite).
+    Only column numbers and names of our own go into the source text."""
+    processed = dict(work)
+    cells = ", ".join(f"p{i}(r[{i}])" if i in processed else f"r[{i}]" for i in range(width))
+    namespace: dict[str, Any] = {f"p{index}": process for index, process in work}
+    exec(f"def convert(rows):\n    return [({cells},) for r in rows]\n", namespace)  # noqa: S102
+    convert: Callable[[list[Row]], list[Row]] = namespace["convert"]
+    return convert
 
 
 def holds(session: Session, model: type) -> bool:
