@@ -27,39 +27,13 @@ from models import (
 )
 from models.compiled import Compiled
 from models.listing import Listing, Window
-from models.localtime import local_date
 from models.scope import EVERYTHING, Scope
 from models.types import table_of
+from workflows.board_rows import Board as Board  # the board's rows, where their readers import them
+from workflows.board_rows import BudgetLine, MilestoneLine, _budget
+from workflows.board_rows import ProjectRow as ProjectRow
 from workflows.definition import WorkflowDefinition, get_definition
 from workflows.read_cache import ReadCache
-
-
-@dataclass(frozen=True)
-class ProjectRow:
-    # list_projects makes these with their fields set by name, at once: a field added here goes there.
-    id: int
-    code: str
-    programme_id: int
-    town: str
-    village: str
-    stage: str
-    stage_label: str
-    leader_id: int | None
-    leader_name: str | None
-    leader_phone: str | None
-    specialist_id: int | None
-    specialist_name: str | None
-    specialist_phone: str | None
-    budget_fen: dict[str, int]
-    budget_total_fen: int
-    planned_start: date
-    planned_finish: date
-    actual_start: date | None
-    actual_finish: date | None
-    definition_key: str
-    definition_version: int
-    version: int
-
 
 _new, _set = object.__new__, object.__setattr__
 
@@ -290,21 +264,6 @@ def _sortable(position: Any) -> Any:
     return cast(position + _POSITION_BASE, String)
 
 
-def _budget(lines: str | None) -> tuple[dict[str, int], int]:
-    """The budget by funding source code, in the sources' order, and its total, from ``_budget_lines``."""
-    if not lines:
-        return {}, 0
-    parts = lines.split(",")
-    if len(parts) > 1:
-        parts.sort()
-    budget, total = {}, 0
-    for part in parts:
-        _, code, text = part.split(":")
-        budget[code] = fen = int(text)
-        total += fen
-    return budget, total
-
-
 @dataclass(frozen=True)
 class ProgrammeRow:
     id: int
@@ -394,58 +353,6 @@ def programme_choices(*, session: Session) -> list[ProgrammeChoice]:
         sa_select(col(Programme.id), col(Programme.name)).order_by(col(Programme.id))
     )
     return [ProgrammeChoice(programme_id, name) for programme_id, name in rows]
-
-
-@dataclass(frozen=True)
-class BudgetLine:
-    code: str
-    name: str
-    programme_fen: int
-    allocated_fen: int
-
-    @property
-    def unallocated_fen(self) -> int:
-        return self.programme_fen - self.allocated_fen
-
-
-@dataclass(frozen=True)
-class MilestoneLine:
-    key: str
-    title: str
-    title_en: str
-    stage: str
-    due_date: date
-    reached: int
-    not_reached: int
-
-
-@dataclass(frozen=True)
-class Board:
-    """Everything the office needs on one page for one programme, as of one moment.
-
-    ``projects`` and ``not_started`` stream: iterate each once, inside the session that read them.
-    """
-
-    programme: Programme
-    as_of: datetime
-    project_count: int
-    projects: Listing[ProjectRow]
-    stage_order: list[str]
-    stage_labels: dict[str, str]
-    by_stage: dict[str, int]
-    by_town: dict[str, dict[str, int]]
-    budget: list[BudgetLine]
-    milestones: list[MilestoneLine]
-    not_started: Listing[ProjectRow]
-    not_started_count: int
-
-    @property
-    def budget_total_fen(self) -> int:
-        return sum(line.programme_fen for line in self.budget)
-
-    @property
-    def allocated_total_fen(self) -> int:
-        return sum(line.allocated_fen for line in self.budget)
 
 
 def programme_board(
@@ -612,8 +519,3 @@ def overdue_projects(now: datetime | Any, project_id: Any = None) -> ColumnEleme
         col(Deadline.status) == DeadlineStatus.OPEN,
         col(Deadline.due_at) < now,
     )
-
-
-def days_left(*, due: date, now: datetime) -> int:
-    """Calendar days from today (local) to a due date; negative once it has passed."""
-    return (due - local_date(now)).days
