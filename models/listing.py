@@ -79,8 +79,11 @@ class Listing(Streamed[T]):
 
     def __iter__(self) -> Iterator[T]:
         if isinstance(self._query, Compiled):
-            yield from self._compiled_rows(self._query)
-            return
+            # The generator itself, not one more around it: each row passes one frame less.
+            return self._compiled_rows(self._query)
+        return self._query_rows()
+
+    def _query_rows(self) -> Iterator[T]:
         query = self._query
         if self.window.offset:
             query = query.offset(self.window.offset)
