@@ -30,12 +30,10 @@ from models.listing import Listing, Window
 from models.scope import EVERYTHING, Scope
 from models.types import table_of
 from workflows.board_rows import Board as Board  # the board's rows, where their readers import them
-from workflows.board_rows import BudgetLine, MilestoneLine, _budget
+from workflows.board_rows import BudgetLine, MilestoneLine, _budget, project_rows
 from workflows.board_rows import ProjectRow as ProjectRow
 from workflows.definition import WorkflowDefinition, get_definition
 from workflows.read_cache import ReadCache
-
-_new, _set = object.__new__, object.__setattr__
 
 
 class _StageLabels:
@@ -150,31 +148,7 @@ def list_projects(
     query, counted = _filtered_rows(frozenset(parameters), scope)
     labels = _StageLabels(session, definition)
 
-    label = labels.get
-    budget_of = _budget
-
-    def row(found: Any) -> ProjectRow:
-        (
-            project_id, code, programme, stage_key, planned_start, planned_finish, actual_start,
-            actual_finish, definition_key, definition_version, version, village_name, town_name,
-            lead_id, lead, lead_phone, spec_id, spec, spec_phone, lines,
-        ) = found  # fmt: skip
-        budget, total = budget_of(lines)
-        # A frozen dataclass's __init__ sets each of its 22 fields through object.__setattr__: a
-        # third of the time of a list of 500,000 projects. Its attributes are set at once instead.
-        made = _new(ProjectRow)
-        _set(made, "__dict__", {
-            "id": project_id, "code": code, "programme_id": programme, "town": town_name,
-            "village": village_name, "stage": stage_key,
-            "stage_label": label(definition_key, definition_version, stage_key),
-            "leader_id": lead_id, "leader_name": lead, "leader_phone": lead_phone,
-            "specialist_id": spec_id, "specialist_name": spec, "specialist_phone": spec_phone,
-            "budget_fen": budget, "budget_total_fen": total,
-            "planned_start": planned_start, "planned_finish": planned_finish,
-            "actual_start": actual_start, "actual_finish": actual_finish,
-            "definition_key": definition_key, "definition_version": definition_version, "version": version,
-        })  # fmt: skip
-        return made
+    row = project_rows(labels.get)
 
     counter = None
     if cached and overdue_at is None:
@@ -374,11 +348,11 @@ def programme_board(
     by_town: dict[str, dict[str, int]] = {}
     by_stage = dict.fromkeys(stage_order, 0)
     not_started_count = 0
-    for town, stage, count, not_started in statements.by_town(scope).all(session, parameters):
+    for town, stage, count, not_started_here in statements.by_town(scope).all(session, parameters):
         by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
         by_stage[stage] = by_stage.get(stage, 0) + count
         if stage not in ended:
-            not_started_count += not_started
+            not_started_count += not_started_here
     total = sum(by_stage.values())
     budget = [
         BudgetLine(code, name, amount, int(allocated))

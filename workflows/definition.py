@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -159,10 +159,15 @@ class WorkflowDefinition(_Strict):
 
     def stage_label(self, key: str) -> str:
         """Chinese label first, English after: 在建 in construction."""
-        if self.suspension and key == self.suspension.stage:
-            return f"{self.suspension.label} {self.suspension.label_en}"
-        stage = self.stage(key)
-        return f"{stage.label} {stage.label_en}" if stage else key
+        return self._labels.get(key, key)
+
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        """Every stage's label, worked out once per definition (a list labels each of its rows)."""
+        labels = {stage.key: f"{stage.label} {stage.label_en}" for stage in self.stages}
+        if self.suspension:
+            labels[self.suspension.stage] = f"{self.suspension.label} {self.suspension.label_en}"
+        return labels
 
     def stage_keys(self) -> list[str]:
         keys = [stage.key for stage in self.stages]

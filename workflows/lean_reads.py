@@ -15,10 +15,10 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from models.raw import Entry, NotAhead, RawReader, Row, shape
+from models.raw import Entry, NotAhead, RawReader, shape
 from models.text import reference
 from models.window import Streamed, Window
-from workflows.board_rows import Board, BudgetLine, MilestoneLine, ProjectRow, _budget
+from workflows.board_rows import Board, BudgetLine, MilestoneLine, ProjectRow, project_rows
 
 # Rows fetched at a time while streaming (models.listing.BATCH).
 BATCH = 1000
@@ -131,47 +131,23 @@ class LeanListing(Streamed[ProjectRow]):
         self._definitions: dict[tuple[str, int], _Definition] = {}
         if known is not None:
             self._definitions[(known.key, known.version)] = known
-        self._labels: dict[tuple[str, int, str], str] = {}
         self._streamed: int | None = None
 
     def _label(self, key: str, version: int, stage: str) -> str:
-        label = self._labels.get((key, version, stage))
-        if label is None:
-            definition = self._definitions.get((key, version))
-            if definition is None:
-                definition = self._definitions[(key, version)] = get_definition(self._reader, key, version)
-            label = self._labels[(key, version, stage)] = definition.stage_label(stage)
-        return label
-
-    def _row(self, found: Row) -> ProjectRow:
-        (
-            project_id, code, programme, stage_key, planned_start, planned_finish, actual_start,
-            actual_finish, definition_key, definition_version, version, village_name, town_name,
-            lead_id, lead, lead_phone, spec_id, spec, spec_phone, lines,
-        ) = found  # fmt: skip
-        budget, total = _budget(lines)
-        made = object.__new__(ProjectRow)
-        object.__setattr__(made, "__dict__", {
-            "id": project_id, "code": code, "programme_id": programme, "town": town_name,
-            "village": village_name, "stage": stage_key,
-            "stage_label": self._label(definition_key, definition_version, stage_key),
-            "leader_id": lead_id, "leader_name": lead, "leader_phone": lead_phone,
-            "specialist_id": spec_id, "specialist_name": spec, "specialist_phone": spec_phone,
-            "budget_fen": budget, "budget_total_fen": total,
-            "planned_start": planned_start, "planned_finish": planned_finish,
-            "actual_start": actual_start, "actual_finish": actual_finish,
-            "definition_key": definition_key, "definition_version": definition_version, "version": version,
-        })  # fmt: skip
-        return made
+        definition = self._definitions.get((key, version))
+        if definition is None:
+            definition = self._definitions[(key, version)] = get_definition(self._reader, key, version)
+        return definition.stage_label(stage)
 
     def __iter__(self) -> Iterator[ProjectRow]:
         window, streamed = self.window, 0
+        row = project_rows(self._label)
         if window.limit is not None and window.limit <= BATCH:
             partitions: Any = [self._reader.all(self._rows, self._windowed)]
         else:
             partitions = self._reader.stream(self._rows, self._windowed, BATCH)
         for partition in partitions:
-            batch = [self._row(found) for found in partition]
+            batch = [row(found) for found in partition]
             streamed += len(batch)
             yield from batch
         self._streamed = streamed
