@@ -4,7 +4,7 @@ Everything is counted in SQL (stages, towns, budgets, milestones reached) and th
 stream, so the board of 500,000 projects costs a few grouped queries, not a Python loop over rows.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -29,6 +29,7 @@ from models.compiled import Compiled
 from models.listing import Listing, Window
 from models.scope import EVERYTHING, Scope
 from models.types import table_of
+from models.window import Streamed
 from workflows.board_rows import Board as Board  # the board's rows, where their readers import them
 from workflows.board_rows import BudgetLine, MilestoneLine, _budget, project_rows
 from workflows.board_rows import ProjectRow as ProjectRow
@@ -379,29 +380,77 @@ def programme_board(
         )
         for milestone, key, due_date in declared
     ]
-    return Board(
-        programme=programme,
-        as_of=now,
-        project_count=total,
-        projects=list_projects(
-            session=session, programme_id=programme.id, window=window, scope=scope, definition=definition
-        ),
-        stage_order=stage_order,
-        stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
-        by_stage=by_stage,
-        by_town=dict(sorted(by_town.items())),
-        budget=budget,
-        milestones=milestone_lines,
-        not_started=list_projects(
+    projects: Streamed[ProjectRow] = list_projects(
+        session=session, programme_id=programme.id, window=window, scope=scope, definition=definition
+    )
+    not_started: Streamed[ProjectRow]
+    if window.everything and total <= SHARED_ROWS:
+        # Both lists whole, of a programme this size: its projects read once, and those not started
+        # taken from them in the same order (what the second query would read), not read again.
+        shared = _SharedRows(projects)
+        ended_stages = frozenset(ended)
+        projects = _RowsOf(shared)
+        not_started = _RowsOf(shared, lambda row: row.actual_start is None and row.stage not in ended_stages)
+    else:
+        not_started = list_projects(
             session=session,
             programme_id=programme.id,
             not_started_by=ended,
             window=window,
             scope=scope,
             definition=definition,
-        ),
+        )
+    return Board(
+        programme=programme,
+        as_of=now,
+        project_count=total,
+        projects=projects,
+        stage_order=stage_order,
+        stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
+        by_stage=by_stage,
+        by_town=dict(sorted(by_town.items())),
+        budget=budget,
+        milestones=milestone_lines,
+        not_started=not_started,
         not_started_count=not_started_count,
     )
+
+
+# A board's two lists read whole (--json, the jobs) from a programme of at most this many projects
+# come from one read of its projects (a list of a few hundred rows in memory, never 500,000).
+SHARED_ROWS = 1000
+
+
+class _SharedRows:
+    """The rows of one project list, read once, on first use, for the lists made of them."""
+
+    def __init__(self, listing: Streamed[ProjectRow]) -> None:
+        self._listing = listing
+        self._rows: list[ProjectRow] | None = None
+
+    def rows(self) -> list[ProjectRow]:
+        if self._rows is None:
+            self._rows = list(self._listing)
+        return self._rows
+
+
+class _RowsOf(Streamed[ProjectRow]):
+    """The shared rows, or those of them ``keep`` keeps, in their order: a whole list (no window)."""
+
+    def __init__(self, shared: _SharedRows, keep: Callable[[ProjectRow], bool] | None = None) -> None:
+        self.window = Window()
+        self._shared = shared
+        self._keep = keep
+
+    def _rows(self) -> list[ProjectRow]:
+        rows, keep = self._shared.rows(), self._keep
+        return rows if keep is None else [row for row in rows if keep(row)]
+
+    def __iter__(self) -> Iterator[ProjectRow]:
+        return iter(self._rows())
+
+    def count(self) -> int:
+        return len(self._rows())
 
 
 @dataclass(frozen=True)
