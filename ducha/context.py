@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from inspections.evidence import EvidenceBatch, EvidenceStore
     from models.calendar import WorkingCalendar
     from models.installation import Mode
+    from models.raw import RawReader
     from notifications.outbox import NoticeSetup
     from notifications.registry import Channels
     from workflows.fund_actions import FundsSetup
@@ -70,6 +71,18 @@ class AppContext:
 
         return get_settings()
 
+    def setting(self, name: str) -> str | None:
+        """A setting that is plain text (``ducha.plain_settings``): read without pydantic while no
+        setting that needs checking is set and the settings were not read whole already."""
+        if self._settings is None and "settings" not in self.__dict__:
+            from ducha.plain_settings import plain_settings
+
+            plain = plain_settings()
+            if plain is not None:
+                return plain[name]
+        value = getattr(self.settings, name)
+        return None if value is None else str(value)
+
     def clock(self, at: str | None = None, default: str | None = None) -> Clock:
         """The clock for this command: its --at, else the root --at, else DUCHA_NOW, else the system.
 
@@ -83,7 +96,7 @@ class AppContext:
                 raise BadInput("--at is empty: give a date or time (2026-12-10, 2026-12-10T09:00+08:00)")
         if at is None and self.at is None and self.running_clock is not None:
             return self.running_clock
-        text = at or self.at or self.settings.now or default
+        text = at or self.at or self.setting("now") or default
         clock = clock_from(text)
         if text:
             self.calendar.require_usable(local_date(clock.now()), f"the time {text!r}")
@@ -98,7 +111,7 @@ class AppContext:
         A simulation may hold what the system clock calls the future; a read without a time given
         shows it, and one with a time shows what was there by then.
         """
-        return self.now(at) if (at or self.at or self.settings.now) else None
+        return self.now(at) if (at or self.at or self.setting("now")) else None
 
     @cached_property
     def engine(self) -> Engine:
@@ -195,6 +208,24 @@ class AppContext:
 
         with session_scope(self.checked_engine()) as session:
             yield session
+
+    @contextmanager
+    def raw_reading(self) -> Iterator[RawReader | None]:
+        """A driver connection for the reads compiled ahead (``workflows.lean_reads``), or None: then
+        read in ``reading()`` (a test's own engine, a database that is missing or not current, a URL
+        form the driver connection does not take)."""
+        if self._engine is not None:
+            yield None
+            return
+        from models.raw import open_reader
+
+        url = self.setting("database_url")
+        reader = open_reader(url) if url is not None else None
+        try:
+            yield reader
+        finally:
+            if reader is not None:
+                reader.close()
 
     @contextmanager
     def transaction(

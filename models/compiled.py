@@ -20,6 +20,7 @@ through the session instead, whose ``synchronize_session`` keeps them current.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,9 @@ class _Plan:
     defaults: Mapping[str, Any]  # the values bound in the statement itself (a literal compared to)
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # bind processors, by parameter
     expansion: Mapping[str, list[str]]  # an expanding (IN) parameter's names, one per value
+    # The positional values out of the named ones, in C (a board runs nine statements on 50 rows:
+    # Python's work around each one is a tenth of its time).
+    getter: Callable[[Mapping[str, Any]], Row] | None = None
 
 
 class Compiled:
@@ -94,12 +98,11 @@ class Compiled:
         if compiled is None:
             compiled = self._compiled[kind] = self.statement.compile(dialect=dialect)
             self._expanding = frozenset(p.key for p in compiled.post_compile_params)
-        expanding = self._expanding or frozenset()
-        key = (
-            kind,
-            frozenset(parameters),
-            tuple(len(parameters[name]) for name in sorted(expanding) if name in parameters),
-        )
+        expanding = self._expanding
+        lengths: tuple[int, ...] = ()
+        if expanding:
+            lengths = tuple(len(parameters[name]) for name in sorted(expanding) if name in parameters)
+        key = (kind, frozenset(parameters), lengths)
         plan = self._plans.get(key)
         if plan is None:
             state = compiled.construct_expanded_state(dict(parameters))
@@ -112,12 +115,14 @@ class Compiled:
             processors = {**compiled._bind_processors, **state.processors}
             if not all(callable(process) for process in processors.values()):
                 raise exc.InvalidRequestError("tuple parameters are not supported here")
+            positional = tuple(state.positiontup) if state.positiontup is not None else None
             plan = self._plans[key] = _Plan(
                 sql=state.statement,
-                positional=tuple(state.positiontup) if state.positiontup is not None else None,
+                positional=positional,
                 defaults={k: v for k, v in state.parameters.items() if k not in given},
                 processors=tuple(processors.items()),
                 expansion=expansion,
+                getter=_getter(positional) if positional is not None else None,
             )
         return plan
 
@@ -128,8 +133,8 @@ class Compiled:
         for name, process in plan.processors:
             if name in values:
                 values[name] = process(values[name])
-        if plan.positional is not None:
-            return tuple(values[name] for name in plan.positional)
+        if plan.getter is not None:
+            return plan.getter(values)
         return values
 
     def _convert(self, dialect: Dialect, description: Any) -> Callable[[list[Row]], list[Row]]:
@@ -234,6 +239,16 @@ def _converter(width: int, work: list[tuple[int, Callable[[Any], Any]]]) -> Call
     exec(f"def convert(rows):\n    return [({cells},) for r in rows]\n", namespace)  # noqa: S102
     convert: Callable[[list[Row]], list[Row]] = namespace["convert"]
     return convert
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Row]:
+    """``values`` -> the tuple of ``values[name]`` for ``names``, in order."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    if not names:
+        return lambda values: ()
+    return operator.itemgetter(*names)
 
 
 def holds(session: Session, model: type) -> bool:

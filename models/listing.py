@@ -6,13 +6,15 @@ rows match in all, which a front end shows beside a page (``{data, count}``).
 """
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from models.compiled import Compiled
+from models.window import Streamed, Window
+
+__all__ = ["BATCH", "Listing", "Window"]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -20,25 +22,7 @@ U = TypeVar("U")
 BATCH = 1000
 
 
-@dataclass(frozen=True)
-class Window:
-    """Which rows of a list: ``limit`` None means every row from ``offset`` on."""
-
-    limit: int | None = None
-    offset: int = 0
-
-    def __post_init__(self) -> None:
-        if self.limit is not None and self.limit < 0:
-            raise ValueError(f"limit {self.limit} is negative")
-        if self.offset < 0:
-            raise ValueError(f"offset {self.offset} is negative")
-
-    @property
-    def everything(self) -> bool:
-        return self.limit is None and self.offset == 0
-
-
-class Listing(Generic[T]):
+class Listing(Streamed[T]):
     """The rows of ``query`` in ``window``, made by ``rows`` a batch at a time; iterate once.
 
     ``rows`` gets up to ``BATCH`` result rows and returns the list's rows for them, so that what a
@@ -95,8 +79,11 @@ class Listing(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         if isinstance(self._query, Compiled):
-            yield from self._compiled_rows(self._query)
-            return
+            # The generator itself, not one more around it: each row passes one frame less.
+            return self._compiled_rows(self._query)
+        return self._query_rows()
+
+    def _query_rows(self) -> Iterator[T]:
         query = self._query
         if self.window.offset:
             query = query.offset(self.window.offset)
@@ -164,6 +151,3 @@ class Listing(Generic[T]):
         if counted is None:
             counted = select(func.count()).select_from(self._query.order_by(None).subquery())
         return int(self._session.execute(counted, self._parameters).scalar_one())
-
-    def all(self) -> list[T]:
-        return list(self)

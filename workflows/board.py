@@ -4,7 +4,7 @@ Everything is counted in SQL (stages, towns, budgets, milestones reached) and th
 stream, so the board of 500,000 projects costs a few grouped queries, not a Python loop over rows.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -27,66 +27,27 @@ from models import (
 )
 from models.compiled import Compiled
 from models.listing import Listing, Window
-from models.localtime import local_date
 from models.scope import EVERYTHING, Scope
 from models.types import table_of
+from models.window import Streamed
+from workflows.board_rows import Board as Board  # the board's rows, where their readers import them
+from workflows.board_rows import BudgetLine, MilestoneLine, _budget, project_rows
+from workflows.board_rows import ProjectRow as ProjectRow
 from workflows.definition import WorkflowDefinition, get_definition
 from workflows.read_cache import ReadCache
 
 
-@dataclass(frozen=True)
-class ProjectRow:
-    # list_projects makes these with their fields set by name, at once: a field added here goes there.
-    id: int
-    code: str
-    programme_id: int
-    town: str
-    village: str
-    stage: str
-    stage_label: str
-    leader_id: int | None
-    leader_name: str | None
-    leader_phone: str | None
-    specialist_id: int | None
-    specialist_name: str | None
-    specialist_phone: str | None
-    budget_fen: dict[str, int]
-    budget_total_fen: int
-    planned_start: date
-    planned_finish: date
-    actual_start: date | None
-    actual_finish: date | None
-    definition_key: str
-    definition_version: int
-    version: int
-
-
-_new, _set = object.__new__, object.__setattr__
-
-
 class _StageLabels:
-    """Stage labels by (definition key, version, stage), each definition read once per list.
-
-    The labels of the definition the caller knows (a programme's: nearly every row of its list) are
-    looked up by stage alone, without making a key per row.
-    """
+    """Stage labels by (definition key, version, stage), each definition read once per list."""
 
     def __init__(self, session: Session, known: WorkflowDefinition | None = None) -> None:
         self._session = session
         self._labels: dict[tuple[str, int, str], str] = {}
         self._definitions: dict[tuple[str, int], WorkflowDefinition] = {}
-        self._known: tuple[str, int] | None = None
-        self._known_labels: dict[str, str] = {}
         if known is not None:
             self._definitions[(known.key, known.version)] = known
-            self._known = (known.key, known.version)
-            self._known_labels = known.stage_labels()
 
     def get(self, key: str, version: int, stage: str) -> str:
-        if self._known is not None and self._known[0] == key and self._known[1] == version:
-            known = self._known_labels.get(stage)
-            if known is not None:
-                return known
         label = self._labels.get((key, version, stage))
         if label is None:
             definition = self._definitions.get((key, version))
@@ -188,31 +149,7 @@ def list_projects(
     query, counted = _filtered_rows(frozenset(parameters), scope)
     labels = _StageLabels(session, definition)
 
-    label = labels.get
-    budget_of = _Budgets().of
-
-    def row(found: Any) -> ProjectRow:
-        (
-            project_id, code, programme, stage_key, planned_start, planned_finish, actual_start,
-            actual_finish, definition_key, definition_version, version, village_name, town_name,
-            lead_id, lead, lead_phone, spec_id, spec, spec_phone, lines,
-        ) = found  # fmt: skip
-        budget, total = budget_of(lines)
-        # A frozen dataclass's __init__ sets each of its 22 fields through object.__setattr__: a
-        # third of the time of a list of 500,000 projects. Its attributes are set at once instead.
-        made = _new(ProjectRow)
-        _set(made, "__dict__", {
-            "id": project_id, "code": code, "programme_id": programme, "town": town_name,
-            "village": village_name, "stage": stage_key,
-            "stage_label": label(definition_key, definition_version, stage_key),
-            "leader_id": lead_id, "leader_name": lead, "leader_phone": lead_phone,
-            "specialist_id": spec_id, "specialist_name": spec, "specialist_phone": spec_phone,
-            "budget_fen": budget, "budget_total_fen": total,
-            "planned_start": planned_start, "planned_finish": planned_finish,
-            "actual_start": actual_start, "actual_finish": actual_finish,
-            "definition_key": definition_key, "definition_version": definition_version, "version": version,
-        })  # fmt: skip
-        return made
+    row = project_rows(labels.get)
 
     counter = None
     if cached and overdue_at is None:
@@ -300,41 +237,6 @@ _POSITION_BASE = 1_000_000
 
 def _sortable(position: Any) -> Any:
     return cast(position + _POSITION_BASE, String)
-
-
-class _Budgets:
-    """``_budget`` for one list, the first ``KEPT`` distinct texts parsed once each: the projects of a
-    programme mostly share a budget (the demo's 50 villages, 36,940.00 each from the same sources).
-    Each row gets its own dict all the same, so that no row can change another's."""
-
-    KEPT = 256
-
-    def __init__(self) -> None:
-        self._parsed: dict[str | None, tuple[dict[str, int], int]] = {}
-
-    def of(self, lines: str | None) -> tuple[dict[str, int], int]:
-        parsed = self._parsed.get(lines)
-        if parsed is None:
-            parsed = _budget(lines)
-            if len(self._parsed) >= self.KEPT:
-                return parsed
-            self._parsed[lines] = parsed
-        return parsed[0].copy(), parsed[1]
-
-
-def _budget(lines: str | None) -> tuple[dict[str, int], int]:
-    """The budget by funding source code, in the sources' order, and its total, from ``_budget_lines``."""
-    if not lines:
-        return {}, 0
-    parts = lines.split(",")
-    if len(parts) > 1:
-        parts.sort()
-    budget, total = {}, 0
-    for part in parts:
-        _, code, text = part.split(":")
-        budget[code] = fen = int(text)
-        total += fen
-    return budget, total
 
 
 @dataclass(frozen=True)
@@ -428,58 +330,6 @@ def programme_choices(*, session: Session) -> list[ProgrammeChoice]:
     return [ProgrammeChoice(programme_id, name) for programme_id, name in rows]
 
 
-@dataclass(frozen=True)
-class BudgetLine:
-    code: str
-    name: str
-    programme_fen: int
-    allocated_fen: int
-
-    @property
-    def unallocated_fen(self) -> int:
-        return self.programme_fen - self.allocated_fen
-
-
-@dataclass(frozen=True)
-class MilestoneLine:
-    key: str
-    title: str
-    title_en: str
-    stage: str
-    due_date: date
-    reached: int
-    not_reached: int
-
-
-@dataclass(frozen=True)
-class Board:
-    """Everything the office needs on one page for one programme, as of one moment.
-
-    ``projects`` and ``not_started`` stream: iterate each once, inside the session that read them.
-    """
-
-    programme: Programme
-    as_of: datetime
-    project_count: int
-    projects: Listing[ProjectRow]
-    stage_order: list[str]
-    stage_labels: dict[str, str]
-    by_stage: dict[str, int]
-    by_town: dict[str, dict[str, int]]
-    budget: list[BudgetLine]
-    milestones: list[MilestoneLine]
-    not_started: Listing[ProjectRow]
-    not_started_count: int
-
-    @property
-    def budget_total_fen(self) -> int:
-        return sum(line.programme_fen for line in self.budget)
-
-    @property
-    def allocated_total_fen(self) -> int:
-        return sum(line.allocated_fen for line in self.budget)
-
-
 def programme_board(
     *,
     session: Session,
@@ -499,11 +349,11 @@ def programme_board(
     by_town: dict[str, dict[str, int]] = {}
     by_stage = dict.fromkeys(stage_order, 0)
     not_started_count = 0
-    for town, stage, count, not_started in statements.by_town(scope).all(session, parameters):
+    for town, stage, count, not_started_here in statements.by_town(scope).all(session, parameters):
         by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
         by_stage[stage] = by_stage.get(stage, 0) + count
         if stage not in ended:
-            not_started_count += not_started
+            not_started_count += not_started_here
     total = sum(by_stage.values())
     budget = [
         BudgetLine(code, name, amount, int(allocated))
@@ -530,29 +380,77 @@ def programme_board(
         )
         for milestone, key, due_date in declared
     ]
-    return Board(
-        programme=programme,
-        as_of=now,
-        project_count=total,
-        projects=list_projects(
-            session=session, programme_id=programme.id, window=window, scope=scope, definition=definition
-        ),
-        stage_order=stage_order,
-        stage_labels=dict(definition.stage_labels()),
-        by_stage=by_stage,
-        by_town=dict(sorted(by_town.items())),
-        budget=budget,
-        milestones=milestone_lines,
-        not_started=list_projects(
+    projects: Streamed[ProjectRow] = list_projects(
+        session=session, programme_id=programme.id, window=window, scope=scope, definition=definition
+    )
+    not_started: Streamed[ProjectRow]
+    if window.everything and total <= SHARED_ROWS:
+        # Both lists whole, of a programme this size: its projects read once, and those not started
+        # taken from them in the same order (what the second query would read), not read again.
+        shared = _SharedRows(projects)
+        ended_stages = frozenset(ended)
+        projects = _RowsOf(shared)
+        not_started = _RowsOf(shared, lambda row: row.actual_start is None and row.stage not in ended_stages)
+    else:
+        not_started = list_projects(
             session=session,
             programme_id=programme.id,
             not_started_by=ended,
             window=window,
             scope=scope,
             definition=definition,
-        ),
+        )
+    return Board(
+        programme=programme,
+        as_of=now,
+        project_count=total,
+        projects=projects,
+        stage_order=stage_order,
+        stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
+        by_stage=by_stage,
+        by_town=dict(sorted(by_town.items())),
+        budget=budget,
+        milestones=milestone_lines,
+        not_started=not_started,
         not_started_count=not_started_count,
     )
+
+
+# A board's two lists read whole (--json, the jobs) from a programme of at most this many projects
+# come from one read of its projects (a list of a few hundred rows in memory, never 500,000).
+SHARED_ROWS = 1000
+
+
+class _SharedRows:
+    """The rows of one project list, read once, on first use, for the lists made of them."""
+
+    def __init__(self, listing: Streamed[ProjectRow]) -> None:
+        self._listing = listing
+        self._rows: list[ProjectRow] | None = None
+
+    def rows(self) -> list[ProjectRow]:
+        if self._rows is None:
+            self._rows = list(self._listing)
+        return self._rows
+
+
+class _RowsOf(Streamed[ProjectRow]):
+    """The shared rows, or those of them ``keep`` keeps, in their order: a whole list (no window)."""
+
+    def __init__(self, shared: _SharedRows, keep: Callable[[ProjectRow], bool] | None = None) -> None:
+        self.window = Window()
+        self._shared = shared
+        self._keep = keep
+
+    def _rows(self) -> list[ProjectRow]:
+        rows, keep = self._shared.rows(), self._keep
+        return rows if keep is None else [row for row in rows if keep(row)]
+
+    def __iter__(self) -> Iterator[ProjectRow]:
+        return iter(self._rows())
+
+    def count(self) -> int:
+        return len(self._rows())
 
 
 @dataclass(frozen=True)
@@ -644,8 +542,3 @@ def overdue_projects(now: datetime | Any, project_id: Any = None) -> ColumnEleme
         col(Deadline.status) == DeadlineStatus.OPEN,
         col(Deadline.due_at) < now,
     )
-
-
-def days_left(*, due: date, now: datetime) -> int:
-    """Calendar days from today (local) to a due date; negative once it has passed."""
-    return (due - local_date(now)).days

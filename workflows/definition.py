@@ -7,11 +7,11 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session
 
 from models import InspectionKind, Role, WorkflowDefinitionRecord
@@ -153,24 +153,21 @@ class WorkflowDefinition(_Strict):
     transitions: list[Transition] = Field(min_length=1)
     milestones: list[Milestone] = Field(default_factory=list)
     escalation: Escalation | None = None
-    # Every stage's label, worked out on first use (a parsed definition is kept and shared).
-    _labels: dict[str, str] | None = PrivateAttr(default=None)
 
     def stage(self, key: str) -> Stage | None:
         return next((stage for stage in self.stages if stage.key == key), None)
 
     def stage_label(self, key: str) -> str:
         """Chinese label first, English after: 在建 in construction."""
-        if self.suspension and key == self.suspension.stage:
-            return f"{self.suspension.label} {self.suspension.label_en}"
-        stage = self.stage(key)
-        return f"{stage.label} {stage.label_en}" if stage else key
+        return self._labels.get(key, key)
 
-    def stage_labels(self) -> dict[str, str]:
-        """``stage_label`` of every stage key (the suspension's too), by key; read, not changed."""
-        if self._labels is None:
-            self._labels = {key: self.stage_label(key) for key in self.stage_keys()}
-        return self._labels
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        """Every stage's label, worked out once per definition (a list labels each of its rows)."""
+        labels = {stage.key: f"{stage.label} {stage.label_en}" for stage in self.stages}
+        if self.suspension:
+            labels[self.suspension.stage] = f"{self.suspension.label} {self.suspension.label_en}"
+        return labels
 
     def stage_keys(self) -> list[str]:
         keys = [stage.key for stage in self.stages]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from models import Person
-    from models.listing import Window
+    from models.window import Window
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT, EXIT_BUG = 0, 1, 2, 3
 # What a shell reports for a process stopped by SIGPIPE (128 + 13): the reader closed the pipe.
@@ -62,7 +62,7 @@ def context(ctx: typer.Context) -> AppContext:
 
 def window(limit: int | None, offset: int, *, as_json: bool) -> Window:
     """The rows a list command shows: a page for a table, every row for --json, unless told."""
-    from models.listing import Window
+    from models.window import Window
 
     if limit == 0:
         return Window(None, offset)

@@ -1,8 +1,8 @@
 """Plain JSON for ``--json``: lists under ``data``, ids and plain values, money in fen.
 
-Written as it goes: a list that streams from the database (a ``Listing``, any iterator) is written
-row by row, so 600,000 alerts take the memory of one. The text is what ``json.dumps(…, indent=2)``
-would give for the same values.
+Written as it goes: a list that streams from the database (a ``Listing``, any ``Streamed``, any
+iterator) is written row by row, so 600,000 alerts take the memory of one. The text is what
+``json.dumps(…, indent=2)`` would give for the same values.
 """
 
 import dataclasses
@@ -14,13 +14,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, TextIO
 
-from models.listing import Listing
+from models.window import Streamed
 
 
 class _Count:
     """The count of a listing, asked for only once its rows have been written."""
 
-    def __init__(self, listing: Listing[Any]) -> None:
+    def __init__(self, listing: Streamed[Any]) -> None:
         self.listing = listing
 
 
@@ -35,7 +35,7 @@ def plain(value: Any) -> Any:
         return {key: plain(val) for key, val in value.model_dump(warnings=False).items()}
     if isinstance(value, dict):
         return {str(key): plain(val) for key, val in value.items()}
-    if isinstance(value, list | tuple | set | Listing):
+    if isinstance(value, list | tuple | set | Streamed):
         return [plain(item) for item in value]
     if isinstance(value, Enum):
         return value.value
@@ -48,7 +48,7 @@ def plain(value: Any) -> Any:
 
 
 def _streams(value: Any) -> bool:
-    return isinstance(value, Listing | Iterator)
+    return isinstance(value, Streamed | Iterator)
 
 
 def _holds_stream(value: Any) -> bool:
@@ -104,6 +104,6 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_list(listing: Listing[Any], **extra: Any) -> None:
+def emit_list(listing: Streamed[Any], **extra: Any) -> None:
     """A list in the ``{data, count}`` shape (plus ``extra`` fields first), streamed row by row."""
     emit_json({**extra, "data": listing, "count": _Count(listing)})

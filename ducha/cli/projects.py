@@ -1,5 +1,6 @@
 """Projects: the board (挂图作战), the list, one project in full, moving a project on, its documents."""
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -34,11 +35,31 @@ def projects(
     """List projects with town, village, stage, leader, specialist and budget."""
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import as_of_line, print_projects
-    from workflows.board import list_projects
-    from workflows.programmes import find_programme
 
     app = context(ctx)
     now = app.now(at)
+    shown = window(limit, offset, as_json=as_json)
+    with app.raw_reading() as reader:
+        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
+            from models.raw import NotAhead
+            from workflows import lean_reads
+
+            try:
+                programme_id = lean_reads.find_programme(reader, programme).id if programme else None
+                lean = lean_reads.list_projects(
+                    reader, programme_id=programme_id, stage=stage, town=town, window=shown
+                )
+            except NotAhead:
+                pass
+            else:
+                if as_json:
+                    emit_list(lean, as_of=now)
+                else:
+                    print_projects(console(), lean, f"{lean.count()} projects, {as_of_line(now)}")
+                return
+    from workflows.board import list_projects
+    from workflows.programmes import find_programme
+
     with app.reading() as session:
         programme_id = find_programme(session=session, ref=programme).id if programme else None
         listing = list_projects(
@@ -46,7 +67,7 @@ def projects(
             programme_id=programme_id,
             stage=stage,
             town=town,
-            window=window(limit, offset, as_json=as_json),
+            window=shown,
         )
         if as_json:
             emit_list(listing, as_of=now)
@@ -65,17 +86,35 @@ def board(
     """The programme board (挂图作战): every project, counts, budget, milestones and laggards."""
     from ducha.cli.json_output import emit_json
     from ducha.cli.tables import print_board
-    from workflows.board import programme_board
-    from workflows.programmes import find_programme
 
     app = context(ctx)
     now = app.now(at)
+    shown = window(limit, offset, as_json=as_json)
+    # The table without SQLAlchemy (workflows.lean_reads), unless it cannot; the JSON holds the
+    # programme's table row whole, which the full path reads.
+    with app.raw_reading() if not as_json else nullcontext() as reader:
+        if reader is not None:
+            from models.raw import NotAhead
+            from workflows import lean_reads
+
+            try:
+                lean = lean_reads.programme_board(
+                    reader, programme=lean_reads.find_programme(reader, programme), now=now, window=shown
+                )
+            except NotAhead:
+                pass
+            else:
+                print_board(console(), lean)
+                return
+    from workflows.board import programme_board
+    from workflows.programmes import find_programme
+
     with app.reading() as session:
         result = programme_board(
             session=session,
             programme=find_programme(session=session, ref=programme),
             now=now,
-            window=window(limit, offset, as_json=as_json),
+            window=shown,
         )
         if as_json:
             emit_json(result)

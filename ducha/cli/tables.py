@@ -16,10 +16,10 @@ from rich.cells import cell_len
 from rich.markup import escape
 
 from ducha.cli import text_table
-from models import format_yuan
-from models.listing import Listing
 from models.localtime import days, local
-from workflows.board import Board, ProjectRow, days_left
+from models.money import format_yuan
+from models.window import Streamed
+from workflows.board_rows import Board, ProjectRow, days_left
 
 if TYPE_CHECKING:  # rich's table and text only when a table needs rich to lay it out
     from rich.console import Console
@@ -94,7 +94,7 @@ def print_table(
         console.out(text, end="", highlight=False)
 
 
-def page_note(listing: Listing[Any], shown: int) -> str | None:
+def page_note(listing: Streamed[Any], shown: int) -> str | None:
     """What a page of a longer list says under the table: which rows, of how many, and how to go on."""
     window = listing.window
     if window.limit is None or (shown < window.limit and window.offset == 0):
@@ -108,7 +108,7 @@ def page_note(listing: Listing[Any], shown: int) -> str | None:
 
 
 def print_page(
-    console: Console, listing: Listing[Any], title: str, columns: Sequence[str], row: Any, **justify: str
+    console: Console, listing: Streamed[Any], title: str, columns: Sequence[str], row: Any, **justify: str
 ) -> int:
     """Print one page of a listing as a table, with the note saying which page; return the rows shown."""
     rows = [row(item) for item in listing]
@@ -164,7 +164,7 @@ def shared_names(rows: Sequence[ProjectRow]) -> set[str]:
     return {name for name, ids in people.items() if len(ids) > 1}
 
 
-def print_projects(console: Console, listing: Listing[ProjectRow], title: str) -> None:
+def print_projects(console: Console, listing: Streamed[ProjectRow], title: str) -> None:
     rows = list(listing)
     shared = shared_names(rows)
     print_table(

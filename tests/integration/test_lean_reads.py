@@ -1,0 +1,158 @@
+"""The CLI's read commands without SQLAlchemy (workflows.lean_reads on models.raw) read and print
+what the full path does, on both backends, and really do without it."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from ducha.cli import app
+from ducha.context import AppContext
+from ducha.db import make_engine
+from models import Programme
+from models.raw import open_reader, shape
+from workflows import ahead
+from workflows.ahead_sql import STATEMENTS
+from workflows.definition import get_definition
+
+ROOT = Path(__file__).resolve().parents[2]
+AT = "2026-12-10T09:00+08:00"
+
+
+def test_the_generated_statements_are_current() -> None:
+    """Compiled again now, the statements are the ones committed (else: regenerate them)."""
+    text = ahead.generate()
+    assert ahead.OUT.read_text(encoding="utf-8") == text, (
+        "workflows/ahead_sql.py is stale: run .venv/bin/python -m workflows.ahead --write"
+    )
+
+
+def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Real values for a statement's parameters on the demo (lists cycle through real stages)."""
+    programme = session.exec(select(Programme)).one()
+    definition = get_definition(session=session, key=programme.definition_key)
+    stages = itertools.cycle(definition.stage_keys())
+    real: dict[str, Any] = {
+        "programme": programme.id,
+        "programme_id": programme.id,
+        "stage": "approved",
+        "town": "城关镇",
+        "ref": programme.name,
+        "ref_id": -1,
+        "key": programme.definition_key,
+        "version": definition.version,
+        "window_offset": 3,
+        "window_limit": 7,
+    }
+    return {
+        key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
+        for key, value in parameters.items()
+    }
+
+
+def test_every_statement_reads_the_rows_sqlalchemy_reads(demo: str) -> None:
+    engine = make_engine(demo)
+    reader = open_reader(demo)
+    assert reader is not None
+    try:
+        with Session(engine) as session:
+            dialect = engine.dialect.name
+            checked = 0
+            for name, compiled, sample in ahead.statements():
+                parameters = _values(session, name, sample)
+                expected = compiled.all(session, parameters)
+                entry = STATEMENTS[f"{dialect}|{name}|{shape(parameters)}"]
+                found = reader.all(entry, parameters)
+                assert found == expected, (name, shape(parameters))
+                assert [tuple(map(type, row)) for row in found] == [tuple(map(type, row)) for row in expected]
+                checked += 1
+                session.rollback()
+            assert checked == len([key for key in STATEMENTS if key.startswith(f"{dialect}|")])
+    finally:
+        reader.close()
+        engine.dispose()
+
+
+COMMANDS = [
+    ["projects"],
+    ["projects", "--json"],
+    ["projects", "--stage", "approved"],
+    ["projects", "--town", "城关镇", "--limit", "3", "--offset", "2"],
+    ["projects", "--programme", "1", "--limit", "0"],
+    ["projects", "--programme", "村级组织活动场所建设(第一批)", "--json", "--limit", "5"],
+    ["board"],
+    ["board", "--limit", "5", "--offset", "3"],
+    ["board", "--limit", "0"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_the_lean_path_prints_what_the_full_path_prints(demo: str, args: list[str]) -> None:
+    runner = CliRunner()
+    env = {"DUCHA_DATABASE_URL": demo, "COLUMNS": "160"}
+    lean = runner.invoke(app, ["--at", AT, *args], env=env)
+    engine = make_engine(demo)
+    try:  # a context with its own engine reads through SQLAlchemy
+        full = runner.invoke(app, ["--at", AT, *args], env=env, obj=AppContext(_engine=engine))
+    finally:
+        engine.dispose()
+    assert (lean.exit_code, full.exit_code) == (0, 0), lean.output + full.output
+    assert lean.stdout == full.stdout
+    assert lean.stdout.strip()
+
+
+@pytest.mark.parametrize("args", [["projects", "--programme", "no such"], ["board", "--programme", "7"]])
+def test_what_the_lean_path_cannot_find_the_full_path_reports(demo: str, args: list[str]) -> None:
+    result = CliRunner().invoke(app, args, env={"DUCHA_DATABASE_URL": demo})
+    assert result.exit_code == 2
+    assert "no programme" in result.output
+
+
+LOADED = """
+import sys
+from ducha.cli import main
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+else:
+    code = 0
+heavy = sorted(name for name in sys.modules if name.split(".")[0] in {NAMES})
+sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
+"""
+
+
+@pytest.mark.parametrize("args", [["projects"], ["board"], ["projects", "--json"]], ids=" ".join)
+def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
+    demo: str, args: list[str], tmp_path: Path
+) -> None:
+    """The start-up target (bench/startup_bench.py): these commands never import the ORM. (pydantic
+    itself is loaded by Typer, which coerces option values with it, in the bare Typer app too.)"""
+    heavy = {"sqlalchemy", "sqlmodel", "pydantic_settings", "alembic", "psycopg2"}
+    ours = {"ducha.config", "models.programmes", "models.listing", "workflows.board", "workflows.definition"}
+    env = {**os.environ, "DUCHA_DATABASE_URL": demo}
+    env.pop("DUCHA_NOW", None)
+    script = LOADED.replace("{NAMES}", repr(heavy | {"ducha", "models", "workflows"}))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "exit 0; loaded: " in done.stderr, done.stderr[-3000:]
+    loaded = set(done.stderr.rsplit("loaded: ", 1)[1].strip().split(","))
+    assert "workflows.lean_reads" in loaded
+    assert not {name for name in loaded if name.split(".")[0] in heavy}
+    assert not loaded & ours
+    assert done.stdout.strip()
+    if "--json" in args:
+        assert json.loads(done.stdout)["count"] == 50

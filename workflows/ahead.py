@@ -1,0 +1,161 @@
+"""The CLI's read statements compiled ahead of time: writes ``workflows/ahead_sql.py``.
+
+``ducha projects`` and ``ducha board`` run without SQLAlchemy (``workflows.lean_reads`` on
+``models.raw``): the statements they run are the ones ``workflows.board`` and ``models.versioned``
+build, compiled here by SQLAlchemy for each dialect and each shape (the filters given, the window,
+the length of each list bound to an IN), with the parameter order and a converter per result column.
+A test compiles them again and fails if the committed file differs; after changing a statement run
+
+    .venv/bin/python -m workflows.ahead --write
+
+A shape the file does not hold (an IN list longer than ``LONGEST``) is not an error: the command
+takes SQLAlchemy's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, create_engine, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Dialect, processors
+
+from models import Programme, WorkflowDefinitionRecord
+from models.compiled import Compiled
+from models.raw import Entry, shape
+from models.scope import EVERYTHING
+from models.types import table_of
+from models.versioned import _newest_text
+from workflows.board import _board_statements, _filtered_rows
+
+OUT = Path(__file__).with_name("ahead_sql.py")
+# The longest list bound to an IN that has its own shape (the ended stages of a definition, the
+# stages its milestones are met in).
+LONGEST = 8
+# The URLs whose dialects compile the statements (nothing connects to them).
+DIALECTS = {"sqlite": "sqlite://", "postgresql": "postgresql+psycopg://"}
+# Result processors SQLAlchemy's column types have, by the code ``models.raw.CONVERTERS`` knows.
+_CODES = {processors.str_to_date: "date", processors.int_to_boolean: "bool"}
+# The project list's filters that come in any combination, and the one that comes alone with the programme.
+LIST_FILTERS = ("programme_id", "stage", "town")
+WINDOWS = ((False, False), (False, True), (True, False), (True, True))
+
+
+def programmes_first() -> Any:
+    """The first two programmes (``find_programme`` with no name: one there must be, exactly)."""
+    p = table_of(Programme).c
+    return sa_select(p.id, p.name, p.definition_key, p.earmark, p.illustrative).order_by(p.id).limit(2)
+
+
+def programme_by_ref() -> Any:
+    """The programmes named ``ref`` or with the id ``ref_id`` (``find_programme`` with a name)."""
+    p = table_of(Programme).c
+    return (
+        sa_select(p.id, p.name, p.definition_key, p.earmark, p.illustrative)
+        .where(or_(p.name == bindparam("ref"), p.id == bindparam("ref_id")))
+        .order_by(p.id)
+    )
+
+
+def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
+    """Every (name, statement, parameters of one shape) the lean reads run."""
+    yield "programmes_first", Compiled(programmes_first()), {}
+    yield "programme_by_ref", Compiled(programme_by_ref()), {"ref": "x", "ref_id": 1}
+    yield "definition_newest", _newest_text(WorkflowDefinitionRecord, False), {"key": "x"}
+    yield "definition_version", _newest_text(WorkflowDefinitionRecord, True), {"key": "x", "version": 1}
+    board = _board_statements()
+    programme = {"programme": 1}
+    yield "board_by_town", board.by_town(EVERYTHING), programme
+    yield "board_budget", board.budget(EVERYTHING), programme
+    yield "board_milestones", board.milestones, programme
+    for length in range(1, LONGEST + 1):
+        yield "board_reached", board.reached(EVERYTHING), {**programme, "stages": ["x"] * length}
+    lists: list[dict[str, Any]] = [
+        dict.fromkeys(chosen, 1)
+        for size in range(len(LIST_FILTERS) + 1)
+        for chosen in itertools.combinations(LIST_FILTERS, size)
+    ]
+    lists += [{"programme_id": 1, "ended": ["x"] * length} for length in range(LONGEST + 1)]
+    for parameters in lists:
+        rows, counted = _filtered_rows(frozenset(parameters), EVERYTHING)
+        yield "projects_count", counted, parameters
+        for offset, limit in WINDOWS:
+            windowed = {**parameters}
+            if offset:
+                windowed["window_offset"] = 1
+            if limit:
+                windowed["window_limit"] = 1
+            yield "projects", rows.windowed(offset=offset, limit=limit), windowed
+
+
+def dialects() -> dict[str, Dialect]:
+    return {name: create_engine(url).dialect for name, url in DIALECTS.items()}
+
+
+def entry(compiled: Compiled, dialect: Dialect, parameters: dict[str, Any]) -> Entry:
+    plan = compiled._plan(dialect, parameters)
+    process = dict(plan.processors)
+    if any(name in process for name in parameters):
+        raise ValueError(f"a parameter needs a bind processor: {sorted(set(process) & set(parameters))}")
+    # The values bound in the statement itself, as the driver gets them (an enum member as its text).
+    defaults = {
+        name: process[name](value) if name in process else value for name, value in plan.defaults.items()
+    }
+    for name, value in defaults.items():
+        if isinstance(value, str) and type(value) is not str:  # a StrEnum member: the driver sends its text
+            defaults[name] = value = str(value)
+        if type(value) not in (int, str, float, bool, type(None)):
+            raise ValueError(f"{name}: {value!r} is not a plain value")
+    codes = []
+    for column in compiled._compiled[f"{dialect.name}+{dialect.driver}"]._result_columns:
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None and process not in _CODES:
+            raise ValueError(f"no converter for {column.type!r} on {dialect.name} ({process!r})")
+        codes.append(None if process is None else _CODES[process])
+    return (
+        plan.sql,
+        plan.positional,
+        defaults,
+        {name: tuple(names) for name, names in plan.expansion.items()},
+        tuple(codes),
+    )
+
+
+def generate() -> str:
+    """The text of ``workflows/ahead_sql.py``."""
+    found: dict[str, Entry] = {}
+    for dialect_name, dialect in dialects().items():
+        for name, compiled, parameters in statements():
+            found[f"{dialect_name}|{name}|{shape(parameters)}"] = entry(compiled, dialect, parameters)
+    body = "{\n" + "".join(f"    {key!r}: {found[key]!r},\n" for key in sorted(found)) + "}"
+    return (
+        '"""The CLI\'s read statements compiled ahead of time, by dialect, statement and shape.\n\n'
+        "Generated by `python -m workflows.ahead --write` (see workflows/ahead.py): do not edit.\n"
+        '"""\n\n'
+        "# ruff: noqa: E501\n"
+        "from models.raw import Entry\n\n"
+        f"STATEMENTS: dict[str, Entry] = {body}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"write {OUT.name} (else: say if it is current)")
+    args = parser.parse_args(argv)
+    text = generate()
+    if args.write:
+        OUT.write_text(text, encoding="utf-8")
+        print(f"wrote {OUT}")
+        return 0
+    current = OUT.is_file() and OUT.read_text(encoding="utf-8") == text
+    print(f"{OUT} is {'current' if current else 'stale: run python -m workflows.ahead --write'}")
+    return 0 if current else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

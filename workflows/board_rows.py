@@ -1,0 +1,162 @@
+"""The board's and the project list's rows, without SQLAlchemy: the CLI's read commands that run
+without it (``workflows.lean_reads``) make the same rows as ``workflows.board``, and print them with
+the same code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from models.localtime import local_date
+from models.window import Streamed
+
+if TYPE_CHECKING:
+    from models import Programme
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    # list_projects makes these with their fields set by name, at once: a field added here goes there.
+    id: int
+    code: str
+    programme_id: int
+    town: str
+    village: str
+    stage: str
+    stage_label: str
+    leader_id: int | None
+    leader_name: str | None
+    leader_phone: str | None
+    specialist_id: int | None
+    specialist_name: str | None
+    specialist_phone: str | None
+    budget_fen: dict[str, int]
+    budget_total_fen: int
+    planned_start: date
+    planned_finish: date
+    actual_start: date | None
+    actual_finish: date | None
+    definition_key: str
+    definition_version: int
+    version: int
+
+
+# Budgets kept per list while they repeat: a programme's projects mostly get the same standard
+# allocation, and a budget's text parsed once is copied for the next row that has it (a 500,000-row
+# list keeps at most this many, so it still streams in the memory of a batch).
+BUDGETS_KEPT = 256
+
+
+def project_rows(label: Callable[[str, int, str], str]) -> Callable[[Any], ProjectRow]:
+    """What makes a ``ProjectRow`` of one row of ``workflows.board``'s project list; ``label`` gives
+    a stage's label by (definition key, version, stage), each worked out once per list."""
+    labels: dict[tuple[str, int, str], str] = {}
+    budgets: dict[str, tuple[dict[str, int], int]] = {}
+    new, set_ = object.__new__, object.__setattr__
+
+    def row(found: Any) -> ProjectRow:
+        (
+            project_id, code, programme, stage_key, planned_start, planned_finish, actual_start,
+            actual_finish, definition_key, definition_version, version, village_name, town_name,
+            lead_id, lead, lead_phone, spec_id, spec, spec_phone, lines,
+        ) = found  # fmt: skip
+        parsed = budgets.get(lines)
+        if parsed is None:
+            parsed = _budget(lines)
+            if len(budgets) < BUDGETS_KEPT:
+                budgets[lines] = parsed
+        stage_label = labels.get((definition_key, definition_version, stage_key))
+        if stage_label is None:
+            stage_label = labels[(definition_key, definition_version, stage_key)] = label(
+                definition_key, definition_version, stage_key
+            )
+        # A frozen dataclass's __init__ sets each of its 22 fields through object.__setattr__: a
+        # third of the time of a list of 500,000 projects. Its attributes are set at once instead.
+        made = new(ProjectRow)
+        set_(made, "__dict__", {
+            "id": project_id, "code": code, "programme_id": programme, "town": town_name,
+            "village": village_name, "stage": stage_key, "stage_label": stage_label,
+            "leader_id": lead_id, "leader_name": lead, "leader_phone": lead_phone,
+            "specialist_id": spec_id, "specialist_name": spec, "specialist_phone": spec_phone,
+            "budget_fen": parsed[0].copy(), "budget_total_fen": parsed[1],
+            "planned_start": planned_start, "planned_finish": planned_finish,
+            "actual_start": actual_start, "actual_finish": actual_finish,
+            "definition_key": definition_key, "definition_version": definition_version, "version": version,
+        })  # fmt: skip
+        return made
+
+    return row
+
+
+def _budget(lines: str | None) -> tuple[dict[str, int], int]:
+    """The budget by funding source code, in the sources' order, and its total, from ``_budget_lines``."""
+    if not lines:
+        return {}, 0
+    parts = lines.split(",")
+    if len(parts) > 1:
+        parts.sort()
+    budget, total = {}, 0
+    for part in parts:
+        _, code, text = part.split(":")
+        budget[code] = fen = int(text)
+        total += fen
+    return budget, total
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    code: str
+    name: str
+    programme_fen: int
+    allocated_fen: int
+
+    @property
+    def unallocated_fen(self) -> int:
+        return self.programme_fen - self.allocated_fen
+
+
+@dataclass(frozen=True)
+class MilestoneLine:
+    key: str
+    title: str
+    title_en: str
+    stage: str
+    due_date: date
+    reached: int
+    not_reached: int
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything the office needs on one page for one programme, as of one moment.
+
+    ``projects`` and ``not_started`` stream: iterate each once, inside the session that read them.
+    """
+
+    programme: Programme | Any  # a table row, or workflows.lean_reads.ProgrammeInfo (the CLI's lean reads)
+    as_of: datetime
+    project_count: int
+    projects: Streamed[ProjectRow]
+    stage_order: list[str]
+    stage_labels: dict[str, str]
+    by_stage: dict[str, int]
+    by_town: dict[str, dict[str, int]]
+    budget: list[BudgetLine]
+    milestones: list[MilestoneLine]
+    not_started: Streamed[ProjectRow]
+    not_started_count: int
+
+    @property
+    def budget_total_fen(self) -> int:
+        return sum(line.programme_fen for line in self.budget)
+
+    @property
+    def allocated_total_fen(self) -> int:
+        return sum(line.allocated_fen for line in self.budget)
+
+
+def days_left(*, due: date, now: datetime) -> int:
+    """Calendar days from today (local) to a due date; negative once it has passed."""
+    return (due - local_date(now)).days

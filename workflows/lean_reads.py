@@ -1,0 +1,240 @@
+"""``ducha projects`` and ``ducha board`` without SQLAlchemy, SQLModel or pydantic.
+
+The same statements as ``workflows.board`` (compiled ahead of time: ``workflows.ahead``), run on a
+driver connection (``models.raw``), making the same rows (``workflows.board_rows``). Whatever this
+module does not do exactly as the full path would (a shape not compiled ahead, a programme that is
+not found, or not found once) raises ``NotAhead`` before anything is printed, and the command takes
+the full path, which says what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from models.raw import Entry, NotAhead, RawReader, shape
+from models.text import reference
+from models.window import Streamed, Window
+from workflows.board_rows import Board, BudgetLine, MilestoneLine, ProjectRow, project_rows
+
+# Rows fetched at a time while streaming (models.listing.BATCH).
+BATCH = 1000
+
+
+def statement(reader: RawReader, name: str, parameters: Mapping[str, Any]) -> Entry:
+    """The statement ``name`` compiled ahead for this dialect and these parameters' shape."""
+    from workflows.ahead_sql import STATEMENTS
+
+    found = STATEMENTS.get(f"{reader.dialect}|{name}|{shape(parameters)}")
+    if found is None:
+        raise NotAhead(f"{name} ({shape(parameters)}) is not compiled ahead")
+    return found
+
+
+@dataclass(frozen=True)
+class ProgrammeInfo:
+    """The columns of a programme the board prints."""
+
+    id: int
+    name: str
+    definition_key: str
+    earmark: str
+    illustrative: bool
+
+
+def find_programme(reader: RawReader, ref: str | None) -> ProgrammeInfo:
+    """As ``workflows.programmes.find_programme`` when it finds exactly one programme."""
+    if ref is None:
+        rows = reader.all(statement(reader, "programmes_first", {}), {})
+    else:
+        ref = reference(ref, field="programme")
+        parameters = {"ref": ref, "ref_id": int(ref) if ref.isdecimal() and len(ref) < 10 else -1}
+        rows = reader.all(statement(reader, "programme_by_ref", parameters), parameters)
+    if len(rows) != 1:
+        raise NotAhead("not exactly one programme")
+    return ProgrammeInfo(*rows[0])
+
+
+@dataclass(frozen=True)
+class _Definition:
+    """What the lists and the board read of a stored workflow definition (workflows.definition)."""
+
+    key: str
+    version: int
+    stages: list[dict[str, Any]]
+    suspension: dict[str, Any] | None
+    milestones: list[dict[str, Any]]
+
+    def stage_label(self, key: str) -> str:
+        if self.suspension and key == self.suspension["stage"]:
+            return f"{self.suspension['label']} {self.suspension['label_en']}"
+        stage = next((stage for stage in self.stages if stage["key"] == key), None)
+        return f"{stage['label']} {stage['label_en']}" if stage else key
+
+    def stage_keys(self) -> list[str]:
+        keys = [stage["key"] for stage in self.stages]
+        return keys + ([self.suspension["stage"]] if self.suspension else [])
+
+    def ended_stages(self) -> list[str]:
+        return [stage["key"] for stage in self.stages if stage["phase"] == "ended"]
+
+    def milestone(self, key: str) -> dict[str, Any] | None:
+        return next((milestone for milestone in self.milestones if milestone["key"] == key), None)
+
+
+@cache
+def _parse(text: str) -> _Definition:
+    """A stored definition: checked in full when it was loaded, so read as it is (the C parser, as
+    ``workflows.definition`` reads a stored one)."""
+    import yaml
+
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return _Definition(
+        key=data["key"],
+        version=data["version"],
+        stages=data["stages"],
+        suspension=data.get("suspension"),
+        milestones=data.get("milestones") or [],
+    )
+
+
+def get_definition(reader: RawReader, key: str, version: int | None = None) -> _Definition:
+    parameters: dict[str, Any] = {"key": key} if version is None else {"key": key, "version": version}
+    name = "definition_newest" if version is None else "definition_version"
+    found = reader.first(statement(reader, name, parameters), parameters)
+    if found is None:
+        raise NotAhead(f"no definition {key}")  # the full path says it is not loaded
+    return _parse(found[0])
+
+
+class LeanListing(Streamed[ProjectRow]):
+    """As ``models.listing.Listing`` over ``workflows.board.list_projects``'s statement."""
+
+    def __init__(
+        self, reader: RawReader, parameters: dict[str, Any], window: Window, known: _Definition | None
+    ):
+        self._reader = reader
+        self.window = window
+        self._parameters = parameters
+        windowed = dict(parameters)
+        if window.offset:
+            windowed["window_offset"] = window.offset
+        if window.limit is not None:
+            windowed["window_limit"] = window.limit
+        self._windowed = windowed
+        # Both looked up now: a shape not compiled ahead is found before anything is printed.
+        self._rows = statement(reader, "projects", windowed)
+        self._counted = statement(reader, "projects_count", parameters)
+        self._definitions: dict[tuple[str, int], _Definition] = {}
+        if known is not None:
+            self._definitions[(known.key, known.version)] = known
+        self._streamed: int | None = None
+
+    def _label(self, key: str, version: int, stage: str) -> str:
+        definition = self._definitions.get((key, version))
+        if definition is None:
+            definition = self._definitions[(key, version)] = get_definition(self._reader, key, version)
+        return definition.stage_label(stage)
+
+    def __iter__(self) -> Iterator[ProjectRow]:
+        window, streamed = self.window, 0
+        row = project_rows(self._label)
+        if window.limit is not None and window.limit <= BATCH:
+            partitions: Any = [self._reader.all(self._rows, self._windowed)]
+        else:
+            partitions = self._reader.stream(self._rows, self._windowed, BATCH)
+        for partition in partitions:
+            batch = [row(found) for found in partition]
+            streamed += len(batch)
+            yield from batch
+        self._streamed = streamed
+
+    def count(self) -> int:
+        if self.window.everything and self._streamed is not None:
+            return self._streamed
+        found = self._reader.first(self._counted, self._parameters)
+        assert found is not None
+        return int(found[0])
+
+
+def list_projects(
+    reader: RawReader,
+    *,
+    programme_id: int | None = None,
+    stage: str | None = None,
+    town: str | None = None,
+    not_started_by: list[str] | None = None,
+    window: Window = Window(),
+    definition: _Definition | None = None,
+) -> LeanListing:
+    """As ``workflows.board.list_projects`` with these filters and every project in scope."""
+    given = {"programme_id": programme_id, "stage": stage, "town": town, "ended": not_started_by}
+    parameters = {name: value for name, value in given.items() if value is not None}
+    return LeanListing(reader, parameters, window, definition)
+
+
+def programme_board(reader: RawReader, *, programme: ProgrammeInfo, now: datetime, window: Window) -> Board:
+    """As ``workflows.board.programme_board`` with every project in scope."""
+    definition = get_definition(reader, programme.definition_key)
+    stage_order = definition.stage_keys()
+    ended = definition.ended_stages()
+    parameters: dict[str, Any] = {"programme": programme.id}
+    by_town_rows = statement(reader, "board_by_town", parameters)
+    budget_rows = statement(reader, "board_budget", parameters)
+    milestone_rows = statement(reader, "board_milestones", parameters)
+    projects = list_projects(reader, programme_id=programme.id, window=window, definition=definition)
+    not_started = list_projects(
+        reader, programme_id=programme.id, not_started_by=ended, window=window, definition=definition
+    )
+    by_town: dict[str, dict[str, int]] = {}
+    by_stage = dict.fromkeys(stage_order, 0)
+    not_started_count = 0
+    for town, stage, count, not_started_here in reader.all(by_town_rows, parameters):
+        by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
+        by_stage[stage] = by_stage.get(stage, 0) + count
+        if stage not in ended:
+            not_started_count += not_started_here
+    total = sum(by_stage.values())
+    budget = [
+        BudgetLine(code, name, amount, int(allocated))
+        for code, name, amount, allocated in reader.all(budget_rows, parameters)
+    ]
+    declared: list[tuple[dict[str, Any], str, date]] = [
+        (milestone, key, due_date)
+        for key, due_date in reader.all(milestone_rows, parameters)
+        if (milestone := definition.milestone(key)) is not None
+    ]
+    reached: dict[str, int] = {}
+    if declared:
+        stages = sorted({milestone["stage"] for milestone, _, _ in declared})
+        reached_parameters = {**parameters, "stages": stages}
+        reached = dict(reader.all(statement(reader, "board_reached", reached_parameters), reached_parameters))
+    milestone_lines = [
+        MilestoneLine(
+            key=key,
+            title=milestone["title"],
+            title_en=milestone["title_en"],
+            stage=milestone["stage"],
+            due_date=due_date,
+            reached=reached.get(milestone["stage"], 0),
+            not_reached=total - reached.get(milestone["stage"], 0),
+        )
+        for milestone, key, due_date in declared
+    ]
+    return Board(
+        programme=programme,
+        as_of=now,
+        project_count=total,
+        projects=projects,
+        stage_order=stage_order,
+        stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
+        by_stage=by_stage,
+        by_town=dict(sorted(by_town.items())),
+        budget=budget,
+        milestones=milestone_lines,
+        not_started=not_started,
+        not_started_count=not_started_count,
+    )
