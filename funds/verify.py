@@ -35,6 +35,7 @@ from funds.tree_levels import (
     root_at,
     stored_level,
 )
+from funds.verify_split import Run, split_pass
 from models import FundingSource, Project
 from models.ledger import (
     JournalEntry,
@@ -155,22 +156,29 @@ def _explain(
     return None
 
 
-def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
-    """Check every entry in log order, screened in bulk (funds/entry_screen.py) and explained one by one
-    only where the screen doubts it; the levels of the tree its entries make, or None at a bad entry."""
-    names = _names(session, report.programme_id)
+def screen_range(
+    session: Session, programme_id: int, origin: str, run: Run, start: int | None, stop: int | None
+) -> tuple[Problem | None, bool]:
+    """Screen the entries with ``start`` ≤ seq < ``stop`` (an end that is None: no bound) and their lines
+    in log order, from where ``run`` stands, explaining one by one only those the screen doubts; ``run``
+    then stands after them. (The first problem, whether the entries in the range all passed.)"""
+    names = _names(session, programme_id)
     dialect = session.connection().dialect.name
-    screen = Screen(report.origin, names, instant_check(dialect))
+    screen = Screen(origin, names, instant_check(dialect))
+    screen.balances = run.balances
     columns = [utf8_bytes(ENTRY.body, dialect) if name == "body" else ENTRY[name] for name in ENTRY_RAW]
-    entries = raw_batches(
-        session,
-        select(*columns).where(ENTRY.programme_id == report.programme_id).order_by(ENTRY.seq),
-    )
-    line_batches = raw_batches(session, _line_rows(report.programme_id))
+    query = select(*columns).where(ENTRY.programme_id == programme_id).order_by(ENTRY.seq)
+    lines = _line_rows(programme_id)
+    if start is not None:
+        query, lines = query.where(ENTRY.seq >= start), lines.where(LINE.entry_seq >= start)
+    if stop is not None:
+        query, lines = query.where(ENTRY.seq < stop), lines.where(LINE.entry_seq < stop)
+    entries = raw_batches(session, query)
+    line_batches = raw_batches(session, lines)
     groups = groupby(chain.from_iterable(line_batches), key=itemgetter(0))  # each entry's lines
     pending = next(groups, None)
-    leaves: list[bytes] = []
-    done, prev, problem = 0, "", None
+    report = LogReport(programme_id, origin)
+    done, prev, problem = run.done, run.prev, None
     try:
         for batch in entries:
             hashes = []
@@ -178,7 +186,7 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
                 seq, mine = row[0], []
                 if pending is not None and pending[0] <= seq:
                     if pending[0] < seq:
-                        problem = Problem(report.origin, pending[0], "a line without its entry")
+                        problem = Problem(origin, pending[0], "a line without its entry")
                         break
                     mine = list(pending[1])
                     pending = next(groups, None)
@@ -186,22 +194,31 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
                     problem = _explain(session, report, names, screen.balances, seq, done, prev)
                     if problem is not None:
                         break
-                    report.rechecked += 1
+                    run.rechecked += 1
                 prev = row[2]
                 hashes.append(prev)
                 done += 1
-            leaves.append(leaves_of(hashes))
+            run.leaves.append(leaves_of(hashes))
             if problem is not None:
                 break
     finally:
         entries.close()
         line_batches.close()
+    run.done, run.prev = done, prev
     if problem is None and pending is not None:
-        problem = Problem(report.origin, pending[0], "a line without its entry")
-        at_end = True
-    else:
-        at_end = problem is None
-    levels = levels_of(b"".join(leaves))
+        return Problem(origin, pending[0], "a line without its entry"), True
+    return problem, problem is None
+
+
+def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
+    """Check every entry in log order, screened in bulk (funds/entry_screen.py) and explained one by one
+    only where the screen doubts it; the levels of the tree its entries make, or None at a bad entry.
+    A long log's second half is screened at the same time by another process (funds/verify_split.py)."""
+    run = Run(0, "", {})
+    problem, at_end = split_pass(session, report.programme_id, report.origin, run, screen_range)
+    report.rechecked += run.rechecked
+    done = run.done
+    levels = levels_of(b"".join(run.leaves))
     if stored_level(session, report.programme_id, 0, done) != levels[0]:
         bad = first_bad_leaf(session, report.programme_id, levels[0])
         if bad is not None:  # it comes before any other problem: every entry before the stop passed
