@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from funds import verify_split
+from funds import tree_levels, verify_split
 from funds.merkle import LEVEL, verify_consistency
 from funds.note import Signer
 from funds.verify import Report, screen_range, verify_ledger
@@ -418,3 +418,17 @@ def test_the_halves_join_into_the_one_pass(demo: str, db: Engine, halves: str) -
         one.rechecked,
     )
     assert b"".join(split.leaves) == b"".join(one.leaves) and one.done == size_of(db)
+
+
+def test_a_stored_level_read_aggregated_is_the_one_read_row_by_row(demo: str, db: Engine) -> None:
+    """funds/tree_levels.py reads a level by ranges the database aggregates; row by row (its fallback
+    when a node is missing) it is the same bytes, a node removed or not."""
+    for removed in (False, True):
+        if removed:
+            tamper(db, f"DELETE FROM merkle_node WHERE node = {LEVEL} + 5")
+        with Session(db) as session:
+            size = size_of(db)
+            for level in range(0, 9):
+                got = tree_levels.stored_level(session, 1, level, size >> level)
+                assert got == tree_levels._stored_rows(session, 1, level, size >> level)
+                assert len(got) == 32 * ((size >> level) - (removed and level == 1))
