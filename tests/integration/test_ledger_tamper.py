@@ -32,6 +32,7 @@ def halves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     only long logs are: funds/verify_split.py), each edit then on either side of the split or astride."""
     if request.param == "two halves":
         monkeypatch.setattr(verify_split, "SPLIT_AT", 2)
+        monkeypatch.setattr(verify_split, "HEAD_START", 0)
     return str(request.param)
 
 
