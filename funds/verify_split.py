@@ -18,6 +18,7 @@ import os
 import pickle
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from funds.tree_levels import levels_of
 from models.ledger import JournalEntry, JournalLine, LedgerAccount
 from models.types import table_of
 
@@ -38,6 +40,14 @@ SPLIT_AT = 200_000  # entries; below it a second process costs more to start tha
 # the state before its half: 0.7 s on a quiet machine, some 14 µs an entry): the first half is longer
 # by them, so that both end together.
 HEAD_START = 60_000
+# The halves meet at a multiple of 2^ALIGN: each half's tree levels up to ALIGN are then the whole
+# tree's, each half makes its own, and only the levels above are made after the join.
+ALIGN = 14
+
+
+def middle_of(size: int) -> int:
+    """Where the second half of a log of ``size`` entries starts (0: it is not halved)."""
+    return (size + min(HEAD_START, size // 2)) // 2 >> ALIGN << ALIGN
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Run:
     balances: dict[str, int]
     leaves: list[bytes] = field(default_factory=list)
     rechecked: int = 0
+    levels: list[bytes] | None = None  # the tree's levels, when the halves made them
 
 
 class Screen(Protocol):
@@ -62,14 +73,20 @@ class Screen(Protocol):
 
 
 def split_pass(
-    session: Session, programme_id: int, origin: str, run: Run, screen: Screen
+    session: Session,
+    programme_id: int,
+    origin: str,
+    run: Run,
+    screen: Screen,
+    meanwhile: Callable[[int], None] = lambda size: None,
 ) -> tuple[Any, bool]:
-    """``screen`` over the whole log from ``run``, its second half in another process if it is long."""
+    """``screen`` over the whole log from ``run``, its second half in another process if it is long;
+    ``meanwhile(size)``, while that process works, once this one has checked its half."""
     size = int(session.execute(select(func.count()).where(ENTRY.programme_id == programme_id)).scalar_one())
     url = session.connection().engine.url
-    if size < SPLIT_AT or url.get_backend_name() == "sqlite" and _in_memory(url.database):
+    middle = middle_of(size)
+    if size < SPLIT_AT or not middle or url.get_backend_name() == "sqlite" and _in_memory(url.database):
         return screen(session, programme_id, origin, run, None, None)
-    middle = (size + min(HEAD_START, size // 2)) // 2
     # A fresh interpreter, not multiprocessing: its spawn would import the caller's main script again.
     worker = subprocess.Popen(
         [sys.executable, "-m", "funds.verify_split"],
@@ -82,7 +99,7 @@ def split_pass(
         assert worker.stdin is not None and worker.stdout is not None
         # The URL (with any password) goes by the pipe, not the command line others can read.
         worker.stdin.write(
-            pickle.dumps((url.render_as_string(hide_password=False), programme_id, origin, middle))
+            pickle.dumps((url.render_as_string(hide_password=False), programme_id, origin, middle, ALIGN))
         )
         worker.stdin.close()
         problem, passed = screen(session, programme_id, origin, run, None, middle)
@@ -91,9 +108,13 @@ def split_pass(
                 run.done, run.prev, run.balances, run.leaves, run.rechecked = 0, "", {}, [], 0
                 return screen(session, programme_id, origin, run, None, None)
             return problem, passed
+        mine = _levels_to(ALIGN, b"".join(run.leaves)) if run.done == middle else []
+        meanwhile(size)
         half = _received(worker.stdout.read())
-        if half is not None and _joins(run, middle, half):
-            run.leaves += half.leaves
+        if half is not None and _joins(run, middle, half) and len(half.levels) == len(mine):
+            levels = [first + second for first, second in zip(mine, half.levels, strict=True)]
+            run.levels = levels[:-1] + levels_of(levels[-1])
+            run.leaves = [levels[0]]
             run.done, run.prev, run.balances = half.done, half.prev, half.balances
             run.rechecked += half.rechecked
             return None, True
@@ -115,8 +136,14 @@ class Half:
     done: int
     prev: str
     balances: dict[str, int]
-    leaves: list[bytes]
+    levels: list[bytes]  # levels 0 … ALIGN (as the first process says it) of the tree its entries make
     rechecked: int
+
+
+def _levels_to(top: int, leaves: bytes) -> list[bytes]:
+    """Levels 0 … ``top`` of the tree of ``leaves`` (those with no node empty)."""
+    levels = levels_of(leaves)[: top + 1]
+    return levels + [b""] * (top + 1 - len(levels))
 
 
 def _joins(run: Run, middle: int, half: Half) -> bool:
@@ -131,7 +158,7 @@ def _received(data: bytes) -> Half | None:
     return half if isinstance(half, Half) else None
 
 
-def _second_half(url: str, programme_id: int, origin: str, middle: int) -> Half | None:
+def _second_half(url: str, programme_id: int, origin: str, middle: int, align: int) -> Half | None:
     """In the other process: the entries from ``middle`` on, from the state the rows say precedes them;
     a ``Half``, or None if any entry of them has a problem (the first process then checks them)."""
     from funds.verify import screen_range  # the screen itself, as the first process runs it
@@ -146,7 +173,8 @@ def _second_half(url: str, programme_id: int, origin: str, middle: int) -> Half 
             problem, passed = screen_range(session, programme_id, origin, run, middle, None)
             if problem is not None or not passed:
                 return None
-            return Half(prev, balances, run.done, run.prev, run.balances, run.leaves, run.rechecked)
+            levels = _levels_to(align, b"".join(run.leaves))
+            return Half(prev, balances, run.done, run.prev, run.balances, levels, run.rechecked)
     finally:
         engine.dispose()
 
@@ -194,8 +222,8 @@ def main() -> None:
     from funds import verify_split
 
     try:
-        url, programme_id, origin, middle = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
-        half = verify_split._second_half(url, programme_id, origin, middle)
+        url, programme_id, origin, middle, align = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
+        half = verify_split._second_half(url, programme_id, origin, middle, align)
     except Exception:  # noqa: BLE001  (the first process checks the half itself; no traceback)
         half = None
     sys.stdout.buffer.write(pickle.dumps(half))
