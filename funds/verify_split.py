@@ -88,20 +88,28 @@ def split_pass(
     if size < SPLIT_AT or not middle or url.get_backend_name() == "sqlite" and _in_memory(url.database):
         return screen(session, programme_id, origin, run, None, None)
     # A fresh interpreter, not multiprocessing: its spawn would import the caller's main script again.
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "funds.verify_split"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
-    )
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "funds.verify_split"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+            },
+        )
+    except OSError:  # no process to be had: the one pass
+        return screen(session, programme_id, origin, run, None, None)
     try:
         assert worker.stdin is not None and worker.stdout is not None
-        # The URL (with any password) goes by the pipe, not the command line others can read.
-        worker.stdin.write(
-            pickle.dumps((url.render_as_string(hide_password=False), programme_id, origin, middle, ALIGN))
-        )
-        worker.stdin.close()
+        try:  # the URL (with any password) goes by the pipe, not the command line others can read
+            worker.stdin.write(
+                pickle.dumps((url.render_as_string(hide_password=False), programme_id, origin, middle, ALIGN))
+            )
+            worker.stdin.close()
+        except OSError:  # it died already: it sends nothing, and this process checks its half
+            pass
         problem, passed = screen(session, programme_id, origin, run, None, middle)
         if problem is not None:
             if passed:  # lines past the first half's last entry: the whole log says whose they are

@@ -441,3 +441,15 @@ def test_a_stored_level_read_aggregated_is_the_one_read_row_by_row(demo: str, db
                 got = tree_levels.stored_level(session, 1, level, size >> level)
                 assert got == tree_levels._stored_rows(session, 1, level, size >> level)
                 assert len(got) == 32 * ((size >> level) - (removed and level == 1))
+
+
+@pytest.mark.parametrize("interpreter", ["/nonexistent/python", "/bin/false"])
+def test_a_second_process_that_cannot_start_or_dies_leaves_the_one_pass(
+    demo: str, db: Engine, halves: str, interpreter: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if halves == "one pass":
+        pytest.skip("the split itself")
+    tamper(db, "UPDATE journal_entry SET amount_fen = amount_fen + 1 WHERE seq = 250")
+    monkeypatch.setattr(verify_split.sys, "executable", interpreter)
+    code, output = verify(demo)
+    assert code == 1 and "entry 250: its amount column says" in output, output
