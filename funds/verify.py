@@ -4,9 +4,11 @@ every stored checkpoint's signature, and the consistency of the log with checkpo
 It streams entries and their lines in log order as plain driver tuples a batch at a time, through a
 screen that checks each entry's hash, chain, columns, lines and balances with its document parsed once
 (funds/entry_screen.py); only an entry the screen doubts is checked again the slow way, which names
-what is wrong with it (funds/entry_checks.py). The tree is rebuilt from the entry hashes a whole level
-at a time and each stored level compared with it at once (funds/tree_levels.py). Each programme's log
-stops at its first bad entry, which the report names.
+what is wrong with it (funds/entry_checks.py). A long log's second half is screened at the same time
+by another process, and taken only if the first half ends exactly where it began
+(funds/verify_split.py). The tree is rebuilt from the entry hashes a whole level at a time and each
+stored level compared with it at once (funds/tree_levels.py). Each programme's log stops at its first
+bad entry, which the report names.
 """
 
 from collections.abc import Sequence
@@ -35,6 +37,7 @@ from funds.tree_levels import (
     root_at,
     stored_level,
 )
+from funds.verify_split import Run, split_pass
 from models import FundingSource, Project
 from models.ledger import (
     JournalEntry,
@@ -132,6 +135,9 @@ ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
+Stored = dict[tuple[int, int], bytes]  # stored tree levels read ahead, by (level, nodes)
+
+
 def _explain(
     session: Session, report: LogReport, names: dict[str, dict[int, Any]], balances: dict[str, int],
     seq: int, expected: int, prev: str,
@@ -155,22 +161,29 @@ def _explain(
     return None
 
 
-def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
-    """Check every entry in log order, screened in bulk (funds/entry_screen.py) and explained one by one
-    only where the screen doubts it; the levels of the tree its entries make, or None at a bad entry."""
-    names = _names(session, report.programme_id)
+def screen_range(
+    session: Session, programme_id: int, origin: str, run: Run, start: int | None, stop: int | None
+) -> tuple[Problem | None, bool]:
+    """Screen the entries with ``start`` ≤ seq < ``stop`` (an end that is None: no bound) and their lines
+    in log order, from where ``run`` stands, explaining one by one only those the screen doubts; ``run``
+    then stands after them. (The first problem, whether the entries in the range all passed.)"""
+    names = _names(session, programme_id)
     dialect = session.connection().dialect.name
-    screen = Screen(report.origin, names, instant_check(dialect))
+    screen = Screen(origin, names, instant_check(dialect))
+    screen.balances = run.balances
     columns = [utf8_bytes(ENTRY.body, dialect) if name == "body" else ENTRY[name] for name in ENTRY_RAW]
-    entries = raw_batches(
-        session,
-        select(*columns).where(ENTRY.programme_id == report.programme_id).order_by(ENTRY.seq),
-    )
-    line_batches = raw_batches(session, _line_rows(report.programme_id))
+    query = select(*columns).where(ENTRY.programme_id == programme_id).order_by(ENTRY.seq)
+    lines = _line_rows(programme_id)
+    if start is not None:
+        query, lines = query.where(ENTRY.seq >= start), lines.where(LINE.entry_seq >= start)
+    if stop is not None:
+        query, lines = query.where(ENTRY.seq < stop), lines.where(LINE.entry_seq < stop)
+    entries = raw_batches(session, query)
+    line_batches = raw_batches(session, lines)
     groups = groupby(chain.from_iterable(line_batches), key=itemgetter(0))  # each entry's lines
     pending = next(groups, None)
-    leaves: list[bytes] = []
-    done, prev, problem = 0, "", None
+    report = LogReport(programme_id, origin)
+    done, prev, problem = run.done, run.prev, None
     try:
         for batch in entries:
             hashes = []
@@ -178,7 +191,7 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
                 seq, mine = row[0], []
                 if pending is not None and pending[0] <= seq:
                     if pending[0] < seq:
-                        problem = Problem(report.origin, pending[0], "a line without its entry")
+                        problem = Problem(origin, pending[0], "a line without its entry")
                         break
                     mine = list(pending[1])
                     pending = next(groups, None)
@@ -186,23 +199,37 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
                     problem = _explain(session, report, names, screen.balances, seq, done, prev)
                     if problem is not None:
                         break
-                    report.rechecked += 1
+                    run.rechecked += 1
                 prev = row[2]
                 hashes.append(prev)
                 done += 1
-            leaves.append(leaves_of(hashes))
+            run.leaves.append(leaves_of(hashes))
             if problem is not None:
                 break
     finally:
         entries.close()
         line_batches.close()
+    run.done, run.prev = done, prev
     if problem is None and pending is not None:
-        problem = Problem(report.origin, pending[0], "a line without its entry")
-        at_end = True
-    else:
-        at_end = problem is None
-    levels = levels_of(b"".join(leaves))
-    if stored_level(session, report.programme_id, 0, done) != levels[0]:
+        return Problem(origin, pending[0], "a line without its entry"), True
+    return problem, problem is None
+
+
+def _pass_entries(session: Session, report: LogReport, stored: Stored) -> list[bytes] | None:
+    """Check every entry in log order, screened in bulk (funds/entry_screen.py) and explained one by one
+    only where the screen doubts it; the levels of the tree its entries make, or None at a bad entry.
+    A long log's second half is screened at the same time by another process (funds/verify_split.py)."""
+    run = Run(0, "", {})
+
+    def prefetch(size: int) -> None:  # the stored tree, read while the other half is screened
+        for level in range(size.bit_length()):
+            stored[level, size >> level] = stored_level(session, report.programme_id, level, size >> level)
+
+    problem, at_end = split_pass(session, report.programme_id, report.origin, run, screen_range, prefetch)
+    report.rechecked += run.rechecked
+    done = run.done
+    levels = run.levels if run.levels is not None else levels_of(b"".join(run.leaves))
+    if _stored(session, report.programme_id, 0, done, stored) != levels[0]:
         bad = first_bad_leaf(session, report.programme_id, levels[0])
         if bad is not None:  # it comes before any other problem: every entry before the stop passed
             problem, at_end = Problem(report.origin, bad, LEAF_PROBLEM), False
@@ -214,12 +241,18 @@ def _pass_entries(session: Session, report: LogReport) -> list[bytes] | None:
     return levels
 
 
-def _pass_tree(session: Session, report: LogReport, levels: list[bytes]) -> None:
+def _stored(session: Session, programme_id: int, level: int, size: int, stored: Stored) -> bytes:
+    """``stored_level``, read already if it is in ``stored``."""
+    found = stored.pop((level, size), None)
+    return found if found is not None else stored_level(session, programme_id, level, size)
+
+
+def _pass_tree(session: Session, report: LogReport, levels: list[bytes], stored: Stored) -> None:
     """Compare every stored level above the leaves with the one the entries make, whole; name the first
     bad node (the slow way, one node at a time) only where a level differs."""
     for level in range(1, len(levels)):
         size = len(levels[level]) // HASH
-        if stored_level(session, report.programme_id, level, size) != levels[level] or extra_nodes(
+        if _stored(session, report.programme_id, level, size, stored) != levels[level] or extra_nodes(
             session, report.programme_id, level, size
         ):
             what = first_bad_node(session, report.programme_id, report.entries)
@@ -265,10 +298,11 @@ def verify_ledger(*, session: Session, verifiers: Sequence[Verifier], kept: Sequ
             .order_by(CHECKPOINT.tree_size, CHECKPOINT.id)
         ).all()
         sizes = {row[0] for row in stored} | {c.size for _, c in wanted.get(log.origin, [])}
-        levels = _pass_entries(session, log)
+        stored_levels: Stored = {}
+        levels = _pass_entries(session, log, stored_levels)
         if log.problems or levels is None:
             continue
-        _pass_tree(session, log, levels)
+        _pass_tree(session, log, levels, stored_levels)
         if log.problems:
             continue
         roots = {size: root_at(levels, size) for size in sizes if size <= log.entries}

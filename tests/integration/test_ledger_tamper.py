@@ -15,13 +15,32 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from funds import tree_levels, verify_split
 from funds.merkle import LEVEL, verify_consistency
 from funds.note import Signer
-from funds.verify import Report, verify_ledger
+from funds.verify import Report, screen_range, verify_ledger
+from funds.verify_split import Run, split_pass
 from models.ledger import LEDGER_TABLES
 from tests.integration.conftest import DEMO_OFFICE, POSTGRES_URL, js, ok, run
 
 AT = "2026-12-10T10:00+08:00"
+
+
+@pytest.fixture(autouse=True, params=["one pass", "two halves"])
+def halves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case both ways: the log checked in one pass, and in two halves by two processes (which
+    only long logs are: funds/verify_split.py), each edit then on either side of the split or astride."""
+    if request.param == "two halves":
+        monkeypatch.setattr(verify_split, "SPLIT_AT", 2)
+        monkeypatch.setattr(verify_split, "HEAD_START", 0)
+        monkeypatch.setattr(verify_split, "ALIGN", 3)  # the demo's 311 entries halved at 152
+    return str(request.param)
+
+
+def halved_at(size: int) -> int:
+    """Where a log of ``size`` entries is halved with the settings above (the same entries are edited
+    in the one pass)."""
+    return size // 2 >> 3 << 3
 
 
 @pytest.fixture
@@ -104,6 +123,13 @@ CHANGES = [
         "UPDATE journal_entry SET voucher = 'V-forged' WHERE seq = 200",
         200,
         "its voucher column says 'V-forged'",
+    ),
+    ("UPDATE journal_entry SET amount_fen = amount_fen + 1 WHERE seq = 250", 250, "its amount column says"),
+    (
+        "UPDATE journal_line SET amount_fen = amount_fen + 100, balance_fen = balance_fen + 100 "
+        "WHERE entry_seq = 260 AND position = 1",
+        260,
+        "line 1 says",
     ),
     (
         "UPDATE journal_entry SET entry_hash = (SELECT entry_hash FROM journal_entry WHERE seq = 41) "
@@ -347,3 +373,83 @@ def test_a_removed_tree_node_is_named(demo: str, db: Engine) -> None:
     tamper(db, f"DELETE FROM merkle_node WHERE node = {LEVEL} + 5")
     code, output = verify(demo)
     assert code == 1 and "log: tree node (1, 6) has no children" in output, output
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_an_entry_removed_next_to_where_the_log_is_halved_is_named(
+    demo: str, db: Engine, offset: int
+) -> None:
+    seq = halved_at(size_of(db) - 1) + offset
+    tamper(
+        db,
+        f"DELETE FROM journal_line WHERE entry_seq = {seq}",
+        f"DELETE FROM journal_entry WHERE seq = {seq}",
+    )
+    code, output = verify(demo)
+    assert code == 1
+    assert f"entry {seq}: missing: the log jumps from entry {seq - 1} to {seq + 1}" in output, output
+
+
+def test_a_balance_changed_just_before_the_half_is_named(demo: str, db: Engine) -> None:
+    """The second half starts from the balances the rows record before it: a changed one there is the
+    first half's last entry's problem, and the halves do not join."""
+    seq = halved_at(size_of(db)) - 1
+    tamper(
+        db, f"UPDATE journal_line SET balance_fen = balance_fen + 1 WHERE entry_seq = {seq} AND position = 0"
+    )
+    code, output = verify(demo)
+    assert code == 1 and f"entry {seq}: line 0 says" in output, output
+
+
+def test_the_halves_join_into_the_one_pass(demo: str, db: Engine, halves: str) -> None:
+    """On a clean log the second process's half is taken as it is (this process checks only the
+    first), and what the two make is what the one pass makes."""
+    if halves == "one pass":
+        pytest.skip("the split itself")
+    calls: list[tuple[int | None, int | None]] = []
+
+    def recorded(
+        session: Session, programme_id: int, origin: str, run: Run, start: int | None, stop: int | None
+    ) -> tuple[object, bool]:
+        calls.append((start, stop))
+        return screen_range(session, programme_id, origin, run, start, stop)
+
+    with Session(db) as session:
+        split, one = Run(0, "", {}), Run(0, "", {})
+        assert split_pass(session, 1, "ducha/programme/1", split, recorded) == (None, True)
+        assert screen_range(session, 1, "ducha/programme/1", one, None, None) == (None, True)
+    assert calls == [(None, verify_split.middle_of(size_of(db)))] == [(None, halved_at(size_of(db)))]
+    assert (split.done, split.prev, split.balances, split.rechecked) == (
+        one.done,
+        one.prev,
+        one.balances,
+        one.rechecked,
+    )
+    assert b"".join(split.leaves) == b"".join(one.leaves) and one.done == size_of(db)
+    assert split.levels == tree_levels.levels_of(b"".join(one.leaves))  # made by halves, then above
+
+
+def test_a_stored_level_read_aggregated_is_the_one_read_row_by_row(demo: str, db: Engine) -> None:
+    """funds/tree_levels.py reads a level by ranges the database aggregates; row by row (its fallback
+    when a node is missing) it is the same bytes, a node removed or not."""
+    for removed in (False, True):
+        if removed:
+            tamper(db, f"DELETE FROM merkle_node WHERE node = {LEVEL} + 5")
+        with Session(db) as session:
+            size = size_of(db)
+            for level in range(0, 9):
+                got = tree_levels.stored_level(session, 1, level, size >> level)
+                assert got == tree_levels._stored_rows(session, 1, level, size >> level)
+                assert len(got) == 32 * ((size >> level) - (removed and level == 1))
+
+
+@pytest.mark.parametrize("interpreter", ["/nonexistent/python", "/bin/false"])
+def test_a_second_process_that_cannot_start_or_dies_leaves_the_one_pass(
+    demo: str, db: Engine, halves: str, interpreter: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if halves == "one pass":
+        pytest.skip("the split itself")
+    tamper(db, "UPDATE journal_entry SET amount_fen = amount_fen + 1 WHERE seq = 250")
+    monkeypatch.setattr(verify_split.sys, "executable", interpreter)
+    code, output = verify(demo)
+    assert code == 1 and "entry 250: its amount column says" in output, output
