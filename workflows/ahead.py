@@ -18,6 +18,7 @@ import argparse
 import itertools
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,11 @@ from sqlalchemy.engine import Dialect, processors
 
 from models import Programme, WorkflowDefinitionRecord
 from models.compiled import Compiled
-from models.raw import Entry, shape
+from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
 from models.types import table_of
 from models.versioned import _newest_text
-from workflows.board import _board_statements, _filtered_rows
+from workflows.board import _board_statements, _filtered_rows, _programmes_statement
 
 OUT = Path(__file__).with_name("ahead_sql.py")
 # The longest list bound to an IN that has its own shape (the ended stages of a definition, the
@@ -44,6 +45,14 @@ _CODES = {processors.str_to_date: "date", processors.int_to_boolean: "bool"}
 # The project list's filters that come in any combination, and the one that comes alone with the programme.
 LIST_FILTERS = ("programme_id", "stage", "town")
 WINDOWS = ((False, False), (False, True), (True, False), (True, True))
+# Parameters compared with a UTCDateTime column: the lean reads bind them with models.raw.UTC_BINDERS,
+# checked here against the column type's own bind processor on these times.
+UTC_PARAMETERS = frozenset({"created_by"})
+_UTC_SAMPLES = (
+    datetime(2026, 12, 10, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+    datetime(2027, 1, 1, 0, 0, 0, 123456, tzinfo=UTC),
+    datetime(1999, 3, 4, 23, 59, 59, 1, tzinfo=timezone(timedelta(hours=-5))),
+)
 
 
 def programmes_first() -> Any:
@@ -81,6 +90,17 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         for chosen in itertools.combinations(LIST_FILTERS, size)
     ]
     lists += [{"programme_id": 1, "ended": ["x"] * length} for length in range(LONGEST + 1)]
+    for created_by in (False, True):
+        listed = _programmes_statement(created_by, EVERYTHING)
+        parameters: dict[str, Any] = {"created_by": _UTC_SAMPLES[0]} if created_by else {}
+        yield "programmes_count", listed.counting(), parameters
+        for offset, limit in WINDOWS:
+            windowed = {**parameters}
+            if offset:
+                windowed["window_offset"] = 1
+            if limit:
+                windowed["window_limit"] = 1
+            yield "programmes", listed.windowed(offset=offset, limit=limit), windowed
     for parameters in lists:
         rows, counted = _filtered_rows(frozenset(parameters), EVERYTHING)
         yield "projects_count", counted, parameters
@@ -100,6 +120,11 @@ def dialects() -> dict[str, Dialect]:
 def entry(compiled: Compiled, dialect: Dialect, parameters: dict[str, Any]) -> Entry:
     plan = compiled._plan(dialect, parameters)
     process = dict(plan.processors)
+    for name in UTC_PARAMETERS & set(parameters):
+        for sample in _UTC_SAMPLES:
+            if process[name](sample) != UTC_BINDERS[dialect.name](sample):
+                raise ValueError(f"{name}: models.raw.UTC_BINDERS binds {sample!r} unlike the column type")
+        del process[name]
     if any(name in process for name in parameters):
         raise ValueError(f"a parameter needs a bind processor: {sorted(set(process) & set(parameters))}")
     # The values bound in the statement itself, as the driver gets them (an enum member as its text).

@@ -1,4 +1,4 @@
-"""``ducha projects`` and ``ducha board`` without SQLAlchemy, SQLModel or pydantic.
+"""``ducha projects``, ``ducha board`` and ``ducha programmes`` without SQLAlchemy, SQLModel or pydantic.
 
 The same statements as ``workflows.board`` (compiled ahead of time: ``workflows.ahead``), run on a
 driver connection (``models.raw``), making the same rows (``workflows.board_rows``). Whatever this
@@ -9,16 +9,26 @@ the full path, which says what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from models.raw import Entry, NotAhead, RawReader, shape
 from models.text import reference
 from models.window import Streamed, Window
-from workflows.board_rows import Board, BudgetLine, MilestoneLine, ProjectRow, project_rows
+from workflows.board_rows import (
+    Board,
+    BudgetLine,
+    MilestoneLine,
+    ProgrammeRow,
+    ProjectRow,
+    programme_row,
+    project_rows,
+)
+
+T = TypeVar("T")
 
 # Rows fetched at a time while streaming (models.listing.BATCH).
 BATCH = 1000
@@ -238,3 +248,58 @@ def programme_board(reader: RawReader, *, programme: ProgrammeInfo, now: datetim
         not_started=not_started,
         not_started_count=not_started_count,
     )
+
+
+class LeanRows(Streamed[T]):
+    """As ``models.listing.Listing.each`` over a statement compiled ahead (``name``) and its count
+    (``name_count``): the window bound as parameters, each result row made by ``row``."""
+
+    def __init__(
+        self,
+        reader: RawReader,
+        name: str,
+        parameters: dict[str, Any],
+        window: Window,
+        row: Callable[[Any], T],
+    ):
+        self._reader = reader
+        self.window = window
+        self._parameters = parameters
+        windowed = dict(parameters)
+        if window.offset:
+            windowed["window_offset"] = window.offset
+        if window.limit is not None:
+            windowed["window_limit"] = window.limit
+        self._windowed = windowed
+        self._row = row
+        # Both looked up now: a shape not compiled ahead is found before anything is printed.
+        self._rows = statement(reader, name, windowed)
+        self._counted = statement(reader, f"{name}_count", parameters)
+        self._streamed: int | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        window, streamed, row = self.window, 0, self._row
+        if window.limit is not None and window.limit <= BATCH:
+            partitions: Any = [self._reader.all(self._rows, self._windowed)]
+        else:
+            partitions = self._reader.stream(self._rows, self._windowed, BATCH)
+        for partition in partitions:
+            batch = [row(found) for found in partition]
+            streamed += len(batch)
+            yield from batch
+        self._streamed = streamed
+
+    def count(self) -> int:
+        if self.window.everything and self._streamed is not None:
+            return self._streamed
+        found = self._reader.first(self._counted, self._parameters)
+        assert found is not None
+        return int(found[0])
+
+
+def list_programmes(
+    reader: RawReader, *, created_by: datetime | None = None, window: Window = Window()
+) -> LeanRows[ProgrammeRow]:
+    """As ``workflows.board.list_programmes`` with every project in scope."""
+    parameters = {} if created_by is None else {"created_by": reader.utc(created_by)}
+    return LeanRows(reader, "programmes", parameters, window, programme_row)

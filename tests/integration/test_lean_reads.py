@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         "version": definition.version,
         "window_offset": 3,
         "window_limit": 7,
+        # The demo's programme is created at this very time (the boundary: created by it).
+        "created_by": datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))),
     }
     return {
         key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
@@ -90,6 +93,13 @@ COMMANDS = [
     ["board"],
     ["board", "--limit", "5", "--offset", "3"],
     ["board", "--limit", "0"],
+    ["programmes"],
+    ["programmes", "--json"],
+    ["programmes", "--limit", "0"],
+    ["programmes", "--offset", "1", "--json"],
+    ["programmes", "--at", "2026-11-02T09:00+08:00", "--json"],
+    ["programmes", "--at", "2026-11-02T08:59+08:00", "--json"],
+    ["programmes", "--at", "2026-11-01"],
 ]
 
 
@@ -115,6 +125,34 @@ def test_what_the_lean_path_cannot_find_the_full_path_reports(demo: str, args: l
     assert "no programme" in result.output
 
 
+def _both_ways(url: str, args: list[str]) -> tuple[Any, Any]:
+    runner = CliRunner()
+    env = {"DUCHA_DATABASE_URL": url, "COLUMNS": "160"}
+    lean = runner.invoke(app, ["--at", AT, *args], env=env)
+    engine = make_engine(url)
+    try:
+        full = runner.invoke(app, ["--at", AT, *args], env=env, obj=AppContext(_engine=engine))
+    finally:
+        engine.dispose()
+    return lean, full
+
+
+@pytest.mark.parametrize("args", [["programmes"], ["programmes", "--json"]], ids=" ".join)
+def test_a_database_without_programmes_prints_the_same_both_ways(database_url: str, args: list[str]) -> None:
+    lean, full = _both_ways(database_url, args)
+    assert (lean.exit_code, full.exit_code) == (0, 0), lean.output + full.output
+    assert lean.stdout == full.stdout
+
+
+@pytest.mark.parametrize("args", [["programmes"], ["programmes", "--json"]], ids=" ".join)
+def test_a_database_without_a_schema_gets_the_full_paths_error(tmp_path: Path, args: list[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    lean, full = _both_ways(url, args)
+    assert (lean.exit_code, full.exit_code) == (2, 2)
+    assert lean.output == full.output
+    assert "is empty (no ducha schema)" in lean.output
+
+
 LOADED = """
 import sys
 from ducha.cli import main
@@ -129,14 +167,25 @@ sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
 """
 
 
-@pytest.mark.parametrize("args", [["projects"], ["board"], ["projects", "--json"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [["projects"], ["board"], ["projects", "--json"], ["programmes"], ["programmes", "--json"]],
+    ids=" ".join,
+)
 def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     demo: str, args: list[str], tmp_path: Path
 ) -> None:
     """The start-up target (bench/startup_bench.py): these commands never import the ORM. (pydantic
     itself is loaded by Typer, which coerces option values with it, in the bare Typer app too.)"""
     heavy = {"sqlalchemy", "sqlmodel", "pydantic_settings", "alembic", "psycopg2"}
-    ours = {"ducha.config", "models.programmes", "models.listing", "workflows.board", "workflows.definition"}
+    ours = {
+        "ducha.config",
+        "models.programmes",
+        "models.listing",
+        "models.compiled",
+        "workflows.board",
+        "workflows.definition",
+    }
     env = {**os.environ, "DUCHA_DATABASE_URL": demo}
     env.pop("DUCHA_NOW", None)
     script = LOADED.replace("{NAMES}", repr(heavy | {"ducha", "models", "workflows"}))
@@ -155,4 +204,4 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     assert not loaded & ours
     assert done.stdout.strip()
     if "--json" in args:
-        assert json.loads(done.stdout)["count"] == 50
+        assert json.loads(done.stdout)["count"] == (50 if args[0] == "projects" else 1)
