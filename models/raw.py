@@ -40,9 +40,29 @@ def _to_date(value: Any) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
+def _utc_sqlite_result(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _utc_postgresql_result(value: Any) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    import json
+
+    return None if value is None else json.loads(value)
+
+
 # What each converter code of ``workflows.ahead_sql`` does: the result processors SQLAlchemy's column
 # types have on that dialect (SQLite keeps a date as text, a boolean as an integer).
-CONVERTERS: dict[str, Callable[[Any], Any]] = {"bool": _to_bool, "date": _to_date}
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "bool": _to_bool,
+    "date": _to_date,
+    "utc_sqlite": _utc_sqlite_result,
+    "utc_postgresql": _utc_postgresql_result,
+    "json": _json,
+}
 
 
 def _utc_sqlite(value: datetime) -> str:

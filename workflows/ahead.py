@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, or_
+from sqlalchemy import JSON, bindparam, create_engine, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect, processors
 
@@ -30,8 +30,9 @@ from models import Programme, WorkflowDefinitionRecord
 from models.compiled import Compiled
 from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
-from models.types import table_of
+from models.types import UTCDateTime, table_of
 from models.versioned import _newest_text
+from workflows.alerts import _alerts_statement, _unit_holders
 from workflows.board import _board_statements, _filtered_rows, _programmes_statement
 
 OUT = Path(__file__).with_name("ahead_sql.py")
@@ -47,7 +48,9 @@ LIST_FILTERS = ("programme_id", "stage", "town")
 WINDOWS = ((False, False), (False, True), (True, False), (True, True))
 # Parameters compared with a UTCDateTime column: the lean reads bind them with models.raw.UTC_BINDERS,
 # checked here against the column type's own bind processor on these times.
-UTC_PARAMETERS = frozenset({"created_by"})
+UTC_PARAMETERS = frozenset({"created_by", "until"})
+# The alert list's filters ``ducha alerts`` gives (in any combination).
+ALERT_FILTERS = ("level", "project_id", "until")
 _UTC_SAMPLES = (
     datetime(2026, 12, 10, 9, 0, tzinfo=timezone(timedelta(hours=8))),
     datetime(2027, 1, 1, 0, 0, 0, 123456, tzinfo=UTC),
@@ -90,6 +93,19 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         for chosen in itertools.combinations(LIST_FILTERS, size)
     ]
     lists += [{"programme_id": 1, "ended": ["x"] * length} for length in range(LONGEST + 1)]
+    yield "alerts_unit_holders", _unit_holders(), {}
+    for size in range(len(ALERT_FILTERS) + 1):
+        for chosen in itertools.combinations(ALERT_FILTERS, size):
+            filtered: dict[str, Any] = {name: _UTC_SAMPLES[0] if name == "until" else 1 for name in chosen}
+            alerts = _alerts_statement(frozenset(filtered), EVERYTHING)
+            yield "alerts_count", alerts.counting(), filtered
+            for offset, limit in WINDOWS:
+                windowed = {**filtered}
+                if offset:
+                    windowed["window_offset"] = 1
+                if limit:
+                    windowed["window_limit"] = 1
+                yield "alerts", alerts.windowed(offset=offset, limit=limit), windowed
     for created_by in (False, True):
         listed = _programmes_statement(created_by, EVERYTHING)
         parameters: dict[str, Any] = {"created_by": _UTC_SAMPLES[0]} if created_by else {}
@@ -136,9 +152,24 @@ def entry(compiled: Compiled, dialect: Dialect, parameters: dict[str, Any]) -> E
             defaults[name] = value = str(value)
         if type(value) not in (int, str, float, bool, type(None)):
             raise ValueError(f"{name}: {value!r} is not a plain value")
-    codes = []
+    codes: list[str | None] = []
     for column in compiled._compiled[f"{dialect.name}+{dialect.driver}"]._result_columns:
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if isinstance(column.type, UTCDateTime):
+            # An aware UTC time: SQLite's text parsed (SQLAlchemy's DATETIME), PostgreSQL's timestamptz
+            # moved to UTC (what UTCDateTime.process_result_value does after the dialect's own).
+            inner = column.type.impl.dialect_impl(dialect).result_processor(dialect, None)
+            expected = processors.str_to_datetime if dialect.name == "sqlite" else None
+            if inner is not expected:
+                raise ValueError(f"UTCDateTime on {dialect.name}: {inner!r}, not {expected!r}")
+            codes.append(f"utc_{dialect.name}")
+            continue
+        if isinstance(column.type, JSON):
+            # SQLite: text parsed as SQLAlchemy's JSON does (json.loads); psycopg parses it itself.
+            if (process is None) != (dialect.name == "postgresql"):
+                raise ValueError(f"JSON on {dialect.name}: {process!r}")
+            codes.append("json" if process is not None else None)
+            continue
         if process is not None and process not in _CODES:
             raise ValueError(f"no converter for {column.type!r} on {dialect.name} ({process!r})")
         codes.append(None if process is None else _CODES[process])

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from models.raw import Entry, NotAhead, RawReader, shape
 from models.text import reference
 from models.window import Streamed, Window
+from workflows.alert_rows import AlertRow, alert_rows, unit_holders
 from workflows.board_rows import (
     Board,
     BudgetLine,
@@ -29,6 +30,7 @@ from workflows.board_rows import (
 )
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 # Rows fetched at a time while streaming (models.listing.BATCH).
 BATCH = 1000
@@ -272,6 +274,7 @@ class LeanRows(Streamed[T]):
             windowed["window_limit"] = window.limit
         self._windowed = windowed
         self._row = row
+        self._name = name
         # Both looked up now: a shape not compiled ahead is found before anything is printed.
         self._rows = statement(reader, name, windowed)
         self._counted = statement(reader, f"{name}_count", parameters)
@@ -296,6 +299,13 @@ class LeanRows(Streamed[T]):
         assert found is not None
         return int(found[0])
 
+    def map(self, each: Callable[[T], U]) -> LeanRows[U]:
+        """The same rows passed through ``each`` as they stream (``models.listing.Listing.map``)."""
+        row = self._row
+        return LeanRows(
+            self._reader, self._name, self._parameters, self.window, lambda found: each(row(found))
+        )
+
 
 def list_programmes(
     reader: RawReader, *, created_by: datetime | None = None, window: Window = Window()
@@ -303,3 +313,21 @@ def list_programmes(
     """As ``workflows.board.list_programmes`` with every project in scope."""
     parameters = {} if created_by is None else {"created_by": reader.utc(created_by)}
     return LeanRows(reader, "programmes", parameters, window, programme_row)
+
+
+def list_alerts(
+    reader: RawReader,
+    *,
+    level: str | None = None,
+    until: datetime | None = None,
+    window: Window = Window(),
+) -> LeanRows[AlertRow]:
+    """As ``workflows.alerts.list_alerts`` with every project in scope (no project filter: finding a
+    project by its reference is the full path's)."""
+    parameters: dict[str, Any] = {}
+    if level is not None:
+        parameters["level"] = level
+    if until is not None:
+        parameters["until"] = reader.utc(until)
+    holders = reader.all(statement(reader, "alerts_unit_holders", {}), {})
+    return LeanRows(reader, "alerts", parameters, window, alert_rows(unit_holders(holders)))

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from ducha.context import AppContext
 from ducha.db import make_engine
-from models import Programme
+from models import Programme, Project
 from models.raw import open_reader, shape
 from workflows import ahead
 from workflows.ahead_sql import STATEMENTS
@@ -25,6 +25,8 @@ from workflows.definition import get_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = "2026-12-10T09:00+08:00"
+# A time the demo swept to holds alerts at every level (tests of ducha alerts).
+SWEPT = "2027-02-01T09:00+08:00"
 
 
 def test_the_generated_statements_are_current() -> None:
@@ -53,6 +55,10 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         "window_limit": 7,
         # The demo's programme is created at this very time (the boundary: created by it).
         "created_by": datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        "level": "overdue",
+        # Half of what the sweep to SWEPT raises.
+        "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
     }
     return {
         key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
@@ -60,27 +66,42 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
     }
 
 
-def test_every_statement_reads_the_rows_sqlalchemy_reads(demo: str) -> None:
-    engine = make_engine(demo)
-    reader = open_reader(demo)
+def _same_rows(url: str, prefix: str = "") -> int:
+    """Every statement compiled ahead (whose name starts with ``prefix``) read both ways on ``url``:
+    the same rows, of the same types; how many were compared."""
+    engine = make_engine(url)
+    reader = open_reader(url)
     assert reader is not None
+    compared = 0
     try:
         with Session(engine) as session:
             dialect = engine.dialect.name
             checked = 0
             for name, compiled, sample in ahead.statements():
+                if not name.startswith(prefix):
+                    continue
                 parameters = _values(session, name, sample)
                 expected = compiled.all(session, parameters)
                 entry = STATEMENTS[f"{dialect}|{name}|{shape(parameters)}"]
-                found = reader.all(entry, parameters)
+                bound = {
+                    key: reader.utc(value) if key in ahead.UTC_PARAMETERS else value
+                    for key, value in parameters.items()
+                }
+                found = reader.all(entry, bound)
                 assert found == expected, (name, shape(parameters))
                 assert [tuple(map(type, row)) for row in found] == [tuple(map(type, row)) for row in expected]
                 checked += 1
+                compared += len(found)
                 session.rollback()
-            assert checked == len([key for key in STATEMENTS if key.startswith(f"{dialect}|")])
+            assert checked == len([key for key in STATEMENTS if key.startswith(f"{dialect}|{prefix}")])
     finally:
         reader.close()
         engine.dispose()
+    return compared
+
+
+def test_every_statement_reads_the_rows_sqlalchemy_reads(demo: str) -> None:
+    _same_rows(demo)
 
 
 COMMANDS = [
@@ -169,7 +190,15 @@ sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
 
 @pytest.mark.parametrize(
     "args",
-    [["projects"], ["board"], ["projects", "--json"], ["programmes"], ["programmes", "--json"]],
+    [
+        ["projects"],
+        ["board"],
+        ["projects", "--json"],
+        ["programmes"],
+        ["programmes", "--json"],
+        ["alerts"],
+        ["alerts", "--json"],
+    ],
     ids=" ".join,
 )
 def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
@@ -185,6 +214,7 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "models.compiled",
         "workflows.board",
         "workflows.definition",
+        "workflows.alerts",
     }
     env = {**os.environ, "DUCHA_DATABASE_URL": demo}
     env.pop("DUCHA_NOW", None)
@@ -204,4 +234,46 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     assert not loaded & ours
     assert done.stdout.strip()
     if "--json" in args:
-        assert json.loads(done.stdout)["count"] == (50 if args[0] == "projects" else 1)
+        assert json.loads(done.stdout)["count"] == {"projects": 50, "programmes": 1, "alerts": 0}[args[0]]
+
+
+ALERTS = [
+    ["alerts"],
+    ["alerts", "--json"],
+    ["alerts", "--limit", "7", "--offset", "30"],
+    ["alerts", "--limit", "0"],
+    ["alerts", "--level", "escalated_1"],
+    ["alerts", "--level", "due", "--json", "--limit", "3"],
+    ["alerts", "--level", "no such"],
+    ["alerts", "--at", "2027-01-05T09:00+08:00"],
+    ["alerts", "--at", "2027-01-05", "--json"],
+    ["alerts", "--project", "P012"],
+    ["alerts", "--project", "P012", "--json", "--level", "overdue"],
+]
+
+
+def test_alerts_print_what_the_full_path_prints(demo: str) -> None:
+    """On the demo swept to SWEPT (alerts on projects and on the programme's own deadlines, told to
+    project holders and to the office and leadership), every form of ``ducha alerts`` both ways."""
+    swept = CliRunner().invoke(app, ["sweep", "--at", SWEPT], env={"DUCHA_DATABASE_URL": demo})
+    assert swept.exit_code == 0, swept.output
+    assert _same_rows(demo, "alerts") > 100
+    for args in ALERTS:
+        lean, full = _both_ways(demo, ["--at", SWEPT, *args])
+        assert (lean.exit_code, full.exit_code) == (0, 0), (args, lean.output + full.output)
+        assert lean.stdout == full.stdout, args
+        assert lean.stderr == full.stderr, args
+        assert lean.stdout.strip()
+    told = json.loads(_both_ways(demo, ["--at", SWEPT, "alerts", "--json"])[0].stdout)
+    assert told["count"] > 100
+    assert {r["role"] for row in told["data"] for r in row["recipients"]} >= {
+        "office",
+        "leader",
+        "specialist",
+    }
+
+
+def test_unknown_project_of_alerts_gets_the_full_paths_error(demo: str) -> None:
+    result = CliRunner().invoke(app, ["alerts", "--project", "P999"], env={"DUCHA_DATABASE_URL": demo})
+    assert result.exit_code == 2
+    assert "P999" in result.output
