@@ -34,6 +34,7 @@ from models.types import UTCDateTime, table_of
 from models.versioned import _newest_text
 from workflows.alerts import _alerts_statement, _unit_holders
 from workflows.board import _board_statements, _filtered_rows, _programmes_statement
+from workflows.lean_reads import PROGRAMME_FIELDS
 
 OUT = Path(__file__).with_name("ahead_sql.py")
 # The longest list bound to an IN that has its own shape (the ended stages of a definition, the
@@ -74,10 +75,19 @@ def programme_by_ref() -> Any:
     )
 
 
+def programme_whole() -> Any:
+    """A programme's columns whole (``lean_reads.PROGRAMME_FIELDS``: every field of the table)."""
+    p = table_of(Programme)
+    if PROGRAMME_FIELDS != tuple(Programme.model_fields):
+        raise ValueError(f"lean_reads.PROGRAMME_FIELDS {PROGRAMME_FIELDS} are not Programme's fields")
+    return sa_select(*(p.c[name] for name in PROGRAMME_FIELDS)).where(p.c.id == bindparam("programme"))
+
+
 def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     """Every (name, statement, parameters of one shape) the lean reads run."""
     yield "programmes_first", Compiled(programmes_first()), {}
     yield "programme_by_ref", Compiled(programme_by_ref()), {"ref": "x", "ref_id": 1}
+    yield "programme_whole", Compiled(programme_whole()), {"programme": 1}
     yield "definition_newest", _newest_text(WorkflowDefinitionRecord, False), {"key": "x"}
     yield "definition_version", _newest_text(WorkflowDefinitionRecord, True), {"key": "x", "version": 1}
     board = _board_statements()

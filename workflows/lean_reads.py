@@ -57,6 +57,33 @@ class ProgrammeInfo:
     illustrative: bool
 
 
+@dataclass(frozen=True)
+class ProgrammeWhole:
+    """A programme's table row whole, its fields in the table's order (as ``ducha.cli.json_output``
+    writes a table row: ``ducha board --json``)."""
+
+    id: int
+    name: str
+    district_id: int
+    definition_key: str
+    earmark: str
+    illustrative: bool
+    created_at: datetime
+
+
+# The columns of ``programme_whole`` (workflows.ahead checks them against the table's fields).
+PROGRAMME_FIELDS = ("id", "name", "district_id", "definition_key", "earmark", "illustrative", "created_at")
+
+
+def whole_programme(reader: RawReader, programme: ProgrammeInfo) -> ProgrammeWhole:
+    """The table row of a programme found (``find_programme``), for the board's JSON."""
+    parameters = {"programme": programme.id}
+    found = reader.first(statement(reader, "programme_whole", parameters), parameters)
+    if found is None:  # removed in between: the full path says so
+        raise NotAhead("the programme is gone")
+    return ProgrammeWhole(*found)
+
+
 def find_programme(reader: RawReader, ref: str | None) -> ProgrammeInfo:
     """As ``workflows.programmes.find_programme`` when it finds exactly one programme."""
     if ref is None:
@@ -188,7 +215,9 @@ def list_projects(
     return LeanListing(reader, parameters, window, definition)
 
 
-def programme_board(reader: RawReader, *, programme: ProgrammeInfo, now: datetime, window: Window) -> Board:
+def programme_board(
+    reader: RawReader, *, programme: ProgrammeInfo | ProgrammeWhole, now: datetime, window: Window
+) -> Board:
     """As ``workflows.board.programme_board`` with every project in scope."""
     definition = get_definition(reader, programme.definition_key)
     stage_order = definition.stage_keys()
