@@ -26,6 +26,7 @@ from sqlalchemy import JSON, bindparam, create_engine, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect, processors
 
+from inspections.orders import _orders_statement, order_filters
 from models import Programme, WorkflowDefinitionRecord
 from models.compiled import Compiled
 from models.raw import UTC_BINDERS, Entry, shape
@@ -49,7 +50,7 @@ LIST_FILTERS = ("programme_id", "stage", "town")
 WINDOWS = ((False, False), (False, True), (True, False), (True, True))
 # Parameters compared with a UTCDateTime column: the lean reads bind them with models.raw.UTC_BINDERS,
 # checked here against the column type's own bind processor on these times.
-UTC_PARAMETERS = frozenset({"created_by", "until"})
+UTC_PARAMETERS = frozenset({"created_by", "until", "overdue_at"})
 # The alert list's filters ``ducha alerts`` gives (in any combination).
 ALERT_FILTERS = ("level", "project_id", "until")
 _UTC_SAMPLES = (
@@ -116,9 +117,26 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
                 if limit:
                     windowed["window_limit"] = 1
                 yield "alerts", alerts.windowed(offset=offset, limit=limit), windowed
+    for open_only, overdue in ((False, False), (True, False), (True, True)):
+        filters, parameters = order_filters(
+            project_id=None,
+            open_only=open_only,
+            overdue_at=_UTC_SAMPLES[0] if overdue else None,
+            responsible_person_id=None,
+        )
+        name = "orders_open" if open_only else "orders"
+        orders = _orders_statement(filters, EVERYTHING)
+        yield f"{name}_count", orders.counting(), parameters
+        for offset, limit in WINDOWS:
+            windowed = {**parameters}
+            if offset:
+                windowed["window_offset"] = 1
+            if limit:
+                windowed["window_limit"] = 1
+            yield name, orders.windowed(offset=offset, limit=limit), windowed
     for created_by in (False, True):
         listed = _programmes_statement(created_by, EVERYTHING)
-        parameters: dict[str, Any] = {"created_by": _UTC_SAMPLES[0]} if created_by else {}
+        parameters = {"created_by": _UTC_SAMPLES[0]} if created_by else {}
         yield "programmes_count", listed.counting(), parameters
         for offset, limit in WINDOWS:
             windowed = {**parameters}

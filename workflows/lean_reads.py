@@ -15,6 +15,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
+from inspections.order_rows import OrderRow, order_rows
 from models.raw import Entry, NotAhead, RawReader, shape
 from models.text import reference
 from models.window import Streamed, Window
@@ -360,3 +361,13 @@ def list_alerts(
         parameters["until"] = reader.utc(until)
     holders = reader.all(statement(reader, "alerts_unit_holders", {}), {})
     return LeanRows(reader, "alerts", parameters, window, alert_rows(unit_holders(holders)))
+
+
+def list_orders(
+    reader: RawReader, *, now: datetime, open_only: bool, overdue_only: bool, window: Window = Window()
+) -> LeanRows[OrderRow]:
+    """As ``inspections.orders.list_orders`` with every project in scope (no project filter: finding a
+    project by its reference is the full path's)."""
+    parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
+    name = "orders_open" if open_only or overdue_only else "orders"
+    return LeanRows(reader, name, parameters, window, order_rows(now))

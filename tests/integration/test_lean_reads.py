@@ -56,6 +56,7 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         # The demo's programme is created at this very time (the boundary: created by it).
         "created_by": datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "level": "overdue",
+        "overdue_at": datetime(2026, 12, 17, 17, 30, tzinfo=timezone(timedelta(hours=8))),
         # Half of what the sweep to SWEPT raises.
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
@@ -178,6 +179,9 @@ def test_a_database_without_a_schema_gets_the_full_paths_error(tmp_path: Path, a
     assert "is empty (no ducha schema)" in lean.output
 
 
+# How many rows each list holds on the demo (as ``ducha demo`` leaves it).
+LISTED = {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5}
+
 LOADED = """
 import sys
 from ducha.cli import main
@@ -203,6 +207,8 @@ sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
         ["alerts"],
         ["alerts", "--json"],
         ["board", "--json"],
+        ["orders"],
+        ["orders", "--json"],
     ],
     ids=" ".join,
 )
@@ -220,6 +226,7 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "workflows.board",
         "workflows.definition",
         "workflows.alerts",
+        "inspections.orders",
     }
     env = {**os.environ, "DUCHA_DATABASE_URL": demo}
     env.pop("DUCHA_NOW", None)
@@ -241,7 +248,10 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     if "--json" in args and args[0] == "board":
         assert json.loads(done.stdout)["project_count"] == 50
     elif "--json" in args:
-        assert json.loads(done.stdout)["count"] == {"projects": 50, "programmes": 1, "alerts": 0}[args[0]]
+        assert (
+            json.loads(done.stdout)["count"]
+            == {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5}[args[0]]
+        )
 
 
 ALERTS = [
@@ -282,5 +292,37 @@ def test_alerts_print_what_the_full_path_prints(demo: str) -> None:
 
 def test_unknown_project_of_alerts_gets_the_full_paths_error(demo: str) -> None:
     result = CliRunner().invoke(app, ["alerts", "--project", "P999"], env={"DUCHA_DATABASE_URL": demo})
+    assert result.exit_code == 2
+    assert "P999" in result.output
+
+
+ORDERS = [
+    (["orders"], 0),
+    (["orders", "--json"], 0),
+    (["orders", "--open", "--limit", "2", "--offset", "1"], 0),
+    (["orders", "--limit", "0", "--json"], 0),
+    (["orders", "--overdue"], 1),
+    (["orders", "--overdue", "--json"], 1),
+    (["orders", "--overdue", "--at", "2026-12-01"], 0),
+    (["orders", "--open", "--at", "2027-01-10", "--json"], 0),
+    (["orders", "--project", "P008"], 0),
+    (["orders", "--project", "P008", "--overdue", "--json"], 1),
+]
+
+
+@pytest.mark.parametrize(("args", "code"), ORDERS, ids=[" ".join(args) for args, _ in ORDERS])
+def test_orders_print_what_the_full_path_prints(demo: str, args: list[str], code: int) -> None:
+    lean, full = _both_ways(demo, args)
+    assert (lean.exit_code, full.exit_code) == (code, code), lean.output + full.output
+    assert lean.stdout == full.stdout
+    assert lean.stdout.strip()
+
+
+def test_the_orders_statements_read_the_rows_sqlalchemy_reads(demo: str) -> None:
+    assert _same_rows(demo, "orders") > 10
+
+
+def test_unknown_project_of_orders_gets_the_full_paths_error(demo: str) -> None:
+    result = CliRunner().invoke(app, ["orders", "--project", "P999"], env={"DUCHA_DATABASE_URL": demo})
     assert result.exit_code == 2
     assert "P999" in result.output
