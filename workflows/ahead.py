@@ -33,7 +33,7 @@ from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
 from models.types import UTCDateTime, table_of
 from models.versioned import _newest_text
-from workflows.alerts import _alerts_statement, _unit_holders
+from workflows.alerts import _alerts_statement, _deadlines_statement, _unit_holders, deadline_filters
 from workflows.board import _board_statements, _filtered_rows, _programmes_statement
 from workflows.lean_reads import PROGRAMME_FIELDS
 
@@ -117,6 +117,20 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
                 if limit:
                     windowed["window_limit"] = 1
                 yield "alerts", alerts.windowed(offset=offset, limit=limit), windowed
+    for open_only, overdue in ((False, False), (True, False), (True, True)):
+        filters, parameters = deadline_filters(
+            open_only=open_only, overdue_at=_UTC_SAMPLES[0] if overdue else None, project_id=None
+        )
+        name = "deadlines_open" if open_only else "deadlines"
+        deadlines = _deadlines_statement(filters, EVERYTHING)
+        yield f"{name}_count", deadlines.counting(), parameters
+        for offset, limit in WINDOWS:
+            windowed = {**parameters}
+            if offset:
+                windowed["window_offset"] = 1
+            if limit:
+                windowed["window_limit"] = 1
+            yield name, deadlines.windowed(offset=offset, limit=limit), windowed
     for open_only, overdue in ((False, False), (True, False), (True, True)):
         filters, parameters = order_filters(
             project_id=None,

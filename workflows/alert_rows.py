@@ -1,7 +1,9 @@
-"""An alert's row of the list, with the people it tells, made without SQLAlchemy.
+"""A deadline's and an alert's row of their lists (an alert with the people it tells), made
+without SQLAlchemy.
 
-``workflows.alerts.list_alerts`` (SQLAlchemy's path) and ``workflows.lean_reads.list_alerts`` (the
-statements compiled ahead, for ``ducha alerts``) read the same columns and make their rows here.
+``workflows.alerts.list_deadlines``/``list_alerts`` (SQLAlchemy's path) and ``workflows.lean_reads``
+(the statements compiled ahead, for ``ducha deadlines`` and ``ducha alerts``) read the same columns
+and make their rows here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,56 @@ from models.kinds import Holder, Role
 from notifications.recipients import by_role, recipients
 
 HOLDER_FIELDS = ("id", "name", "phone", "email")
+# models.DeadlineStatus.OPEN (its module holds the tables; a test keeps the two equal).
+OPEN = "open"
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    id: int
+    kind: str
+    subject: str
+    title: str
+    project_id: int | None
+    project_code: str | None
+    order_id: int | None
+    due_at: datetime
+    revision: int
+    status: str
+    settled_at: datetime | None
+    settled_by: str | None  # who settled it by hand (a cadence recorded done, a waiver)
+    settle_note: str | None
+    overdue: bool
+    next_level_at: datetime | None
+
+
+def deadline_rows(now: datetime) -> Callable[[Any], DeadlineRow]:
+    """The row of one result row of ``workflows.alerts._deadlines_statement``; overdue: open past ``now``."""
+
+    def row(found: Any) -> DeadlineRow:
+        (
+            deadline_id, kind, subject, title, project, code, order_id, due_at, revision, status,
+            settled_at, settled_by, settle_note, next_level_at,
+        ) = found  # fmt: skip
+        return DeadlineRow(
+            id=deadline_id,
+            kind=kind,
+            subject=subject,
+            title=title,
+            project_id=project,
+            project_code=code,
+            order_id=order_id,
+            due_at=due_at,
+            revision=revision,
+            status=status,
+            settled_at=settled_at,
+            settled_by=settled_by,
+            settle_note=settle_note,
+            overdue=status == OPEN and due_at < now,
+            next_level_at=next_level_at,
+        )
+
+    return row
 
 
 @dataclass(frozen=True)

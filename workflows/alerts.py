@@ -1,13 +1,12 @@
 """Read models for deadlines and alerts, with the people each alert tells by name; both page and stream."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from models import (
     Alert,
@@ -25,27 +24,58 @@ from models.scope import EVERYTHING, Scope
 from models.types import table_of
 from workflows.alert_rows import HOLDER_FIELDS as HOLDER_FIELDS
 from workflows.alert_rows import AlertRow as AlertRow
+from workflows.alert_rows import DeadlineRow as DeadlineRow
 from workflows.alert_rows import Recipient as Recipient
-from workflows.alert_rows import alert_rows, unit_holders
+from workflows.alert_rows import alert_rows, deadline_rows, unit_holders
 
 
-@dataclass(frozen=True)
-class DeadlineRow:
-    id: int
-    kind: str
-    subject: str
-    title: str
-    project_id: int | None
-    project_code: str | None
-    order_id: int | None
-    due_at: datetime
-    revision: int
-    status: str
-    settled_at: datetime | None
-    settled_by: str | None  # who settled it by hand (a cadence recorded done, a waiver)
-    settle_note: str | None
-    overdue: bool
-    next_level_at: datetime | None
+@lru_cache(maxsize=64)
+def _deadlines_statement(filters: frozenset[str], scope: Scope) -> Compiled:
+    """Deadlines in due order, with their project and who settled them by hand, with ``filters``
+    (``open``; ``overdue_at`` and ``project_id`` bound); kept, and compiled ahead for ``ducha deadlines``."""
+    deadline, project, person = table_of(Deadline), table_of(Project), table_of(Person)
+    d = deadline.c
+    # Columns, not entities: a long list must not build an ORM object per row.
+    query: Any = (
+        sa_select(
+            d.id,
+            d.kind,
+            d.subject,
+            d.title,
+            d.project_id,
+            project.c.code,
+            d.order_id,
+            d.due_at,
+            d.revision,
+            d.status,
+            d.settled_at,
+            person.c.name,
+            d.settle_note,
+            d.next_level_at,
+        )  # fmt: skip
+        .select_from(deadline)
+        .outerjoin(project, project.c.id == d.project_id)
+        .outerjoin(person, person.c.id == d.settled_by_id)
+        .order_by(d.due_at, d.id)
+    )
+    if "open" in filters or "overdue_at" in filters:
+        query = query.where(d.status == DeadlineStatus.OPEN)
+    if "overdue_at" in filters:
+        query = query.where(d.due_at < bindparam("overdue_at"))
+    if "project_id" in filters:
+        query = query.where(d.project_id == bindparam("project_id"))
+    if not scope.everything:  # a programme's own deadlines (no project) are for those who see all
+        query = query.where(scope.projects(d.project_id))
+    return Compiled(query)
+
+
+def deadline_filters(
+    *, open_only: bool, overdue_at: datetime | None, project_id: int | None
+) -> tuple[frozenset[str], dict[str, Any]]:
+    """The statement's filters and their parameters for these choices."""
+    given = {"overdue_at": overdue_at, "project_id": project_id}
+    parameters = {name: value for name, value in given.items() if value is not None}
+    return frozenset({*parameters, *(["open"] if open_only else [])}), parameters
 
 
 def list_deadlines(
@@ -59,61 +89,11 @@ def list_deadlines(
     scope: Scope = EVERYTHING,
 ) -> Listing[DeadlineRow]:
     """Deadlines in due order, with their project and who settled them by hand."""
-    # Columns, not entities: a long list must not build an ORM object per row.
-    query = (
-        sa_select(
-            col(Deadline.id),
-            col(Deadline.kind),
-            col(Deadline.subject),
-            col(Deadline.title),
-            col(Deadline.project_id),
-            col(Project.code),
-            col(Deadline.order_id),
-            col(Deadline.due_at),
-            col(Deadline.revision),
-            col(Deadline.status),
-            col(Deadline.settled_at),
-            col(Person.name),
-            col(Deadline.settle_note),
-            col(Deadline.next_level_at),
-        )
-        .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
-        .outerjoin(Person, col(Person.id) == col(Deadline.settled_by_id))
-        .order_by(col(Deadline.due_at), col(Deadline.id))
+    filters, parameters = deadline_filters(
+        open_only=open_only, overdue_at=now if overdue_only else None, project_id=project_id
     )
-    if open_only or overdue_only:
-        query = query.where(col(Deadline.status) == DeadlineStatus.OPEN)
-    if overdue_only:
-        query = query.where(col(Deadline.due_at) < now)
-    if project_id is not None:
-        query = query.where(col(Deadline.project_id) == project_id)
-    if not scope.everything:  # a programme's own deadlines (no project) are for those who see all
-        query = query.where(scope.projects(col(Deadline.project_id)))
-
-    def row(found: Any) -> DeadlineRow:
-        (
-            deadline_id, kind, subject, title, project, code, order_id, due_at, revision, status,
-            settled_at, settled_by, settle_note, next_level_at,
-        ) = found  # fmt: skip
-        return DeadlineRow(
-            id=deadline_id,
-            kind=kind,
-            subject=subject,
-            title=title,
-            project_id=project,
-            project_code=code,
-            order_id=order_id,
-            due_at=due_at,
-            revision=revision,
-            status=status,
-            settled_at=settled_at,
-            settled_by=settled_by,
-            settle_note=settle_note,
-            overdue=status == DeadlineStatus.OPEN and due_at < now,
-            next_level_at=next_level_at,
-        )
-
-    return Listing.each(session, query, row, window)
+    query = _deadlines_statement(filters, scope)
+    return Listing.each(session, query, deadline_rows(now), window, parameters)
 
 
 @cache

@@ -19,7 +19,7 @@ from inspections.order_rows import OrderRow, order_rows
 from models.raw import Entry, NotAhead, RawReader, shape
 from models.text import reference
 from models.window import Streamed, Window
-from workflows.alert_rows import AlertRow, alert_rows, unit_holders
+from workflows.alert_rows import AlertRow, DeadlineRow, alert_rows, deadline_rows, unit_holders
 from workflows.board_rows import (
     Board,
     BudgetLine,
@@ -371,3 +371,13 @@ def list_orders(
     parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
     name = "orders_open" if open_only or overdue_only else "orders"
     return LeanRows(reader, name, parameters, window, order_rows(now))
+
+
+def list_deadlines(
+    reader: RawReader, *, now: datetime, open_only: bool, overdue_only: bool, window: Window = Window()
+) -> LeanRows[DeadlineRow]:
+    """As ``workflows.alerts.list_deadlines`` with every project in scope (no project filter: finding
+    a project by its reference is the full path's)."""
+    parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
+    name = "deadlines_open" if open_only or overdue_only else "deadlines"
+    return LeanRows(reader, name, parameters, window, deadline_rows(now))

@@ -22,7 +22,7 @@ from ducha.cli.common import (
 from models.errors import BadInput
 
 if TYPE_CHECKING:
-    from workflows.alert_rows import AlertRow
+    from workflows.alert_rows import AlertRow, DeadlineRow
 
 deadlines_app = typer.Typer(
     help="Deadlines: list, keep in step with the data, extend, record a cadence done, waive."
@@ -107,50 +107,70 @@ def deadlines(
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import late, print_page, when
     from models.localtime import local
-    from workflows.alerts import DeadlineRow, list_deadlines
-    from workflows.projects import find_project
 
     app = context(ctx)
     now = app.now(at)
-    with app.reading() as session:
-        project_id = find_project(session=session, ref=project).id if project else None
-        listing = list_deadlines(
-            session=session,
-            now=now,
-            open_only=open_only,
-            overdue_only=overdue,
-            project_id=project_id,
-            window=window(limit, offset, as_json=as_json),
-        )
-        years: set[int] = set()
+    shown = window(limit, offset, as_json=as_json)
+    years: set[int] = set()
 
-        def seen(row: DeadlineRow) -> DeadlineRow:
-            years.add(local(row.due_at).year)
-            return row
+    def seen(row: "DeadlineRow") -> "DeadlineRow":
+        years.add(local(row.due_at).year)
+        return row
 
+    def emit(listing: Any) -> int:  # a Listing or a lean_reads.LeanRows of DeadlineRow
         if as_json:
             emit_list(listing.map(seen), as_of=now)
-            found = listing.count()
-        else:
+            return int(listing.count())
 
-            def cells(row: DeadlineRow) -> list[object]:
-                seen(row)
-                return [
-                    row.id,
-                    row.kind,
-                    row.title,
-                    when(row.due_at),
-                    row.revision,
-                    row.status,
-                    late(row.overdue),
-                ]
+        def cells(row: "DeadlineRow") -> list[object]:
+            seen(row)
+            return [
+                row.id,
+                row.kind,
+                row.title,
+                when(row.due_at),
+                row.revision,
+                row.status,
+                late(row.overdue),
+            ]
 
-            found = print_page(
-                console(),
-                listing,
-                f"{listing.count()} deadlines, as of {when(now)}",
-                ("id", "kind", "title", "due", "rev", "status", ""),
-                cells,
+        return print_page(
+            console(),
+            listing,
+            f"{listing.count()} deadlines, as of {when(now)}",
+            ("id", "kind", "title", "due", "rev", "status", ""),
+            cells,
+        )
+
+    found: int | None = None
+    with app.raw_reading() if project is None else nullcontext() as reader:
+        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
+            from models.raw import NotAhead
+            from workflows import lean_reads
+
+            try:
+                lean = lean_reads.list_deadlines(
+                    reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
+                )
+            except NotAhead:
+                pass
+            else:
+                found = emit(lean)
+    if found is None:
+        from workflows.alerts import list_deadlines
+        from workflows.projects import find_project
+
+        with app.reading() as session:
+            project_id = find_project(session=session, ref=project).id if project else None
+            found = emit(
+                list_deadlines(
+                    session=session,
+                    now=now,
+                    open_only=open_only,
+                    overdue_only=overdue,
+                    project_id=project_id,
+                    window=shown,
+                )
             )
     warn_provisional(app, {*years, local(now).year})
     if overdue and found:

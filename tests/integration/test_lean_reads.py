@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from ducha.context import AppContext
 from ducha.db import make_engine
-from models import Programme, Project
+from models import DeadlineStatus, Programme, Project
 from models.raw import open_reader, shape
 from workflows import ahead
 from workflows.ahead_sql import STATEMENTS
+from workflows.alert_rows import OPEN
 from workflows.definition import get_definition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,7 +181,7 @@ def test_a_database_without_a_schema_gets_the_full_paths_error(tmp_path: Path, a
 
 
 # How many rows each list holds on the demo (as ``ducha demo`` leaves it).
-LISTED = {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5}
+LISTED = {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5, "deadlines": 88}
 
 LOADED = """
 import sys
@@ -209,6 +210,8 @@ sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
         ["board", "--json"],
         ["orders"],
         ["orders", "--json"],
+        ["deadlines"],
+        ["deadlines", "--json"],
     ],
     ids=" ".join,
 )
@@ -230,7 +233,8 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     }
     env = {**os.environ, "DUCHA_DATABASE_URL": demo}
     env.pop("DUCHA_NOW", None)
-    script = LOADED.replace("{NAMES}", repr(heavy | {"ducha", "models", "workflows"}))
+    ours_top = {"ducha", "models", "workflows", "inspections", "notifications"}
+    script = LOADED.replace("{NAMES}", repr(heavy | ours_top))
     done = subprocess.run(
         [sys.executable, "-c", script, *args],
         env=env,
@@ -248,10 +252,7 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     if "--json" in args and args[0] == "board":
         assert json.loads(done.stdout)["project_count"] == 50
     elif "--json" in args:
-        assert (
-            json.loads(done.stdout)["count"]
-            == {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5}[args[0]]
-        )
+        assert json.loads(done.stdout)["count"] == LISTED[args[0]]
 
 
 ALERTS = [
@@ -326,3 +327,31 @@ def test_unknown_project_of_orders_gets_the_full_paths_error(demo: str) -> None:
     result = CliRunner().invoke(app, ["orders", "--project", "P999"], env={"DUCHA_DATABASE_URL": demo})
     assert result.exit_code == 2
     assert "P999" in result.output
+
+
+DEADLINES = [
+    (["deadlines"], 0),
+    (["deadlines", "--json"], 0),
+    (["deadlines", "--open", "--limit", "5", "--offset", "10"], 0),
+    (["deadlines", "--limit", "0", "--json"], 0),
+    (["deadlines", "--overdue"], 1),
+    (["deadlines", "--overdue", "--json"], 1),
+    (["deadlines", "--overdue", "--at", "2026-11-03"], 0),
+    (["deadlines", "--open", "--at", "2027-03-01", "--json"], 0),
+    (["deadlines", "--project", "P012"], 0),
+    (["deadlines", "--project", "P012", "--overdue", "--json"], 1),
+]
+
+
+@pytest.mark.parametrize(("args", "code"), DEADLINES, ids=[" ".join(args) for args, _ in DEADLINES])
+def test_deadlines_print_what_the_full_path_prints(demo: str, args: list[str], code: int) -> None:
+    lean, full = _both_ways(demo, args)
+    assert (lean.exit_code, full.exit_code) == (code, code), lean.output + full.output
+    assert lean.stdout == full.stdout
+    assert lean.stderr == full.stderr
+    assert lean.stdout.strip()
+
+
+def test_the_deadlines_statements_read_the_rows_sqlalchemy_reads(demo: str) -> None:
+    assert _same_rows(demo, "deadlines") > 10
+    assert OPEN == DeadlineStatus.OPEN
