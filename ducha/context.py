@@ -123,9 +123,13 @@ class AppContext:
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
+        from pathlib import Path
+
         from models.calendar import WorkingCalendar
 
-        return WorkingCalendar.load(self.settings.holiday_dir)
+        # A plain setting (a path): read without pydantic when it can be (ducha.plain_settings).
+        holiday_dir = self.setting("holiday_dir")
+        return WorkingCalendar.load(Path(holiday_dir) if holiday_dir is not None else None)
 
     @cached_property
     def evidence_store(self) -> EvidenceStore:

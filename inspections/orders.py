@@ -1,14 +1,17 @@
 """Rectification orders (整改通知): issued → responded → closed, or rejected back to issued."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from inspections.attachments import EvidenceItem, attach_evidence
+from inspections.order_rows import OrderRow as OrderRow
+from inspections.order_rows import order_rows
 from models import (
     OrderAction,
     OrderEvent,
@@ -21,11 +24,13 @@ from models import (
     Role,
     holds_unit_role,
 )
+from models.compiled import Compiled
 from models.errors import Conflict, NotFound, Refused
 from models.listing import Listing, Window
 from models.localtime import local
 from models.optimistic import update_if_unchanged
 from models.scope import EVERYTHING, Scope
+from models.types import table_of
 
 # Working days to fix a finding, by severity (configurable per installation).
 DEFAULT_DEADLINE_DAYS: Mapping[str, int] = {"critical": 5, "major": 10, "minor": 20}
@@ -264,24 +269,64 @@ def open_orders(*, session: Session, project_id: int) -> list[RectificationOrder
     )
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    id: int
-    project_id: int
-    project_code: str
-    village: str
-    origin: str
-    inspection_id: int | None
-    item_key: str
-    severity: str
-    description: str
-    responsible_person_id: int
-    responsible_name: str
-    status: str
-    issued_at: datetime
-    due_at: datetime
-    closed_at: datetime | None
-    overdue: bool
+# The orders' filters: ``open`` (not closed) is a shape of its own, the others bound parameters.
+ORDER_FILTERS = ("project_id", "open", "overdue_at", "responsible_person_id")
+
+
+@lru_cache(maxsize=64)
+def _orders_statement(filters: frozenset[str], scope: Scope) -> Compiled:
+    """Orders with their project code, village and responsible person, in due order, with
+    ``filters``; kept, and compiled ahead for ``ducha orders`` (workflows.ahead)."""
+    order, project, person = table_of(RectificationOrder), table_of(Project), table_of(Person)
+    village = table_of(Place).alias("village")
+    o = order.c
+    query: Any = (
+        sa_select(
+            o.id,
+            o.project_id,
+            o.origin,
+            o.inspection_id,
+            o.item_key,
+            o.severity,
+            o.description,
+            o.responsible_person_id,
+            o.status,
+            o.issued_at,
+            o.due_at,
+            o.closed_at,
+            project.c.code,
+            village.c.name,
+            person.c.name,
+        )  # fmt: skip
+        .join_from(order, project, project.c.id == o.project_id)
+        .join(village, village.c.id == project.c.village_id)
+        .join(person, person.c.id == o.responsible_person_id)
+        .order_by(o.due_at, o.id)
+    )
+    if "project_id" in filters:
+        query = query.where(o.project_id == bindparam("project_id"))
+    if "open" in filters or "overdue_at" in filters:
+        query = query.where(o.status != OrderStatus.CLOSED)
+    if "overdue_at" in filters:
+        query = query.where(o.due_at < bindparam("overdue_at"))
+    if "responsible_person_id" in filters:
+        query = query.where(o.responsible_person_id == bindparam("responsible_person_id"))
+    if not scope.everything:
+        query = query.where(scope.projects(o.project_id))
+    return Compiled(query)
+
+
+def order_filters(
+    *, project_id: int | None, open_only: bool, overdue_at: datetime | None, responsible_person_id: int | None
+) -> tuple[frozenset[str], dict[str, Any]]:
+    """The statement's filters and their parameters for these choices."""
+    given = {
+        "project_id": project_id,
+        "overdue_at": overdue_at,
+        "responsible_person_id": responsible_person_id,
+    }
+    parameters = {name: value for name, value in given.items() if value is not None}
+    return frozenset({*parameters, *(["open"] if open_only else [])}), parameters
 
 
 def list_orders(
@@ -296,44 +341,11 @@ def list_orders(
     responsible_person_id: int | None = None,
 ) -> Listing[OrderRow]:
     """Orders with their project and responsible person; overdue means open past its due time."""
-    village = aliased(Place)
-    query = (
-        select(RectificationOrder, Project.code, village.name, Person.name)
-        .join(Project, col(Project.id) == col(RectificationOrder.project_id))
-        .join(village, col(village.id) == col(Project.village_id))
-        .join(Person, col(Person.id) == col(RectificationOrder.responsible_person_id))
-        .order_by(col(RectificationOrder.due_at), col(RectificationOrder.id))
+    filters, parameters = order_filters(
+        project_id=project_id,
+        open_only=open_only,
+        overdue_at=now if overdue_only else None,
+        responsible_person_id=responsible_person_id,
     )
-    if project_id is not None:
-        query = query.where(col(RectificationOrder.project_id) == project_id)
-    if open_only or overdue_only:
-        query = query.where(col(RectificationOrder.status) != OrderStatus.CLOSED)
-    if overdue_only:
-        query = query.where(col(RectificationOrder.due_at) < now)
-    if responsible_person_id is not None:
-        query = query.where(col(RectificationOrder.responsible_person_id) == responsible_person_id)
-    if not scope.everything:
-        query = query.where(scope.projects(col(RectificationOrder.project_id)))
-
-    def row(found: Any) -> OrderRow:
-        order, code, village_name, person_name = found
-        return OrderRow(
-            id=order.id,
-            project_id=order.project_id,
-            project_code=code,
-            village=village_name,
-            origin=order.origin,
-            inspection_id=order.inspection_id,
-            item_key=order.item_key,
-            severity=order.severity,
-            description=order.description,
-            responsible_person_id=order.responsible_person_id,
-            responsible_name=person_name,
-            status=order.status,
-            issued_at=order.issued_at,
-            due_at=order.due_at,
-            closed_at=order.closed_at,
-            overdue=order.status != OrderStatus.CLOSED and order.due_at < now,
-        )
-
-    return Listing.each(session, query, row, window)
+    query = _orders_statement(filters, scope)
+    return Listing.each(session, query, order_rows(now), window, parameters)

@@ -81,6 +81,9 @@ if TYPE_CHECKING:
         SINGLE_HOLDER_ROLES as SINGLE_HOLDER_ROLES,
     )
     from models.kinds import (
+        Holder as Holder,
+    )
+    from models.kinds import (
         InspectionKind as InspectionKind,
     )
     from models.kinds import (
@@ -139,9 +142,6 @@ if TYPE_CHECKING:
     )
     from models.notices import (
         NoticeState as NoticeState,
-    )
-    from models.people import (
-        Holder as Holder,
     )
     from models.people import (
         HolderJoin as HolderJoin,
@@ -262,7 +262,7 @@ _WHERE = {
     "Role": "models.kinds",
     "RoleAssignment": "models.people",
     "holds_unit_role": "models.people",
-    "Holder": "models.people",
+    "Holder": "models.kinds",
     "holder_join": "models.people",
     "HolderJoin": "models.people",
     "role_holders": "models.people",

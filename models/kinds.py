@@ -1,6 +1,7 @@
 """Value types (roles, inspection kinds, outcomes, order states), apart from the tables that use them,
 so that a front end can name them (a CLI option's choices) without loading SQLAlchemy."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -85,6 +86,18 @@ SEE_ALL_ROLES = ("admin", "office", "leadership", "inspector", "auditor")
 # One leader and one specialist per project (一个项目,一名领导,一名专干).
 SINGLE_HOLDER_ROLES = (Role.LEADER, Role.SPECIALIST)
 PROJECT_ROLES = SINGLE_HOLDER_ROLES
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Someone holding a role: on a project (``project_id``) or on a unit (``project_id`` None)."""
+
+    project_id: int | None
+    role: Role
+    person_id: int
+    name: str
+    phone: str | None
+    email: str | None
 
 
 class UnitKind(StrEnum):

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
-from models.kinds import SINGLE_HOLDER_ROLES, Role  # noqa: F401  (re-exported)
+from models.kinds import SINGLE_HOLDER_ROLES, Holder, Role  # noqa: F401  (re-exported)
 from models.types import UTCDateTime, table_of
 
 
@@ -146,18 +146,6 @@ def holds_unit_role(*, session: Session, person: Person, roles: Iterable[Role]) 
         )
     ).first()
     return held is not None
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Someone holding a role: on a project (``project_id``) or on a unit (``project_id`` None)."""
-
-    project_id: int | None
-    role: Role
-    person_id: int
-    name: str
-    phone: str | None
-    email: str | None
 
 
 @dataclass(frozen=True)

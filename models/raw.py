@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -40,9 +40,48 @@ def _to_date(value: Any) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
+def _utc_sqlite_result(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _utc_postgresql_result(value: Any) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    import json
+
+    return None if value is None else json.loads(value)
+
+
 # What each converter code of ``workflows.ahead_sql`` does: the result processors SQLAlchemy's column
 # types have on that dialect (SQLite keeps a date as text, a boolean as an integer).
-CONVERTERS: dict[str, Callable[[Any], Any]] = {"bool": _to_bool, "date": _to_date}
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "bool": _to_bool,
+    "date": _to_date,
+    "utc_sqlite": _utc_sqlite_result,
+    "utc_postgresql": _utc_postgresql_result,
+    "json": _json,
+}
+
+
+def _utc_sqlite(value: datetime) -> str:
+    """An aware time as ``models.types.UTCDateTime`` binds it on SQLite: UTC wall time, as SQLAlchemy's
+    SQLite DATETIME writes it (microseconds always)."""
+    moment = value.astimezone(UTC)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
+    )
+
+
+def _utc_postgresql(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# An aware time bound to a ``UTCDateTime`` column, as the driver gets it (``workflows.ahead`` checks
+# these against the column type's own bind processor).
+UTC_BINDERS: dict[str, Callable[[datetime], Any]] = {"sqlite": _utc_sqlite, "postgresql": _utc_postgresql}
 
 
 def shape(parameters: Mapping[str, Any]) -> str:
@@ -77,6 +116,13 @@ class RawReader:
             cursor.close()
             raise self._trouble(exc) from None
         return cursor
+
+    def utc(self, value: datetime) -> Any:
+        """An aware time for a parameter compared with a ``UTCDateTime`` column (naive: refused, as
+        the column type refuses it)."""
+        if value.tzinfo is None:
+            raise NotAhead("a naive time")
+        return UTC_BINDERS[self.dialect](value)
 
     def _trouble(self, exc: Exception) -> Exception:
         """What ``ducha.cli.common`` says of the same error from SQLAlchemy's path: a database that

@@ -8,7 +8,7 @@ project specialist or leader: the supervision office, which owns it, hears the r
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from models import SINGLE_HOLDER_ROLES, Holder, Role
+from models.kinds import SINGLE_HOLDER_ROLES, Holder, Role
 
 
 def roles_told(level_roles: Iterable[str], *, on_project: bool) -> list[Role]:

@@ -18,20 +18,24 @@ import argparse
 import itertools
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, or_
+from sqlalchemy import JSON, bindparam, create_engine, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect, processors
 
+from inspections.orders import _orders_statement, order_filters
 from models import Programme, WorkflowDefinitionRecord
 from models.compiled import Compiled
-from models.raw import Entry, shape
+from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
-from models.types import table_of
+from models.types import UTCDateTime, table_of
 from models.versioned import _newest_text
-from workflows.board import _board_statements, _filtered_rows
+from workflows.alerts import _alerts_statement, _deadlines_statement, _unit_holders, deadline_filters
+from workflows.board import _board_statements, _filtered_rows, _programmes_statement
+from workflows.lean_reads import PROGRAMME_FIELDS
 
 OUT = Path(__file__).with_name("ahead_sql.py")
 # The longest list bound to an IN that has its own shape (the ended stages of a definition, the
@@ -44,6 +48,16 @@ _CODES = {processors.str_to_date: "date", processors.int_to_boolean: "bool"}
 # The project list's filters that come in any combination, and the one that comes alone with the programme.
 LIST_FILTERS = ("programme_id", "stage", "town")
 WINDOWS = ((False, False), (False, True), (True, False), (True, True))
+# Parameters compared with a UTCDateTime column: the lean reads bind them with models.raw.UTC_BINDERS,
+# checked here against the column type's own bind processor on these times.
+UTC_PARAMETERS = frozenset({"created_by", "until", "overdue_at"})
+# The alert list's filters ``ducha alerts`` gives (in any combination).
+ALERT_FILTERS = ("level", "project_id", "until")
+_UTC_SAMPLES = (
+    datetime(2026, 12, 10, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+    datetime(2027, 1, 1, 0, 0, 0, 123456, tzinfo=UTC),
+    datetime(1999, 3, 4, 23, 59, 59, 1, tzinfo=timezone(timedelta(hours=-5))),
+)
 
 
 def programmes_first() -> Any:
@@ -62,10 +76,19 @@ def programme_by_ref() -> Any:
     )
 
 
+def programme_whole() -> Any:
+    """A programme's columns whole (``lean_reads.PROGRAMME_FIELDS``: every field of the table)."""
+    p = table_of(Programme)
+    if PROGRAMME_FIELDS != tuple(Programme.model_fields):
+        raise ValueError(f"lean_reads.PROGRAMME_FIELDS {PROGRAMME_FIELDS} are not Programme's fields")
+    return sa_select(*(p.c[name] for name in PROGRAMME_FIELDS)).where(p.c.id == bindparam("programme"))
+
+
 def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     """Every (name, statement, parameters of one shape) the lean reads run."""
     yield "programmes_first", Compiled(programmes_first()), {}
     yield "programme_by_ref", Compiled(programme_by_ref()), {"ref": "x", "ref_id": 1}
+    yield "programme_whole", Compiled(programme_whole()), {"programme": 1}
     yield "definition_newest", _newest_text(WorkflowDefinitionRecord, False), {"key": "x"}
     yield "definition_version", _newest_text(WorkflowDefinitionRecord, True), {"key": "x", "version": 1}
     board = _board_statements()
@@ -81,6 +104,61 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         for chosen in itertools.combinations(LIST_FILTERS, size)
     ]
     lists += [{"programme_id": 1, "ended": ["x"] * length} for length in range(LONGEST + 1)]
+    yield "alerts_unit_holders", _unit_holders(), {}
+    for size in range(len(ALERT_FILTERS) + 1):
+        for chosen in itertools.combinations(ALERT_FILTERS, size):
+            filtered: dict[str, Any] = {name: _UTC_SAMPLES[0] if name == "until" else 1 for name in chosen}
+            alerts = _alerts_statement(frozenset(filtered), EVERYTHING)
+            yield "alerts_count", alerts.counting(), filtered
+            for offset, limit in WINDOWS:
+                windowed = {**filtered}
+                if offset:
+                    windowed["window_offset"] = 1
+                if limit:
+                    windowed["window_limit"] = 1
+                yield "alerts", alerts.windowed(offset=offset, limit=limit), windowed
+    for open_only, overdue in ((False, False), (True, False), (True, True)):
+        filters, parameters = deadline_filters(
+            open_only=open_only, overdue_at=_UTC_SAMPLES[0] if overdue else None, project_id=None
+        )
+        name = "deadlines_open" if open_only else "deadlines"
+        deadlines = _deadlines_statement(filters, EVERYTHING)
+        yield f"{name}_count", deadlines.counting(), parameters
+        for offset, limit in WINDOWS:
+            windowed = {**parameters}
+            if offset:
+                windowed["window_offset"] = 1
+            if limit:
+                windowed["window_limit"] = 1
+            yield name, deadlines.windowed(offset=offset, limit=limit), windowed
+    for open_only, overdue in ((False, False), (True, False), (True, True)):
+        filters, parameters = order_filters(
+            project_id=None,
+            open_only=open_only,
+            overdue_at=_UTC_SAMPLES[0] if overdue else None,
+            responsible_person_id=None,
+        )
+        name = "orders_open" if open_only else "orders"
+        orders = _orders_statement(filters, EVERYTHING)
+        yield f"{name}_count", orders.counting(), parameters
+        for offset, limit in WINDOWS:
+            windowed = {**parameters}
+            if offset:
+                windowed["window_offset"] = 1
+            if limit:
+                windowed["window_limit"] = 1
+            yield name, orders.windowed(offset=offset, limit=limit), windowed
+    for created_by in (False, True):
+        listed = _programmes_statement(created_by, EVERYTHING)
+        parameters = {"created_by": _UTC_SAMPLES[0]} if created_by else {}
+        yield "programmes_count", listed.counting(), parameters
+        for offset, limit in WINDOWS:
+            windowed = {**parameters}
+            if offset:
+                windowed["window_offset"] = 1
+            if limit:
+                windowed["window_limit"] = 1
+            yield "programmes", listed.windowed(offset=offset, limit=limit), windowed
     for parameters in lists:
         rows, counted = _filtered_rows(frozenset(parameters), EVERYTHING)
         yield "projects_count", counted, parameters
@@ -100,6 +178,11 @@ def dialects() -> dict[str, Dialect]:
 def entry(compiled: Compiled, dialect: Dialect, parameters: dict[str, Any]) -> Entry:
     plan = compiled._plan(dialect, parameters)
     process = dict(plan.processors)
+    for name in UTC_PARAMETERS & set(parameters):
+        for sample in _UTC_SAMPLES:
+            if process[name](sample) != UTC_BINDERS[dialect.name](sample):
+                raise ValueError(f"{name}: models.raw.UTC_BINDERS binds {sample!r} unlike the column type")
+        del process[name]
     if any(name in process for name in parameters):
         raise ValueError(f"a parameter needs a bind processor: {sorted(set(process) & set(parameters))}")
     # The values bound in the statement itself, as the driver gets them (an enum member as its text).
@@ -111,9 +194,24 @@ def entry(compiled: Compiled, dialect: Dialect, parameters: dict[str, Any]) -> E
             defaults[name] = value = str(value)
         if type(value) not in (int, str, float, bool, type(None)):
             raise ValueError(f"{name}: {value!r} is not a plain value")
-    codes = []
+    codes: list[str | None] = []
     for column in compiled._compiled[f"{dialect.name}+{dialect.driver}"]._result_columns:
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if isinstance(column.type, UTCDateTime):
+            # An aware UTC time: SQLite's text parsed (SQLAlchemy's DATETIME), PostgreSQL's timestamptz
+            # moved to UTC (what UTCDateTime.process_result_value does after the dialect's own).
+            inner = column.type.impl.dialect_impl(dialect).result_processor(dialect, None)
+            expected = processors.str_to_datetime if dialect.name == "sqlite" else None
+            if inner is not expected:
+                raise ValueError(f"UTCDateTime on {dialect.name}: {inner!r}, not {expected!r}")
+            codes.append(f"utc_{dialect.name}")
+            continue
+        if isinstance(column.type, JSON):
+            # SQLite: text parsed as SQLAlchemy's JSON does (json.loads); psycopg parses it itself.
+            if (process is None) != (dialect.name == "postgresql"):
+                raise ValueError(f"JSON on {dialect.name}: {process!r}")
+            codes.append("json" if process is not None else None)
+            continue
         if process is not None and process not in _CODES:
             raise ValueError(f"no converter for {column.type!r} on {dialect.name} ({process!r})")
         codes.append(None if process is None else _CODES[process])

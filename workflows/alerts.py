@@ -1,45 +1,81 @@
 """Read models for deadlines and alerts, with the people each alert tells by name; both page and stream."""
 
-from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from models import (
     Alert,
     Deadline,
     DeadlineStatus,
-    Holder,
     Person,
     Project,
     Role,
     holder_join,
-    role_holders,
 )
+from models.compiled import Compiled
 from models.listing import Listing, Window
+from models.people import RoleAssignment
 from models.scope import EVERYTHING, Scope
-from notifications.recipients import by_role, recipients
+from models.types import table_of
+from workflows.alert_rows import HOLDER_FIELDS as HOLDER_FIELDS
+from workflows.alert_rows import AlertRow as AlertRow
+from workflows.alert_rows import DeadlineRow as DeadlineRow
+from workflows.alert_rows import Recipient as Recipient
+from workflows.alert_rows import alert_rows, deadline_rows, unit_holders
 
 
-@dataclass(frozen=True)
-class DeadlineRow:
-    id: int
-    kind: str
-    subject: str
-    title: str
-    project_id: int | None
-    project_code: str | None
-    order_id: int | None
-    due_at: datetime
-    revision: int
-    status: str
-    settled_at: datetime | None
-    settled_by: str | None  # who settled it by hand (a cadence recorded done, a waiver)
-    settle_note: str | None
-    overdue: bool
-    next_level_at: datetime | None
+@lru_cache(maxsize=64)
+def _deadlines_statement(filters: frozenset[str], scope: Scope) -> Compiled:
+    """Deadlines in due order, with their project and who settled them by hand, with ``filters``
+    (``open``; ``overdue_at`` and ``project_id`` bound); kept, and compiled ahead for ``ducha deadlines``."""
+    deadline, project, person = table_of(Deadline), table_of(Project), table_of(Person)
+    d = deadline.c
+    # Columns, not entities: a long list must not build an ORM object per row.
+    query: Any = (
+        sa_select(
+            d.id,
+            d.kind,
+            d.subject,
+            d.title,
+            d.project_id,
+            project.c.code,
+            d.order_id,
+            d.due_at,
+            d.revision,
+            d.status,
+            d.settled_at,
+            person.c.name,
+            d.settle_note,
+            d.next_level_at,
+        )  # fmt: skip
+        .select_from(deadline)
+        .outerjoin(project, project.c.id == d.project_id)
+        .outerjoin(person, person.c.id == d.settled_by_id)
+        .order_by(d.due_at, d.id)
+    )
+    if "open" in filters or "overdue_at" in filters:
+        query = query.where(d.status == DeadlineStatus.OPEN)
+    if "overdue_at" in filters:
+        query = query.where(d.due_at < bindparam("overdue_at"))
+    if "project_id" in filters:
+        query = query.where(d.project_id == bindparam("project_id"))
+    if not scope.everything:  # a programme's own deadlines (no project) are for those who see all
+        query = query.where(scope.projects(d.project_id))
+    return Compiled(query)
+
+
+def deadline_filters(
+    *, open_only: bool, overdue_at: datetime | None, project_id: int | None
+) -> tuple[frozenset[str], dict[str, Any]]:
+    """The statement's filters and their parameters for these choices."""
+    given = {"overdue_at": overdue_at, "project_id": project_id}
+    parameters = {name: value for name, value in given.items() if value is not None}
+    return frozenset({*parameters, *(["open"] if open_only else [])}), parameters
 
 
 def list_deadlines(
@@ -53,89 +89,71 @@ def list_deadlines(
     scope: Scope = EVERYTHING,
 ) -> Listing[DeadlineRow]:
     """Deadlines in due order, with their project and who settled them by hand."""
-    # Columns, not entities: a long list must not build an ORM object per row.
-    query = (
-        sa_select(
-            col(Deadline.id),
-            col(Deadline.kind),
-            col(Deadline.subject),
-            col(Deadline.title),
-            col(Deadline.project_id),
-            col(Project.code),
-            col(Deadline.order_id),
-            col(Deadline.due_at),
-            col(Deadline.revision),
-            col(Deadline.status),
-            col(Deadline.settled_at),
-            col(Person.name),
-            col(Deadline.settle_note),
-            col(Deadline.next_level_at),
-        )
-        .outerjoin(Project, col(Project.id) == col(Deadline.project_id))
-        .outerjoin(Person, col(Person.id) == col(Deadline.settled_by_id))
-        .order_by(col(Deadline.due_at), col(Deadline.id))
+    filters, parameters = deadline_filters(
+        open_only=open_only, overdue_at=now if overdue_only else None, project_id=project_id
     )
-    if open_only or overdue_only:
-        query = query.where(col(Deadline.status) == DeadlineStatus.OPEN)
-    if overdue_only:
-        query = query.where(col(Deadline.due_at) < now)
-    if project_id is not None:
-        query = query.where(col(Deadline.project_id) == project_id)
-    if not scope.everything:  # a programme's own deadlines (no project) are for those who see all
-        query = query.where(scope.projects(col(Deadline.project_id)))
+    query = _deadlines_statement(filters, scope)
+    return Listing.each(session, query, deadline_rows(now), window, parameters)
 
-    def row(found: Any) -> DeadlineRow:
-        (
-            deadline_id, kind, subject, title, project, code, order_id, due_at, revision, status,
-            settled_at, settled_by, settle_note, next_level_at,
-        ) = found  # fmt: skip
-        return DeadlineRow(
-            id=deadline_id,
-            kind=kind,
-            subject=subject,
-            title=title,
-            project_id=project,
-            project_code=code,
-            order_id=order_id,
-            due_at=due_at,
-            revision=revision,
-            status=status,
-            settled_at=settled_at,
-            settled_by=settled_by,
-            settle_note=settle_note,
-            overdue=status == DeadlineStatus.OPEN and due_at < now,
-            next_level_at=next_level_at,
+
+@cache
+def _unit_holders() -> Compiled:
+    """Who holds any role on a unit (as ``models.role_holders`` with no projects, by person), as
+    ``(project_id, role, person id, name, phone, email)``; kept, and compiled ahead."""
+    assignment, person = table_of(RoleAssignment).c, table_of(Person).c
+    return Compiled(
+        sa_select(assignment.project_id, assignment.role, person.id, person.name, person.phone, person.email)
+        .join_from(table_of(RoleAssignment), table_of(Person), person.id == assignment.person_id)
+        .where(
+            assignment.role.in_([role.value for role in Role]),
+            assignment.unit_id.is_not(None),
+            assignment.revoked_at.is_(None),
         )
-
-    return Listing.each(session, query, row, window)
-
-
-HOLDER_FIELDS = ("id", "name", "phone", "email")
+        .order_by(person.id)
+    )
 
 
-@dataclass(frozen=True)
-class Recipient:
-    person_id: int
-    name: str
-    role: str
-    phone: str | None
-    email: str | None
+# The filters of the alert list, each a bound parameter of that name.
+ALERT_FILTERS = ("level", "project_id", "since", "until")
 
 
-@dataclass(frozen=True)
-class AlertRow:
-    id: int
-    deadline_id: int
-    kind: str
-    title: str
-    project_id: int | None
-    project_code: str | None
-    revision: int
-    level: str
-    level_at: datetime
-    raised_at: datetime
-    due_at: datetime
-    recipients: list[Recipient]
+@lru_cache(maxsize=64)
+def _alerts_statement(filters: frozenset[str], scope: Scope) -> Compiled:
+    """The alert list with ``filters`` (bound parameters of those names) in ``scope``: each alert with
+    its deadline, project and the project's leader and specialist (outer joins); kept, and compiled
+    ahead for ``ducha alerts``."""
+    alert, deadline, project = table_of(Alert).c, table_of(Deadline).c, table_of(Project).c
+    leader, specialist = holder_join(Role.LEADER, core=True), holder_join(Role.SPECIALIST, core=True)
+    query: Any = sa_select(
+        alert.id,
+        alert.deadline_id,
+        deadline.kind,
+        deadline.title,
+        deadline.project_id,
+        project.code,
+        alert.revision,
+        alert.name,
+        alert.level_at,
+        alert.raised_at,
+        deadline.due_at,
+        alert.notify,
+        *(getattr(leader.person, name) for name in HOLDER_FIELDS),
+        *(getattr(specialist.person, name) for name in HOLDER_FIELDS),
+    ).join_from(table_of(Alert), table_of(Deadline), deadline.id == alert.deadline_id)
+    query = query.outerjoin(table_of(Project), project.id == deadline.project_id)
+    query = specialist.onto(leader.onto(query, deadline.project_id), deadline.project_id)
+    query = query.order_by(alert.level_at, alert.id)
+    if "level" in filters:
+        query = query.where(alert.name == bindparam("level"))
+    if "project_id" in filters:
+        query = query.where(deadline.project_id == bindparam("project_id"))
+    if "since" in filters:
+        query = query.where(alert.raised_at >= bindparam("since"))
+    if "until" in filters:
+        query = query.where(alert.raised_at <= bindparam("until"))
+    if not scope.everything:
+        query = query.where(scope.projects(deadline.project_id))
+    return Compiled(query)
 
 
 def list_alerts(
@@ -154,73 +172,8 @@ def list_alerts(
     A project's leader and specialist come in the same query (outer joins), the office and
     leadership from one query of unit roles, so the list streams at any size.
     """
-    leader, specialist = holder_join(Role.LEADER), holder_join(Role.SPECIALIST)
-    query: Any = sa_select(
-        col(Alert.id),
-        col(Alert.deadline_id),
-        col(Deadline.kind),
-        col(Deadline.title),
-        col(Deadline.project_id),
-        col(Project.code),
-        col(Alert.revision),
-        col(Alert.name),
-        col(Alert.level_at),
-        col(Alert.raised_at),
-        col(Deadline.due_at),
-        col(Alert.notify),
-        *(col(getattr(leader.person, name)) for name in HOLDER_FIELDS),
-        *(col(getattr(specialist.person, name)) for name in HOLDER_FIELDS),
-    ).join(Deadline, col(Deadline.id) == col(Alert.deadline_id))
-    query = query.outerjoin(Project, col(Project.id) == col(Deadline.project_id))
-    query = specialist.onto(leader.onto(query, col(Deadline.project_id)), col(Deadline.project_id))
-    query = query.order_by(col(Alert.level_at), col(Alert.id))
-    if level is not None:
-        query = query.where(col(Alert.name) == level)
-    if project_id is not None:
-        query = query.where(col(Deadline.project_id) == project_id)
-    if since is not None:
-        query = query.where(col(Alert.raised_at) >= since)
-    if until is not None:
-        query = query.where(col(Alert.raised_at) <= until)
-    if not scope.everything:
-        query = query.where(scope.projects(col(Deadline.project_id)))
-    units = by_role(
-        h for h in role_holders(session=session, projects=None, roles=list(Role)) if h.project_id is None
-    )
-    width = len(HOLDER_FIELDS)
-
-    def holder(project_id: int | None, role: Role, values: tuple[Any, ...]) -> list[Holder]:
-        person_id, name, phone, email = values
-        return [] if person_id is None else [Holder(project_id, role, person_id, name, phone, email)]
-
-    def row(found: Any) -> AlertRow:
-        (
-            alert_id, deadline_id, kind, title, project_id, code, revision, level, level_at, raised_at,
-            due_at, notify,
-        ) = found[:12]  # fmt: skip
-        lead, spec = tuple(found[12 : 12 + width]), tuple(found[12 + width : 12 + 2 * width])
-        told = recipients(
-            notify,
-            on_project=project_id is not None,
-            project_holders={
-                Role.LEADER: holder(project_id, Role.LEADER, lead),
-                Role.SPECIALIST: holder(project_id, Role.SPECIALIST, spec),
-            },
-            unit_holders=units,
-        )
-        return AlertRow(
-            id=alert_id,
-            deadline_id=deadline_id,
-            kind=kind,
-            title=title,
-            project_id=project_id,
-            project_code=code,
-            revision=revision,
-            level=level,
-            level_at=level_at,
-            raised_at=raised_at,
-            due_at=due_at,
-            recipients=[Recipient(h.person_id, h.name, h.role.value, h.phone, h.email) for h in told],
-        )
-
-    return Listing.each(session, query, row, window)
+    given = {"level": level, "project_id": project_id, "since": since, "until": until}
+    parameters = {name: value for name, value in given.items() if value is not None}
+    units = unit_holders(_unit_holders().all(session, {}))
+    query = _alerts_statement(frozenset(parameters), scope)
+    return Listing.each(session, query, alert_rows(units), window, parameters)

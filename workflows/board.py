@@ -6,7 +6,7 @@ stream, so the board of 500,000 projects costs a few grouped queries, not a Pyth
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -31,7 +31,8 @@ from models.scope import EVERYTHING, Scope
 from models.types import table_of
 from models.window import Streamed
 from workflows.board_rows import Board as Board  # the board's rows, where their readers import them
-from workflows.board_rows import BudgetLine, MilestoneLine, _budget, project_rows
+from workflows.board_rows import BudgetLine, MilestoneLine, programme_row, project_rows
+from workflows.board_rows import ProgrammeRow as ProgrammeRow
 from workflows.board_rows import ProjectRow as ProjectRow
 from workflows.definition import WorkflowDefinition, get_definition
 from workflows.read_cache import ReadCache
@@ -239,17 +240,52 @@ def _sortable(position: Any) -> Any:
     return cast(position + _POSITION_BASE, String)
 
 
-@dataclass(frozen=True)
-class ProgrammeRow:
-    id: int
-    name: str
-    definition_key: str
-    earmark: str
-    illustrative: bool
-    projects: int
-    budget_fen: dict[str, int]
-    budget_total_fen: int
-    milestones: dict[str, date]
+@lru_cache(maxsize=4)
+def _programmes_statement(created_by: bool, scope: Scope) -> Compiled:
+    """The programme list (one query, kept): each programme's columns the list shows, its project
+    count in ``scope``, its budget lines and milestone dates; with ``created_by``, only those created
+    by the bound ``created_by``. Compiled ahead too (``workflows.ahead``) for ``ducha programmes``."""
+    programme, project = table_of(Programme).c, table_of(Project).c
+    source, milestone = table_of(FundingSource).c, table_of(ProgrammeMilestone).c
+    projects = (
+        sa_select(func.count())
+        .where(project.programme_id == programme.id, scope.projects(project.id))
+        .scalar_subquery()
+    )
+    sources = (
+        sa_select(
+            func.aggregate_strings(
+                _sortable(source.position)
+                + literal(":")
+                + source.code
+                + literal(":")
+                + cast(source.amount_fen, String),
+                ",",
+            )
+        )
+        .where(source.programme_id == programme.id)
+        .scalar_subquery()
+    )
+    dates = (
+        sa_select(
+            func.aggregate_strings(milestone.key + literal(":") + cast(milestone.due_date, String), ",")
+        )
+        .where(milestone.programme_id == programme.id)
+        .scalar_subquery()
+    )
+    query = sa_select(
+        programme.id,
+        programme.name,
+        programme.definition_key,
+        programme.earmark,
+        programme.illustrative,
+        projects,
+        sources,
+        dates,
+    ).order_by(programme.id)
+    if created_by:
+        query = query.where(programme.created_at <= bindparam("created_by"))
+    return Compiled(query)
 
 
 def list_programmes(
@@ -261,58 +297,9 @@ def list_programmes(
 ) -> Listing[ProgrammeRow]:
     """Programmes with their budget per source, project count and milestone dates (one query);
     ``created_by`` leaves out those created after it; the count is of the projects ``scope`` sees."""
-    projects = (
-        sa_select(func.count())
-        .where(col(Project.programme_id) == col(Programme.id), scope.projects(col(Project.id)))
-        .scalar_subquery()
-    )
-    sources = (
-        sa_select(
-            func.aggregate_strings(
-                _sortable(col(FundingSource.position))
-                + literal(":")
-                + col(FundingSource.code)
-                + literal(":")
-                + cast(FundingSource.amount_fen, String),
-                ",",
-            )
-        )
-        .where(col(FundingSource.programme_id) == col(Programme.id))
-        .scalar_subquery()
-    )
-    dates = (
-        sa_select(
-            func.aggregate_strings(
-                col(ProgrammeMilestone.key) + literal(":") + cast(ProgrammeMilestone.due_date, String), ","
-            )
-        )
-        .where(col(ProgrammeMilestone.programme_id) == col(Programme.id))
-        .scalar_subquery()
-    )
-    query = sa_select(Programme, projects, sources, dates).order_by(col(Programme.id))
-    if created_by is not None:
-        query = query.where(col(Programme.created_at) <= created_by)
-
-    def row(found: Any) -> ProgrammeRow:
-        programme, count, budget_lines, milestone_lines = found
-        budget, total = _budget(budget_lines)
-        due = sorted(
-            (date.fromisoformat(day), key)
-            for key, day in (line.split(":") for line in (milestone_lines or "").split(",") if line)
-        )
-        return ProgrammeRow(
-            id=programme.id,
-            name=programme.name,
-            definition_key=programme.definition_key,
-            earmark=programme.earmark,
-            illustrative=programme.illustrative,
-            projects=int(count),
-            budget_fen=budget,
-            budget_total_fen=total,
-            milestones={key: day for day, key in due},
-        )
-
-    return Listing.each(session, query, row, window)
+    query = _programmes_statement(created_by is not None, scope)
+    parameters = {} if created_by is None else {"created_by": created_by}
+    return Listing.each(session, query, programme_row, window, parameters)
 
 
 @dataclass(frozen=True)

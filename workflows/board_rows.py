@@ -160,3 +160,38 @@ class Board:
 def days_left(*, due: date, now: datetime) -> int:
     """Calendar days from today (local) to a due date; negative once it has passed."""
     return (due - local_date(now)).days
+
+
+@dataclass(frozen=True)
+class ProgrammeRow:
+    id: int
+    name: str
+    definition_key: str
+    earmark: str
+    illustrative: bool
+    projects: int
+    budget_fen: dict[str, int]
+    budget_total_fen: int
+    milestones: dict[str, date]
+
+
+def programme_row(found: Any) -> ProgrammeRow:
+    """A programme's row of the list from ``workflows.board._programmes_statement``'s columns (both
+    paths: SQLAlchemy's and ``workflows.lean_reads``)."""
+    programme_id, name, definition_key, earmark, illustrative, count, budget_lines, milestone_lines = found
+    budget, total = _budget(budget_lines)
+    due = sorted(
+        (date.fromisoformat(day), key)
+        for key, day in (line.split(":") for line in (milestone_lines or "").split(",") if line)
+    )
+    return ProgrammeRow(
+        id=programme_id,
+        name=name,
+        definition_key=definition_key,
+        earmark=earmark,
+        illustrative=illustrative,
+        projects=int(count),
+        budget_fen=budget,
+        budget_total_fen=total,
+        milestones={key: day for day, key in due},
+    )

@@ -1,4 +1,4 @@
-"""``ducha projects`` and ``ducha board`` without SQLAlchemy, SQLModel or pydantic.
+"""``ducha projects``, ``ducha board`` and ``ducha programmes`` without SQLAlchemy, SQLModel or pydantic.
 
 The same statements as ``workflows.board`` (compiled ahead of time: ``workflows.ahead``), run on a
 driver connection (``models.raw``), making the same rows (``workflows.board_rows``). Whatever this
@@ -9,16 +9,29 @@ the full path, which says what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
+from inspections.order_rows import OrderRow, order_rows
 from models.raw import Entry, NotAhead, RawReader, shape
 from models.text import reference
 from models.window import Streamed, Window
-from workflows.board_rows import Board, BudgetLine, MilestoneLine, ProjectRow, project_rows
+from workflows.alert_rows import AlertRow, DeadlineRow, alert_rows, deadline_rows, unit_holders
+from workflows.board_rows import (
+    Board,
+    BudgetLine,
+    MilestoneLine,
+    ProgrammeRow,
+    ProjectRow,
+    programme_row,
+    project_rows,
+)
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 # Rows fetched at a time while streaming (models.listing.BATCH).
 BATCH = 1000
@@ -43,6 +56,33 @@ class ProgrammeInfo:
     definition_key: str
     earmark: str
     illustrative: bool
+
+
+@dataclass(frozen=True)
+class ProgrammeWhole:
+    """A programme's table row whole, its fields in the table's order (as ``ducha.cli.json_output``
+    writes a table row: ``ducha board --json``)."""
+
+    id: int
+    name: str
+    district_id: int
+    definition_key: str
+    earmark: str
+    illustrative: bool
+    created_at: datetime
+
+
+# The columns of ``programme_whole`` (workflows.ahead checks them against the table's fields).
+PROGRAMME_FIELDS = ("id", "name", "district_id", "definition_key", "earmark", "illustrative", "created_at")
+
+
+def whole_programme(reader: RawReader, programme: ProgrammeInfo) -> ProgrammeWhole:
+    """The table row of a programme found (``find_programme``), for the board's JSON."""
+    parameters = {"programme": programme.id}
+    found = reader.first(statement(reader, "programme_whole", parameters), parameters)
+    if found is None:  # removed in between: the full path says so
+        raise NotAhead("the programme is gone")
+    return ProgrammeWhole(*found)
 
 
 def find_programme(reader: RawReader, ref: str | None) -> ProgrammeInfo:
@@ -176,7 +216,9 @@ def list_projects(
     return LeanListing(reader, parameters, window, definition)
 
 
-def programme_board(reader: RawReader, *, programme: ProgrammeInfo, now: datetime, window: Window) -> Board:
+def programme_board(
+    reader: RawReader, *, programme: ProgrammeInfo | ProgrammeWhole, now: datetime, window: Window
+) -> Board:
     """As ``workflows.board.programme_board`` with every project in scope."""
     definition = get_definition(reader, programme.definition_key)
     stage_order = definition.stage_keys()
@@ -238,3 +280,104 @@ def programme_board(reader: RawReader, *, programme: ProgrammeInfo, now: datetim
         not_started=not_started,
         not_started_count=not_started_count,
     )
+
+
+class LeanRows(Streamed[T]):
+    """As ``models.listing.Listing.each`` over a statement compiled ahead (``name``) and its count
+    (``name_count``): the window bound as parameters, each result row made by ``row``."""
+
+    def __init__(
+        self,
+        reader: RawReader,
+        name: str,
+        parameters: dict[str, Any],
+        window: Window,
+        row: Callable[[Any], T],
+    ):
+        self._reader = reader
+        self.window = window
+        self._parameters = parameters
+        windowed = dict(parameters)
+        if window.offset:
+            windowed["window_offset"] = window.offset
+        if window.limit is not None:
+            windowed["window_limit"] = window.limit
+        self._windowed = windowed
+        self._row = row
+        self._name = name
+        # Both looked up now: a shape not compiled ahead is found before anything is printed.
+        self._rows = statement(reader, name, windowed)
+        self._counted = statement(reader, f"{name}_count", parameters)
+        self._streamed: int | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        window, streamed, row = self.window, 0, self._row
+        if window.limit is not None and window.limit <= BATCH:
+            partitions: Any = [self._reader.all(self._rows, self._windowed)]
+        else:
+            partitions = self._reader.stream(self._rows, self._windowed, BATCH)
+        for partition in partitions:
+            batch = [row(found) for found in partition]
+            streamed += len(batch)
+            yield from batch
+        self._streamed = streamed
+
+    def count(self) -> int:
+        if self.window.everything and self._streamed is not None:
+            return self._streamed
+        found = self._reader.first(self._counted, self._parameters)
+        assert found is not None
+        return int(found[0])
+
+    def map(self, each: Callable[[T], U]) -> LeanRows[U]:
+        """The same rows passed through ``each`` as they stream (``models.listing.Listing.map``)."""
+        row = self._row
+        return LeanRows(
+            self._reader, self._name, self._parameters, self.window, lambda found: each(row(found))
+        )
+
+
+def list_programmes(
+    reader: RawReader, *, created_by: datetime | None = None, window: Window = Window()
+) -> LeanRows[ProgrammeRow]:
+    """As ``workflows.board.list_programmes`` with every project in scope."""
+    parameters = {} if created_by is None else {"created_by": reader.utc(created_by)}
+    return LeanRows(reader, "programmes", parameters, window, programme_row)
+
+
+def list_alerts(
+    reader: RawReader,
+    *,
+    level: str | None = None,
+    until: datetime | None = None,
+    window: Window = Window(),
+) -> LeanRows[AlertRow]:
+    """As ``workflows.alerts.list_alerts`` with every project in scope (no project filter: finding a
+    project by its reference is the full path's)."""
+    parameters: dict[str, Any] = {}
+    if level is not None:
+        parameters["level"] = level
+    if until is not None:
+        parameters["until"] = reader.utc(until)
+    holders = reader.all(statement(reader, "alerts_unit_holders", {}), {})
+    return LeanRows(reader, "alerts", parameters, window, alert_rows(unit_holders(holders)))
+
+
+def list_orders(
+    reader: RawReader, *, now: datetime, open_only: bool, overdue_only: bool, window: Window = Window()
+) -> LeanRows[OrderRow]:
+    """As ``inspections.orders.list_orders`` with every project in scope (no project filter: finding a
+    project by its reference is the full path's)."""
+    parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
+    name = "orders_open" if open_only or overdue_only else "orders"
+    return LeanRows(reader, name, parameters, window, order_rows(now))
+
+
+def list_deadlines(
+    reader: RawReader, *, now: datetime, open_only: bool, overdue_only: bool, window: Window = Window()
+) -> LeanRows[DeadlineRow]:
+    """As ``workflows.alerts.list_deadlines`` with every project in scope (no project filter: finding
+    a project by its reference is the full path's)."""
+    parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
+    name = "deadlines_open" if open_only or overdue_only else "deadlines"
+    return LeanRows(reader, name, parameters, window, deadline_rows(now))

@@ -1,7 +1,8 @@
 """Deadlines and alerts: sweep, list, sync, extend, done, waive (the office's "what is late")."""
 
+from contextlib import nullcontext
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +20,9 @@ from ducha.cli.common import (
     window,
 )
 from models.errors import BadInput
+
+if TYPE_CHECKING:
+    from workflows.alert_rows import AlertRow, DeadlineRow
 
 deadlines_app = typer.Typer(
     help="Deadlines: list, keep in step with the data, extend, record a cadence done, waive."
@@ -103,50 +107,70 @@ def deadlines(
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import late, print_page, when
     from models.localtime import local
-    from workflows.alerts import DeadlineRow, list_deadlines
-    from workflows.projects import find_project
 
     app = context(ctx)
     now = app.now(at)
-    with app.reading() as session:
-        project_id = find_project(session=session, ref=project).id if project else None
-        listing = list_deadlines(
-            session=session,
-            now=now,
-            open_only=open_only,
-            overdue_only=overdue,
-            project_id=project_id,
-            window=window(limit, offset, as_json=as_json),
-        )
-        years: set[int] = set()
+    shown = window(limit, offset, as_json=as_json)
+    years: set[int] = set()
 
-        def seen(row: DeadlineRow) -> DeadlineRow:
-            years.add(local(row.due_at).year)
-            return row
+    def seen(row: "DeadlineRow") -> "DeadlineRow":
+        years.add(local(row.due_at).year)
+        return row
 
+    def emit(listing: Any) -> int:  # a Listing or a lean_reads.LeanRows of DeadlineRow
         if as_json:
             emit_list(listing.map(seen), as_of=now)
-            found = listing.count()
-        else:
+            return int(listing.count())
 
-            def cells(row: DeadlineRow) -> list[object]:
-                seen(row)
-                return [
-                    row.id,
-                    row.kind,
-                    row.title,
-                    when(row.due_at),
-                    row.revision,
-                    row.status,
-                    late(row.overdue),
-                ]
+        def cells(row: "DeadlineRow") -> list[object]:
+            seen(row)
+            return [
+                row.id,
+                row.kind,
+                row.title,
+                when(row.due_at),
+                row.revision,
+                row.status,
+                late(row.overdue),
+            ]
 
-            found = print_page(
-                console(),
-                listing,
-                f"{listing.count()} deadlines, as of {when(now)}",
-                ("id", "kind", "title", "due", "rev", "status", ""),
-                cells,
+        return print_page(
+            console(),
+            listing,
+            f"{listing.count()} deadlines, as of {when(now)}",
+            ("id", "kind", "title", "due", "rev", "status", ""),
+            cells,
+        )
+
+    found: int | None = None
+    with app.raw_reading() if project is None else nullcontext() as reader:
+        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
+            from models.raw import NotAhead
+            from workflows import lean_reads
+
+            try:
+                lean = lean_reads.list_deadlines(
+                    reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
+                )
+            except NotAhead:
+                pass
+            else:
+                found = emit(lean)
+    if found is None:
+        from workflows.alerts import list_deadlines
+        from workflows.projects import find_project
+
+        with app.reading() as session:
+            project_id = find_project(session=session, ref=project).id if project else None
+            found = emit(
+                list_deadlines(
+                    session=session,
+                    now=now,
+                    open_only=open_only,
+                    overdue_only=overdue,
+                    project_id=project_id,
+                    window=shown,
+                )
             )
     warn_provisional(app, {*years, local(now).year})
     if overdue and found:
@@ -280,40 +304,53 @@ def alerts(
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page, when
     from models.localtime import local
-    from workflows.alerts import AlertRow, list_alerts
-    from workflows.projects import find_project
 
     app = context(ctx)
     now = app.now(at)
-    with app.reading() as session:
-        project_id = find_project(session=session, ref=project).id if project else None
-        listing = list_alerts(
-            session=session,
-            level=level,
-            project_id=project_id,
-            until=app.as_of(at),
-            window=window(limit, offset, as_json=as_json),
-        )
-        years: set[int] = set()
+    until = app.as_of(at)
+    shown = window(limit, offset, as_json=as_json)
+    years: set[int] = set()
 
-        def seen(row: AlertRow) -> AlertRow:
-            years.add(local(row.level_at).year)
-            return row
+    def seen(row: "AlertRow") -> "AlertRow":
+        years.add(local(row.level_at).year)
+        return row
 
+    def emit(listing: Any) -> None:  # a Listing or a lean_reads.LeanRows of AlertRow
         if as_json:
             emit_list(listing.map(seen), as_of=now)
-        else:
+            return
 
-            def cells(row: AlertRow) -> list[object]:
-                seen(row)
-                tells = ", ".join(f"{r.name} ({r.role})" for r in row.recipients) or "—"
-                return [row.id, row.level, row.title, when(row.due_at), tells]
+        def cells(row: "AlertRow") -> list[object]:
+            seen(row)
+            tells = ", ".join(f"{r.name} ({r.role})" for r in row.recipients) or "—"
+            return [row.id, row.level, row.title, when(row.due_at), tells]
 
-            print_page(
-                console(),
-                listing,
-                f"{listing.count()} alerts",
-                ("id", "level", "title", "due", "tells"),
-                cells,
-            )
+        print_page(
+            console(),
+            listing,
+            f"{listing.count()} alerts",
+            ("id", "level", "title", "due", "tells"),
+            cells,
+        )
+
+    done = False
+    with app.raw_reading() if project is None else nullcontext() as reader:
+        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
+            from models.raw import NotAhead
+            from workflows import lean_reads
+
+            try:
+                lean = lean_reads.list_alerts(reader, level=level, until=until, window=shown)
+            except NotAhead:
+                pass
+            else:
+                emit(lean)
+                done = True
+    if not done:
+        from workflows.alerts import list_alerts
+        from workflows.projects import find_project
+
+        with app.reading() as session:
+            project_id = find_project(session=session, ref=project).id if project else None
+            emit(list_alerts(session=session, level=level, project_id=project_id, until=until, window=shown))
     warn_provisional(app, {*years, local(now).year})

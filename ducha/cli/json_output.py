@@ -32,7 +32,11 @@ def plain(value: Any) -> Any:
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if hasattr(value, "model_dump") and hasattr(value, "__table__"):
         # A table row. Enum columns come back from the database as plain strings; that is fine here.
-        return {key: plain(val) for key, val in value.model_dump(warnings=False).items()}
+        # Its fields in the order the table declares them: model_dump's order is the order the ORM
+        # set the attributes in, which changed from run to run.
+        dumped = value.model_dump(warnings=False)
+        order = [*(key for key in type(value).model_fields if key in dumped), *dumped]
+        return {key: plain(dumped[key]) for key in dict.fromkeys(order)}
     if isinstance(value, dict):
         return {str(key): plain(val) for key, val in value.items()}
     if isinstance(value, list | tuple | set | Streamed):

@@ -1,7 +1,8 @@
 """Rectification orders (整改通知, 限期整改): list them, respond with evidence, verify a response."""
 
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +19,9 @@ from ducha.cli.common import (
     context,
     window,
 )
+
+if TYPE_CHECKING:
+    from inspections.order_rows import OrderRow
 
 orders_app = typer.Typer(help="Rectification orders (整改通知): list, respond, verify.")
 
@@ -40,45 +44,66 @@ def orders(
         return
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import late, print_page, when
-    from inspections.orders import OrderRow, list_orders
-    from workflows.projects import find_project
 
     app = context(ctx)
     now = app.now(at)
-    with app.reading() as session:
-        project_id = find_project(session=session, ref=project).id if project else None
-        listing = list_orders(
-            session=session,
-            now=now,
-            project_id=project_id,
-            open_only=open_only,
-            overdue_only=overdue,
-            window=window(limit, offset, as_json=as_json),
-        )
+    shown = window(limit, offset, as_json=as_json)
+
+    def emit(listing: Any) -> int:  # a Listing or a lean_reads.LeanRows of OrderRow
         if as_json:
             emit_list(listing, as_of=now)
-            found = listing.count()
-        else:
+            return int(listing.count())
 
-            def cells(row: OrderRow) -> list[object]:
-                return [
-                    row.id,
-                    row.project_code,
-                    row.village,
-                    row.item_key,
-                    row.severity,
-                    row.responsible_name,
-                    row.status,
-                    when(row.due_at),
-                    late(row.overdue),
-                ]
+        def cells(row: "OrderRow") -> list[object]:
+            return [
+                row.id,
+                row.project_code,
+                row.village,
+                row.item_key,
+                row.severity,
+                row.responsible_name,
+                row.status,
+                when(row.due_at),
+                late(row.overdue),
+            ]
 
-            found = print_page(
-                console(),
-                listing,
-                f"{listing.count()} rectification orders, as of {when(now)}",
-                ("id", "project", "village", "item", "severity", "responsible", "status", "due", ""),
-                cells,
+        return print_page(
+            console(),
+            listing,
+            f"{listing.count()} rectification orders, as of {when(now)}",
+            ("id", "project", "village", "item", "severity", "responsible", "status", "due", ""),
+            cells,
+        )
+
+    found: int | None = None
+    with app.raw_reading() if project is None else nullcontext() as reader:
+        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
+            from models.raw import NotAhead
+            from workflows import lean_reads
+
+            try:
+                lean = lean_reads.list_orders(
+                    reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
+                )
+            except NotAhead:
+                pass
+            else:
+                found = emit(lean)
+    if found is None:
+        from inspections.orders import list_orders
+        from workflows.projects import find_project
+
+        with app.reading() as session:
+            project_id = find_project(session=session, ref=project).id if project else None
+            found = emit(
+                list_orders(
+                    session=session,
+                    now=now,
+                    project_id=project_id,
+                    open_only=open_only,
+                    overdue_only=overdue,
+                    window=shown,
+                )
             )
     if overdue and found:
         raise typer.Exit(EXIT_FINDING)

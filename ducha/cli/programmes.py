@@ -23,6 +23,7 @@ from ducha.cli.common import (
 from models.errors import BadInput
 
 if TYPE_CHECKING:
+    from workflows.board_rows import ProgrammeRow
     from workflows.programmes import FundingSourceSpec
 
 programmes_app = typer.Typer(help="Programmes: list them, or create one.")
@@ -43,15 +44,15 @@ def programmes(
         return
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page
-    from models import format_yuan
-    from workflows.board import ProgrammeRow, list_programmes
+    from models.money import format_yuan
+    from models.window import Streamed
 
     app = context(ctx)
     now = app.now(at)
-    with app.reading() as session:
-        listing = list_programmes(
-            session=session, created_by=app.as_of(at), window=window(limit, offset, as_json=as_json)
-        )
+    created_by = app.as_of(at)
+    shown = window(limit, offset, as_json=as_json)
+
+    def emit(listing: Streamed[ProgrammeRow]) -> None:
         if as_json:
             emit_list(listing, as_of=now)
             return
@@ -70,6 +71,23 @@ def programmes(
             projects="right",
             **{"budget\n(yuan)": "right"},
         )
+
+    with app.raw_reading() as reader:
+        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
+            from models.raw import NotAhead
+            from workflows import lean_reads
+
+            try:
+                lean = lean_reads.list_programmes(reader, created_by=created_by, window=shown)
+            except NotAhead:
+                pass
+            else:
+                emit(lean)
+                return
+    from workflows.board import list_programmes
+
+    with app.reading() as session:
+        emit(list_programmes(session=session, created_by=created_by, window=shown))
 
 
 def _sources(budget: list[str]) -> list[FundingSourceSpec]:

@@ -1,6 +1,5 @@
 """Projects: the board (挂图作战), the list, one project in full, moving a project on, its documents."""
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -90,21 +89,28 @@ def board(
     app = context(ctx)
     now = app.now(at)
     shown = window(limit, offset, as_json=as_json)
-    # The table without SQLAlchemy (workflows.lean_reads), unless it cannot; the JSON holds the
-    # programme's table row whole, which the full path reads.
-    with app.raw_reading() if not as_json else nullcontext() as reader:
+    # Without SQLAlchemy (workflows.lean_reads), unless it cannot; the JSON holds the programme's
+    # table row whole.
+    with app.raw_reading() as reader:
         if reader is not None:
             from models.raw import NotAhead
             from workflows import lean_reads
 
             try:
+                found = lean_reads.find_programme(reader, programme)
                 lean = lean_reads.programme_board(
-                    reader, programme=lean_reads.find_programme(reader, programme), now=now, window=shown
+                    reader,
+                    programme=lean_reads.whole_programme(reader, found) if as_json else found,
+                    now=now,
+                    window=shown,
                 )
             except NotAhead:
                 pass
             else:
-                print_board(console(), lean)
+                if as_json:
+                    emit_json(lean)
+                else:
+                    print_board(console(), lean)
                 return
     from workflows.board import programme_board
     from workflows.programmes import find_programme

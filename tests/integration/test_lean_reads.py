@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,17 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from ducha.context import AppContext
 from ducha.db import make_engine
-from models import Programme
+from models import DeadlineStatus, Programme, Project
 from models.raw import open_reader, shape
 from workflows import ahead
 from workflows.ahead_sql import STATEMENTS
+from workflows.alert_rows import OPEN
 from workflows.definition import get_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = "2026-12-10T09:00+08:00"
+# A time the demo swept to holds alerts at every level (tests of ducha alerts).
+SWEPT = "2027-02-01T09:00+08:00"
 
 
 def test_the_generated_statements_are_current() -> None:
@@ -50,6 +54,13 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         "version": definition.version,
         "window_offset": 3,
         "window_limit": 7,
+        # The demo's programme is created at this very time (the boundary: created by it).
+        "created_by": datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        "level": "overdue",
+        "overdue_at": datetime(2026, 12, 17, 17, 30, tzinfo=timezone(timedelta(hours=8))),
+        # Half of what the sweep to SWEPT raises.
+        "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
     }
     return {
         key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
@@ -57,27 +68,42 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
     }
 
 
-def test_every_statement_reads_the_rows_sqlalchemy_reads(demo: str) -> None:
-    engine = make_engine(demo)
-    reader = open_reader(demo)
+def _same_rows(url: str, prefix: str = "") -> int:
+    """Every statement compiled ahead (whose name starts with ``prefix``) read both ways on ``url``:
+    the same rows, of the same types; how many were compared."""
+    engine = make_engine(url)
+    reader = open_reader(url)
     assert reader is not None
+    compared = 0
     try:
         with Session(engine) as session:
             dialect = engine.dialect.name
             checked = 0
             for name, compiled, sample in ahead.statements():
+                if not name.startswith(prefix):
+                    continue
                 parameters = _values(session, name, sample)
                 expected = compiled.all(session, parameters)
                 entry = STATEMENTS[f"{dialect}|{name}|{shape(parameters)}"]
-                found = reader.all(entry, parameters)
+                bound = {
+                    key: reader.utc(value) if key in ahead.UTC_PARAMETERS else value
+                    for key, value in parameters.items()
+                }
+                found = reader.all(entry, bound)
                 assert found == expected, (name, shape(parameters))
                 assert [tuple(map(type, row)) for row in found] == [tuple(map(type, row)) for row in expected]
                 checked += 1
+                compared += len(found)
                 session.rollback()
-            assert checked == len([key for key in STATEMENTS if key.startswith(f"{dialect}|")])
+            assert checked == len([key for key in STATEMENTS if key.startswith(f"{dialect}|{prefix}")])
     finally:
         reader.close()
         engine.dispose()
+    return compared
+
+
+def test_every_statement_reads_the_rows_sqlalchemy_reads(demo: str) -> None:
+    _same_rows(demo)
 
 
 COMMANDS = [
@@ -90,6 +116,17 @@ COMMANDS = [
     ["board"],
     ["board", "--limit", "5", "--offset", "3"],
     ["board", "--limit", "0"],
+    ["board", "--json"],
+    ["board", "--json", "--limit", "5", "--offset", "3"],
+    ["board", "--json", "--programme", "1"],
+    ["board", "--json", "--programme", "村级组织活动场所建设(第一批)", "--limit", "0"],
+    ["programmes"],
+    ["programmes", "--json"],
+    ["programmes", "--limit", "0"],
+    ["programmes", "--offset", "1", "--json"],
+    ["programmes", "--at", "2026-11-02T09:00+08:00", "--json"],
+    ["programmes", "--at", "2026-11-02T08:59+08:00", "--json"],
+    ["programmes", "--at", "2026-11-01"],
 ]
 
 
@@ -115,6 +152,37 @@ def test_what_the_lean_path_cannot_find_the_full_path_reports(demo: str, args: l
     assert "no programme" in result.output
 
 
+def _both_ways(url: str, args: list[str]) -> tuple[Any, Any]:
+    runner = CliRunner()
+    env = {"DUCHA_DATABASE_URL": url, "COLUMNS": "160"}
+    lean = runner.invoke(app, ["--at", AT, *args], env=env)
+    engine = make_engine(url)
+    try:
+        full = runner.invoke(app, ["--at", AT, *args], env=env, obj=AppContext(_engine=engine))
+    finally:
+        engine.dispose()
+    return lean, full
+
+
+@pytest.mark.parametrize("args", [["programmes"], ["programmes", "--json"]], ids=" ".join)
+def test_a_database_without_programmes_prints_the_same_both_ways(database_url: str, args: list[str]) -> None:
+    lean, full = _both_ways(database_url, args)
+    assert (lean.exit_code, full.exit_code) == (0, 0), lean.output + full.output
+    assert lean.stdout == full.stdout
+
+
+@pytest.mark.parametrize("args", [["programmes"], ["programmes", "--json"]], ids=" ".join)
+def test_a_database_without_a_schema_gets_the_full_paths_error(tmp_path: Path, args: list[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    lean, full = _both_ways(url, args)
+    assert (lean.exit_code, full.exit_code) == (2, 2)
+    assert lean.output == full.output
+    assert "is empty (no ducha schema)" in lean.output
+
+
+# How many rows each list holds on the demo (as ``ducha demo`` leaves it).
+LISTED = {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5, "deadlines": 88}
+
 LOADED = """
 import sys
 from ducha.cli import main
@@ -129,17 +197,44 @@ sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
 """
 
 
-@pytest.mark.parametrize("args", [["projects"], ["board"], ["projects", "--json"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["projects"],
+        ["board"],
+        ["projects", "--json"],
+        ["programmes"],
+        ["programmes", "--json"],
+        ["alerts"],
+        ["alerts", "--json"],
+        ["board", "--json"],
+        ["orders"],
+        ["orders", "--json"],
+        ["deadlines"],
+        ["deadlines", "--json"],
+    ],
+    ids=" ".join,
+)
 def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     demo: str, args: list[str], tmp_path: Path
 ) -> None:
     """The start-up target (bench/startup_bench.py): these commands never import the ORM. (pydantic
     itself is loaded by Typer, which coerces option values with it, in the bare Typer app too.)"""
     heavy = {"sqlalchemy", "sqlmodel", "pydantic_settings", "alembic", "psycopg2"}
-    ours = {"ducha.config", "models.programmes", "models.listing", "workflows.board", "workflows.definition"}
+    ours = {
+        "ducha.config",
+        "models.programmes",
+        "models.listing",
+        "models.compiled",
+        "workflows.board",
+        "workflows.definition",
+        "workflows.alerts",
+        "inspections.orders",
+    }
     env = {**os.environ, "DUCHA_DATABASE_URL": demo}
     env.pop("DUCHA_NOW", None)
-    script = LOADED.replace("{NAMES}", repr(heavy | {"ducha", "models", "workflows"}))
+    ours_top = {"ducha", "models", "workflows", "inspections", "notifications"}
+    script = LOADED.replace("{NAMES}", repr(heavy | ours_top))
     done = subprocess.run(
         [sys.executable, "-c", script, *args],
         env=env,
@@ -154,5 +249,109 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     assert not {name for name in loaded if name.split(".")[0] in heavy}
     assert not loaded & ours
     assert done.stdout.strip()
-    if "--json" in args:
-        assert json.loads(done.stdout)["count"] == 50
+    if "--json" in args and args[0] == "board":
+        assert json.loads(done.stdout)["project_count"] == 50
+    elif "--json" in args:
+        assert json.loads(done.stdout)["count"] == LISTED[args[0]]
+
+
+ALERTS = [
+    ["alerts"],
+    ["alerts", "--json"],
+    ["alerts", "--limit", "7", "--offset", "30"],
+    ["alerts", "--limit", "0"],
+    ["alerts", "--level", "escalated_1"],
+    ["alerts", "--level", "due", "--json", "--limit", "3"],
+    ["alerts", "--level", "no such"],
+    ["alerts", "--at", "2027-01-05T09:00+08:00"],
+    ["alerts", "--at", "2027-01-05", "--json"],
+    ["alerts", "--project", "P012"],
+    ["alerts", "--project", "P012", "--json", "--level", "overdue"],
+]
+
+
+def test_alerts_print_what_the_full_path_prints(demo: str) -> None:
+    """On the demo swept to SWEPT (alerts on projects and on the programme's own deadlines, told to
+    project holders and to the office and leadership), every form of ``ducha alerts`` both ways."""
+    swept = CliRunner().invoke(app, ["sweep", "--at", SWEPT], env={"DUCHA_DATABASE_URL": demo})
+    assert swept.exit_code == 0, swept.output
+    assert _same_rows(demo, "alerts") > 100
+    for args in ALERTS:
+        lean, full = _both_ways(demo, ["--at", SWEPT, *args])
+        assert (lean.exit_code, full.exit_code) == (0, 0), (args, lean.output + full.output)
+        assert lean.stdout == full.stdout, args
+        assert lean.stderr == full.stderr, args
+        assert lean.stdout.strip()
+    told = json.loads(_both_ways(demo, ["--at", SWEPT, "alerts", "--json"])[0].stdout)
+    assert told["count"] > 100
+    assert {r["role"] for row in told["data"] for r in row["recipients"]} >= {
+        "office",
+        "leader",
+        "specialist",
+    }
+
+
+def test_unknown_project_of_alerts_gets_the_full_paths_error(demo: str) -> None:
+    result = CliRunner().invoke(app, ["alerts", "--project", "P999"], env={"DUCHA_DATABASE_URL": demo})
+    assert result.exit_code == 2
+    assert "P999" in result.output
+
+
+ORDERS = [
+    (["orders"], 0),
+    (["orders", "--json"], 0),
+    (["orders", "--open", "--limit", "2", "--offset", "1"], 0),
+    (["orders", "--limit", "0", "--json"], 0),
+    (["orders", "--overdue"], 1),
+    (["orders", "--overdue", "--json"], 1),
+    (["orders", "--overdue", "--at", "2026-12-01"], 0),
+    (["orders", "--open", "--at", "2027-01-10", "--json"], 0),
+    (["orders", "--project", "P008"], 0),
+    (["orders", "--project", "P008", "--overdue", "--json"], 1),
+]
+
+
+@pytest.mark.parametrize(("args", "code"), ORDERS, ids=[" ".join(args) for args, _ in ORDERS])
+def test_orders_print_what_the_full_path_prints(demo: str, args: list[str], code: int) -> None:
+    lean, full = _both_ways(demo, args)
+    assert (lean.exit_code, full.exit_code) == (code, code), lean.output + full.output
+    assert lean.stdout == full.stdout
+    assert lean.stdout.strip()
+
+
+def test_the_orders_statements_read_the_rows_sqlalchemy_reads(demo: str) -> None:
+    assert _same_rows(demo, "orders") > 10
+
+
+def test_unknown_project_of_orders_gets_the_full_paths_error(demo: str) -> None:
+    result = CliRunner().invoke(app, ["orders", "--project", "P999"], env={"DUCHA_DATABASE_URL": demo})
+    assert result.exit_code == 2
+    assert "P999" in result.output
+
+
+DEADLINES = [
+    (["deadlines"], 0),
+    (["deadlines", "--json"], 0),
+    (["deadlines", "--open", "--limit", "5", "--offset", "10"], 0),
+    (["deadlines", "--limit", "0", "--json"], 0),
+    (["deadlines", "--overdue"], 1),
+    (["deadlines", "--overdue", "--json"], 1),
+    (["deadlines", "--overdue", "--at", "2026-11-03"], 0),
+    (["deadlines", "--open", "--at", "2027-03-01", "--json"], 0),
+    (["deadlines", "--project", "P012"], 0),
+    (["deadlines", "--project", "P012", "--overdue", "--json"], 1),
+]
+
+
+@pytest.mark.parametrize(("args", "code"), DEADLINES, ids=[" ".join(args) for args, _ in DEADLINES])
+def test_deadlines_print_what_the_full_path_prints(demo: str, args: list[str], code: int) -> None:
+    lean, full = _both_ways(demo, args)
+    assert (lean.exit_code, full.exit_code) == (code, code), lean.output + full.output
+    assert lean.stdout == full.stdout
+    assert lean.stderr == full.stderr
+    assert lean.stdout.strip()
+
+
+def test_the_deadlines_statements_read_the_rows_sqlalchemy_reads(demo: str) -> None:
+    assert _same_rows(demo, "deadlines") > 10
+    assert OPEN == DeadlineStatus.OPEN
