@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from models import Person
+    from models.raw import RawReader
     from models.window import Window
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT, EXIT_BUG = 0, 1, 2, 3
 # What a shell reports for a process stopped by SIGPIPE (128 + 13): the reader closed the pipe.
@@ -69,6 +72,28 @@ def window(limit: int | None, offset: int, *, as_json: bool) -> Window:
     if limit is None and not as_json:
         return Window(PAGE, offset)
     return Window(limit, offset)
+
+
+@contextmanager
+def lean_read(app: AppContext, make: Callable[[RawReader], T], *, when: bool = True) -> Iterator[T | None]:
+    """What ``make`` reads on a driver connection without SQLAlchemy (``workflows.lean_reads``), the
+    connection open while the block prints it; None where the lean path cannot answer exactly as the
+    full one (not ``when``, no driver connection, a statement or shape not compiled ahead): the block
+    then reads in ``app.reading()``, before anything was printed."""
+    if not when:
+        yield None
+        return
+    with app.raw_reading() as reader:
+        if reader is None:
+            yield None
+            return
+        from models.raw import NotAhead
+
+        try:
+            made: T | None = make(reader)
+        except NotAhead:
+            made = None
+        yield made
 
 
 def actor(session: Session, ref: str) -> Person:

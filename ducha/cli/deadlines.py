@@ -1,6 +1,5 @@
 """Deadlines and alerts: sweep, list, sync, extend, done, waive (the office's "what is late")."""
 
-from contextlib import nullcontext
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +15,7 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     warn_provisional,
     window,
 )
@@ -142,20 +142,18 @@ def deadlines(
             cells,
         )
 
-    found: int | None = None
-    with app.raw_reading() if project is None else nullcontext() as reader:
-        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
-            from models.raw import NotAhead
-            from workflows import lean_reads
+    from workflows import lean_reads
 
-            try:
-                lean = lean_reads.list_deadlines(
-                    reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
-                )
-            except NotAhead:
-                pass
-            else:
-                found = emit(lean)
+    found: int | None = None
+    with lean_read(
+        app,
+        lambda reader: lean_reads.list_deadlines(
+            reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
+        ),
+        when=project is None,  # finding a project by its reference is the full path's
+    ) as lean:
+        if lean is not None:
+            found = emit(lean)
     if found is None:
         from workflows.alerts import list_deadlines
         from workflows.projects import find_project
@@ -333,19 +331,17 @@ def alerts(
             cells,
         )
 
-    done = False
-    with app.raw_reading() if project is None else nullcontext() as reader:
-        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
-            from models.raw import NotAhead
-            from workflows import lean_reads
+    from workflows import lean_reads
 
-            try:
-                lean = lean_reads.list_alerts(reader, level=level, until=until, window=shown)
-            except NotAhead:
-                pass
-            else:
-                emit(lean)
-                done = True
+    done = False
+    with lean_read(
+        app,
+        lambda reader: lean_reads.list_alerts(reader, level=level, until=until, window=shown),
+        when=project is None,  # finding a project by its reference is the full path's
+    ) as lean:
+        if lean is not None:
+            emit(lean)
+            done = True
     if not done:
         from workflows.alerts import list_alerts
         from workflows.projects import find_project

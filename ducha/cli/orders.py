@@ -1,6 +1,5 @@
 """Rectification orders (整改通知, 限期整改): list them, respond with evidence, verify a response."""
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +16,7 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     window,
 )
 
@@ -75,20 +75,18 @@ def orders(
             cells,
         )
 
-    found: int | None = None
-    with app.raw_reading() if project is None else nullcontext() as reader:
-        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
-            from models.raw import NotAhead
-            from workflows import lean_reads
+    from workflows import lean_reads
 
-            try:
-                lean = lean_reads.list_orders(
-                    reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
-                )
-            except NotAhead:
-                pass
-            else:
-                found = emit(lean)
+    found: int | None = None
+    with lean_read(
+        app,
+        lambda reader: lean_reads.list_orders(
+            reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
+        ),
+        when=project is None,  # finding a project by its reference is the full path's
+    ) as lean:
+        if lean is not None:
+            found = emit(lean)
     if found is None:
         from inspections.orders import list_orders
         from workflows.projects import find_project

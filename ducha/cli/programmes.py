@@ -18,6 +18,7 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     window,
 )
 from models.errors import BadInput
@@ -72,18 +73,14 @@ def programmes(
             **{"budget\n(yuan)": "right"},
         )
 
-    with app.raw_reading() as reader:
-        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
-            from models.raw import NotAhead
-            from workflows import lean_reads
+    from workflows import lean_reads
 
-            try:
-                lean = lean_reads.list_programmes(reader, created_by=created_by, window=shown)
-            except NotAhead:
-                pass
-            else:
-                emit(lean)
-                return
+    with lean_read(
+        app, lambda reader: lean_reads.list_programmes(reader, created_by=created_by, window=shown)
+    ) as lean:
+        if lean is not None:
+            emit(lean)
+            return
     from workflows.board import list_programmes
 
     with app.reading() as session:

@@ -1,6 +1,6 @@
 """Projects: the board (挂图作战), the list, one project in full, moving a project on, its documents."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,8 +14,12 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     window,
 )
+
+if TYPE_CHECKING:
+    from models.raw import RawReader
 
 ProjectArgument = Annotated[str, typer.Argument(help="Project code (P007), village name or id.")]
 document_app = typer.Typer(no_args_is_help=True, help="Record project documents.")
@@ -38,24 +42,21 @@ def projects(
     app = context(ctx)
     now = app.now(at)
     shown = window(limit, offset, as_json=as_json)
-    with app.raw_reading() as reader:
-        if reader is not None:  # without SQLAlchemy (workflows.lean_reads), unless it cannot
-            from models.raw import NotAhead
-            from workflows import lean_reads
+    from workflows import lean_reads
 
-            try:
-                programme_id = lean_reads.find_programme(reader, programme).id if programme else None
-                lean = lean_reads.list_projects(
-                    reader, programme_id=programme_id, stage=stage, town=town, window=shown
-                )
-            except NotAhead:
-                pass
+    def lean_list(reader: "RawReader") -> Any:
+        programme_id = lean_reads.find_programme(reader, programme).id if programme else None
+        return lean_reads.list_projects(
+            reader, programme_id=programme_id, stage=stage, town=town, window=shown
+        )
+
+    with lean_read(app, lean_list) as lean:
+        if lean is not None:
+            if as_json:
+                emit_list(lean, as_of=now)
             else:
-                if as_json:
-                    emit_list(lean, as_of=now)
-                else:
-                    print_projects(console(), lean, f"{lean.count()} projects, {as_of_line(now)}")
-                return
+                print_projects(console(), lean, f"{lean.count()} projects, {as_of_line(now)}")
+            return
     from workflows.board import list_projects
     from workflows.programmes import find_programme
 
@@ -91,27 +92,20 @@ def board(
     shown = window(limit, offset, as_json=as_json)
     # Without SQLAlchemy (workflows.lean_reads), unless it cannot; the JSON holds the programme's
     # table row whole.
-    with app.raw_reading() as reader:
-        if reader is not None:
-            from models.raw import NotAhead
-            from workflows import lean_reads
+    from workflows import lean_reads
 
-            try:
-                found = lean_reads.find_programme(reader, programme)
-                lean = lean_reads.programme_board(
-                    reader,
-                    programme=lean_reads.whole_programme(reader, found) if as_json else found,
-                    now=now,
-                    window=shown,
-                )
-            except NotAhead:
-                pass
+    def lean_board(reader: "RawReader") -> Any:
+        found = lean_reads.find_programme(reader, programme)
+        whole = lean_reads.whole_programme(reader, found) if as_json else found
+        return lean_reads.programme_board(reader, programme=whole, now=now, window=shown)
+
+    with lean_read(app, lean_board) as lean:
+        if lean is not None:
+            if as_json:
+                emit_json(lean)
             else:
-                if as_json:
-                    emit_json(lean)
-                else:
-                    print_board(console(), lean)
-                return
+                print_board(console(), lean)
+            return
     from workflows.board import programme_board
     from workflows.programmes import find_programme
 
