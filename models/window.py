@@ -4,6 +4,7 @@
 (``workflows.lean_reads``) build theirs on them too, so the printers and the JSON writer take either.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -29,16 +30,16 @@ class Window:
         return self.limit is None and self.offset == 0
 
 
-class Streamed(Generic[T]):
+class Streamed(ABC, Generic[T]):
     """Rows in a ``window`` that stream as they are iterated (once), and how many there are in all."""
 
     window: Window
 
-    def __iter__(self) -> Iterator[T]:
-        raise NotImplementedError
+    @abstractmethod
+    def __iter__(self) -> Iterator[T]: ...
 
-    def count(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def count(self) -> int: ...
 
     def all(self) -> list[T]:
         return list(self)

@@ -31,9 +31,9 @@ from models.scope import EVERYTHING, Scope
 from models.types import table_of
 from models.window import Streamed
 from workflows.board_rows import Board as Board  # the board's rows, where their readers import them
-from workflows.board_rows import BudgetLine, MilestoneLine, programme_row, project_rows
 from workflows.board_rows import ProgrammeRow as ProgrammeRow
 from workflows.board_rows import ProjectRow as ProjectRow
+from workflows.board_rows import make_board, programme_row, project_rows, tally_towns
 from workflows.definition import WorkflowDefinition, get_definition
 from workflows.read_cache import ReadCache
 
@@ -333,45 +333,21 @@ def programme_board(
     ended = definition.ended_stages()
     statements = _board_statements()
     parameters = {"programme": programme.id}
-    by_town: dict[str, dict[str, int]] = {}
-    by_stage = dict.fromkeys(stage_order, 0)
-    not_started_count = 0
-    for town, stage, count, not_started_here in statements.by_town(scope).all(session, parameters):
-        by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
-        by_stage[stage] = by_stage.get(stage, 0) + count
-        if stage not in ended:
-            not_started_count += not_started_here
-    total = sum(by_stage.values())
-    budget = [
-        BudgetLine(code, name, amount, int(allocated))
-        for code, name, amount, allocated in statements.budget(scope).all(session, parameters)
-    ]
+    tally = tally_towns(statements.by_town(scope).all(session, parameters), stage_order, ended)
     declared = [
-        (milestone, key, due_date)
+        (key, milestone.title, milestone.title_en, milestone.stage, due_date)
         for key, due_date in statements.milestones.all(session, parameters)
         if (milestone := definition.milestone(key)) is not None
     ]
     reached: dict[str, int] = {}
     if declared:
-        stages = sorted({milestone.stage for milestone, _, _ in declared})
+        stages = sorted({stage for _, _, _, stage, _ in declared})
         reached = dict(statements.reached(scope).all(session, {**parameters, "stages": stages}))
-    milestone_lines = [
-        MilestoneLine(
-            key=key,
-            title=milestone.title,
-            title_en=milestone.title_en,
-            stage=milestone.stage,
-            due_date=due_date,
-            reached=reached.get(milestone.stage, 0),
-            not_reached=total - reached.get(milestone.stage, 0),
-        )
-        for milestone, key, due_date in declared
-    ]
     projects: Streamed[ProjectRow] = list_projects(
         session=session, programme_id=programme.id, window=window, scope=scope, definition=definition
     )
     not_started: Streamed[ProjectRow]
-    if window.everything and total <= SHARED_ROWS:
+    if window.everything and tally.total <= SHARED_ROWS:
         # Both lists whole, of a programme this size: its projects read once, and those not started
         # taken from them in the same order (what the second query would read), not read again.
         shared = _SharedRows(projects)
@@ -387,19 +363,17 @@ def programme_board(
             scope=scope,
             definition=definition,
         )
-    return Board(
+    return make_board(
         programme=programme,
-        as_of=now,
-        project_count=total,
-        projects=projects,
+        now=now,
+        tally=tally,
         stage_order=stage_order,
-        stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
-        by_stage=by_stage,
-        by_town=dict(sorted(by_town.items())),
-        budget=budget,
-        milestones=milestone_lines,
+        stage_label=definition.stage_label,
+        budget_rows=statements.budget(scope).all(session, parameters),
+        declared=declared,
+        reached=reached,
+        projects=projects,
         not_started=not_started,
-        not_started_count=not_started_count,
     )
 
 

@@ -4,7 +4,7 @@ the same code."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -155,6 +155,75 @@ class Board:
     @property
     def allocated_total_fen(self) -> int:
         return sum(line.allocated_fen for line in self.budget)
+
+
+@dataclass(frozen=True)
+class TownTally:
+    """A board's counts from its rows of (town, stage, projects, of them not started)."""
+
+    by_town: dict[str, dict[str, int]]
+    by_stage: dict[str, int]
+    not_started_count: int
+    total: int
+
+
+def tally_towns(rows: Iterable[Any], stage_order: list[str], ended: Iterable[str]) -> TownTally:
+    """Counts per town and stage, per stage, not started (outside the ended stages), and in all."""
+    ended_stages = frozenset(ended)
+    by_town: dict[str, dict[str, int]] = {}
+    by_stage = dict.fromkeys(stage_order, 0)
+    not_started_count = 0
+    for town, stage, count, not_started_here in rows:
+        by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
+        by_stage[stage] = by_stage.get(stage, 0) + count
+        if stage not in ended_stages:
+            not_started_count += not_started_here
+    return TownTally(dict(sorted(by_town.items())), by_stage, not_started_count, sum(by_stage.values()))
+
+
+def make_board(
+    *,
+    programme: Any,
+    now: datetime,
+    tally: TownTally,
+    stage_order: list[str],
+    stage_label: Callable[[str], str],
+    budget_rows: Iterable[Any],
+    declared: Iterable[tuple[str, str, str, str, date]],
+    reached: Mapping[str, int],
+    projects: Streamed[ProjectRow],
+    not_started: Streamed[ProjectRow],
+) -> Board:
+    """The board from what its reads found, whichever path read them (``workflows.board`` through
+    SQLAlchemy, ``workflows.lean_reads`` without): ``declared`` milestones as (key, title, title_en,
+    stage, due date), ``reached`` the projects whose history entered each stage."""
+    return Board(
+        programme=programme,
+        as_of=now,
+        project_count=tally.total,
+        projects=projects,
+        stage_order=stage_order,
+        stage_labels={stage: stage_label(stage) for stage in stage_order},
+        by_stage=tally.by_stage,
+        by_town=tally.by_town,
+        budget=[
+            BudgetLine(code, name, amount, int(allocated)) for code, name, amount, allocated in budget_rows
+        ],
+        milestones=[
+            MilestoneLine(
+                key=key,
+                title=title,
+                title_en=title_en,
+                stage=stage,
+                due_date=due_date,
+                reached=reached.get(stage, 0),
+                not_reached=tally.total - reached.get(stage, 0),
+            )
+            for key, title, title_en, stage, due_date in declared
+        ],
+        not_started=not_started,
+        not_started_count=tally.not_started_count,
+    )
 
 
 def days_left(*, due: date, now: datetime) -> int:

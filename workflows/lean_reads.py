@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -22,12 +22,12 @@ from models.window import Streamed, Window
 from workflows.alert_rows import AlertRow, DeadlineRow, alert_rows, deadline_rows, unit_holders
 from workflows.board_rows import (
     Board,
-    BudgetLine,
-    MilestoneLine,
     ProgrammeRow,
     ProjectRow,
+    make_board,
     programme_row,
     project_rows,
+    tally_towns,
 )
 
 T = TypeVar("T")
@@ -231,54 +231,28 @@ def programme_board(
     not_started = list_projects(
         reader, programme_id=programme.id, not_started_by=ended, window=window, definition=definition
     )
-    by_town: dict[str, dict[str, int]] = {}
-    by_stage = dict.fromkeys(stage_order, 0)
-    not_started_count = 0
-    for town, stage, count, not_started_here in reader.all(by_town_rows, parameters):
-        by_town.setdefault(town, dict.fromkeys(stage_order, 0))[stage] = count
-        by_stage[stage] = by_stage.get(stage, 0) + count
-        if stage not in ended:
-            not_started_count += not_started_here
-    total = sum(by_stage.values())
-    budget = [
-        BudgetLine(code, name, amount, int(allocated))
-        for code, name, amount, allocated in reader.all(budget_rows, parameters)
-    ]
-    declared: list[tuple[dict[str, Any], str, date]] = [
-        (milestone, key, due_date)
+    tally = tally_towns(reader.all(by_town_rows, parameters), stage_order, ended)
+    declared = [
+        (key, milestone["title"], milestone["title_en"], milestone["stage"], due_date)
         for key, due_date in reader.all(milestone_rows, parameters)
         if (milestone := definition.milestone(key)) is not None
     ]
     reached: dict[str, int] = {}
     if declared:
-        stages = sorted({milestone["stage"] for milestone, _, _ in declared})
+        stages = sorted({stage for _, _, _, stage, _ in declared})
         reached_parameters = {**parameters, "stages": stages}
         reached = dict(reader.all(statement(reader, "board_reached", reached_parameters), reached_parameters))
-    milestone_lines = [
-        MilestoneLine(
-            key=key,
-            title=milestone["title"],
-            title_en=milestone["title_en"],
-            stage=milestone["stage"],
-            due_date=due_date,
-            reached=reached.get(milestone["stage"], 0),
-            not_reached=total - reached.get(milestone["stage"], 0),
-        )
-        for milestone, key, due_date in declared
-    ]
-    return Board(
+    return make_board(
         programme=programme,
-        as_of=now,
-        project_count=total,
-        projects=projects,
+        now=now,
+        tally=tally,
         stage_order=stage_order,
-        stage_labels={stage: definition.stage_label(stage) for stage in stage_order},
-        by_stage=by_stage,
-        by_town=dict(sorted(by_town.items())),
-        budget=budget,
-        milestones=milestone_lines,
+        stage_label=definition.stage_label,
+        budget_rows=reader.all(budget_rows, parameters),
+        declared=declared,
+        reached=reached,
+        projects=projects,
         not_started=not_started,
-        not_started_count=not_started_count,
     )
 
 
