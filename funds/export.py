@@ -15,9 +15,13 @@ Only the entries the latest checkpoint covers are written: a signed root stands 
 
 import base64
 import json
+import secrets
 import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -56,13 +60,50 @@ class Exported:
     left_out: int
 
 
+@contextmanager
+def trail_folder(out: Path) -> Iterator[Path]:
+    """The folder to write a trail into, in place of ``out`` (a new or empty folder): one beside it,
+    renamed to ``out`` when the block ends, removed if it fails; so a failure (no such parent, no
+    permission, a full disk) leaves no half of a trail behind. Refused before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out}: a file, not a folder")
+    if out.exists() and any(out.iterdir()):
+        raise BadInput(f"{out}: the folder is not empty")
+    made = [folder for folder in reversed(out.parents) if not folder.exists()]  # removed on failure
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        part = out.parent / f".{out.name}.{secrets.token_hex(4)}.part"
+        part.mkdir()  # with the mode the umask leaves, as the folder itself would be made
+    except OSError as exc:
+        _remove(made)
+        raise BadInput(f"{out}: cannot be written ({exc.strerror or exc})") from None
+    try:
+        yield part
+        if out.exists():
+            out.rmdir()  # empty, as checked above
+        part.rename(out)
+    except OSError as exc:
+        raise BadInput(f"{out}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        if part.exists():
+            shutil.rmtree(part, ignore_errors=True)
+            _remove(made)
+
+
+def _remove(folders: list[Path]) -> None:
+    """Remove the folders made for a trail that was not written, deepest first, while they are empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def export_trail(
     *, session: Session, programme: Programme, out: Path, verifiers: list[Verifier], log_size: int
 ) -> Exported:
-    """Write the programme's trail to ``out`` (a new or empty folder)."""
+    """Write the programme's trail into the folder ``out`` (see ``trail_folder``)."""
     assert programme.id is not None
-    if out.exists() and any(out.iterdir()):
-        raise BadInput(f"{out}: the folder is not empty")
     rows = session.execute(
         select(CHECKPOINT.tree_size, CHECKPOINT.note)
         .where(CHECKPOINT.programme_id == programme.id)
@@ -71,6 +112,20 @@ def export_trail(
     if not rows:
         raise NotFound(f"{programme.name}: no signed checkpoint yet (ducha audit checkpoint)")
     size = int(rows[-1][0])
+    count = _write_trail(session, programme, out, rows, size, verifiers)
+    return Exported(count, len(rows), size, log_size - size)
+
+
+def _write_trail(
+    session: Session,
+    programme: Programme,
+    out: Path,
+    rows: Sequence[Any],
+    size: int,
+    verifiers: list[Verifier],
+) -> int:
+    """Write the trail's files into the folder ``out``; the number of entries written."""
+    assert programme.id is not None
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     for number, (tree_size, note) in enumerate(rows, start=1):
         (out / "checkpoints" / f"{tree_size:09d}-{number:06d}.note").write_text(note, encoding="utf-8")
@@ -97,4 +152,4 @@ def export_trail(
     (out / "README.txt").write_text(
         README.format(programme=programme.name, origin=origin, entries=count, size=size), encoding="utf-8"
     )
-    return Exported(count, len(rows), size, log_size - size)
+    return count

@@ -199,29 +199,30 @@ def export(
     if out is None:
         raise BadInput("--out: the folder to write the trail to")
     from funds.checkpoints import sign_checkpoints
-    from funds.export import export_trail
+    from funds.export import export_trail, trail_folder
     from funds.journal import open_log
     from workflows.programmes import find_programme
 
     app = context(ctx)
     now = app.now(at)
     signers = app.signers()
-    with app.transaction(now=now) as tx:
-        found = find_programme(session=tx.session, ref=programme)
-        assert found.id is not None
-        if signers:  # sign what the latest checkpoint does not cover yet, so that all of it goes out
-            sign_checkpoints(
-                session=tx.session, now=now, signers=signers, reason="export", programme_id=found.id
+    with trail_folder(out) as folder:  # refused before anything is signed or written
+        with app.transaction(now=now) as tx:
+            found = find_programme(session=tx.session, ref=programme)
+            assert found.id is not None
+            if signers:  # sign what the latest checkpoint does not cover yet, so that all of it goes out
+                sign_checkpoints(
+                    session=tx.session, now=now, signers=signers, reason="export", programme_id=found.id
+                )
+            size = open_log(session=tx.session, programme_id=found.id, now=now).size
+        with app.reading() as session:
+            done = export_trail(
+                session=session,
+                programme=found,
+                out=folder,
+                verifiers=[s.verifier() for s in signers],
+                log_size=size,
             )
-        size = open_log(session=tx.session, programme_id=found.id, now=now).size
-    with app.reading() as session:
-        done = export_trail(
-            session=session,
-            programme=found,
-            out=out,
-            verifiers=[s.verifier() for s in signers],
-            log_size=size,
-        )
     left = f"; {done.left_out} newer entries left out (no key to sign them)" if done.left_out else ""
     console().print(
         f"exported {done.entries} entries, {done.checkpoints} checkpoints (latest: {done.tree_size}) "

@@ -308,6 +308,33 @@ def test_the_offline_verifier_accepts_an_export_and_rejects_a_hand_edited_one(
     assert code == 1 and output.startswith("FAILED: entry 8: does not follow entry 7"), output
 
 
+def test_an_export_that_cannot_be_written_says_where_and_leaves_nothing_behind(
+    demo: str, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("kept\n", encoding="utf-8")
+    signed = ok(demo, "audit", "checkpoint")  # every entry covered: an export signs nothing more
+    assert "nothing signed" in signed
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for out, said in (
+        (a_file, "a file, not a folder"),
+        (a_file / "export", "cannot be written"),  # its parent is a file: no folder can be made there
+        (tmp_path / "made" / "on the way", None),  # the folders made for it go when the programme is refused
+    ):
+        code, output = run(
+            demo, "audit", "export", "--out", str(out), *([] if said else ["--programme", "nosuch"])
+        )
+        assert code == 2 and "Traceback" not in output, output
+        assert f"error: {out}: {said}" in output if said else "no programme 'nosuch'" in output, output
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert a_file.read_text(encoding="utf-8") == "kept\n"
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("x", encoding="utf-8")
+    code, output = run(demo, "audit", "export", "--out", str(tmp_path / "full"))
+    assert code == 2 and "the folder is not empty" in output
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["mine.txt"]
+
+
 def test_the_facts_audit_rules_read(demo: str) -> None:
     from datetime import UTC, datetime
 
