@@ -198,20 +198,15 @@ def workflows(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = Fal
 
     app = context(ctx)
     with app.reading() as session:
-        records = workflow_definitions(session=session, loaded_by=app.as_of(at))
+        rows = workflow_definitions(session=session, loaded_by=app.as_of(at))
     if as_json:
-        emit_json(
-            {
-                "data": [record.model_dump(exclude={"source_text"}) for record in records],
-                "count": len(records),
-            }
-        )
+        emit_json({"data": rows, "count": len(rows)})
         return
     console().print(
         table(
             "workflow definitions",
             ("key", "version", "title", "source", "loaded"),
-            [(r.key, r.version, r.title, r.source_name, when(r.loaded_at)) for r in records],
+            [(r.key, r.version, r.title, r.source_name, when(r.loaded_at)) for r in rows],
         )
     )
 
