@@ -194,11 +194,17 @@ def workflows(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = Fal
         return
     from ducha.cli.json_output import emit_json
     from ducha.cli.tables import table, when
-    from workflows.reads import workflow_definitions
+    from workflows import lean_reads
 
     app = context(ctx)
-    with app.reading() as session:
-        rows = workflow_definitions(session=session, loaded_by=app.as_of(at))
+    loaded_by = app.as_of(at)
+    with lean_read(app, lambda reader: lean_reads.workflow_definitions(reader, loaded_by=loaded_by)) as lean:
+        rows = lean
+    if rows is None:
+        from workflows.reads import workflow_definitions
+
+        with app.reading() as session:
+            rows = workflow_definitions(session=session, loaded_by=loaded_by)
     if as_json:
         emit_json({"data": rows, "count": len(rows)})
         return
