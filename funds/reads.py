@@ -9,13 +9,17 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlmodel import Session
 
 from funds.accounts import Kind
+from funds.balance_rows import BalanceRow as BalanceRow
+from funds.balance_rows import balance_row
 from models import FundingSource, Programme, Project
+from models.compiled import Compiled
 from models.ledger import ExpenseCategory, JournalEntry, JournalLine, LedgerAccount, Vendor
 from models.listing import Listing, Window
 from models.types import table_of
@@ -26,21 +30,11 @@ CATEGORY = table_of(ExpenseCategory)
 LINE_OF_ENTRY = and_(ENTRY.c.programme_id == LINE.c.programme_id, ENTRY.c.seq == LINE.c.entry_seq)
 
 
-@dataclass(frozen=True)
-class BalanceRow:
-    account: str
-    fund: str
-    kind: str
-    project: str | None
-    category: str | None
-    vendor: str | None
-    balance_fen: int
-
-
-def balances(
-    *, session: Session, programme: Programme, project: Project | None = None, at: datetime | None = None
-) -> Listing[BalanceRow]:
-    """Every account's balance (of one project, or all), as of ``at``."""
+@lru_cache(maxsize=8)
+def _balances_statement(filters: frozenset[str]) -> Compiled:
+    """Every account's balance of the bound ``programme_id``, with ``filters`` (``project_id``, and
+    ``occurred_by``: entries that had happened by then); kept, and compiled ahead for ``ducha funds
+    balances`` (workflows.ahead)."""
     query = (
         select(
             ACCOUNT.c.code,
@@ -57,7 +51,7 @@ def balances(
         .join(FUND, FUND.c.id == ACCOUNT.c.fund_id)
         .outerjoin(PROJECT, PROJECT.c.id == ACCOUNT.c.project_id)
         .outerjoin(VENDOR, VENDOR.c.id == ACCOUNT.c.vendor_id)
-        .where(LINE.c.programme_id == programme.id)
+        .where(LINE.c.programme_id == bindparam("programme_id"))
         .group_by(
             ACCOUNT.c.id,
             ACCOUNT.c.code,
@@ -69,11 +63,21 @@ def balances(
         )
         .order_by(ACCOUNT.c.code)
     )
-    if project is not None:
-        query = query.where(ACCOUNT.c.project_id == project.id)
-    if at is not None:
-        query = query.where(ENTRY.c.occurred_at <= at)
-    return Listing.each(session, query, lambda r: BalanceRow(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6])))
+    if "project_id" in filters:
+        query = query.where(ACCOUNT.c.project_id == bindparam("project_id"))
+    if "occurred_by" in filters:
+        query = query.where(ENTRY.c.occurred_at <= bindparam("occurred_by"))
+    return Compiled(query)
+
+
+def balances(
+    *, session: Session, programme: Programme, project: Project | None = None, at: datetime | None = None
+) -> Listing[BalanceRow]:
+    """Every account's balance (of one project, or all), as of ``at``."""
+    given = {"programme_id": programme.id, "project_id": project.id if project else None, "occurred_by": at}
+    parameters = {name: value for name, value in given.items() if value is not None}
+    query = _balances_statement(frozenset(parameters) - {"programme_id"})
+    return Listing.each(session, query, balance_row, Window(), parameters)
 
 
 @dataclass(frozen=True)

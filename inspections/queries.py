@@ -1,16 +1,21 @@
 """Questions the lifecycle engine asks about a project's inspections and orders."""
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from inspections.inspection_rows import InspectionRow as InspectionRow
+from inspections.inspection_rows import inspection_row
 from models import Inspection, InspectionKind, Outcome, Project
+from models.compiled import Compiled
 from models.listing import Listing, Window
 from models.scope import EVERYTHING, Scope
+from models.types import table_of
 
 
 def current_signed(
@@ -44,19 +49,38 @@ def passed(inspection: Inspection | None) -> bool:
     return inspection is not None and inspection.outcome in (Outcome.PASS, Outcome.PASS_WITH_RECTIFICATION)
 
 
-@dataclass(frozen=True)
-class InspectionRow:
-    id: int
-    project_id: int
-    project_code: str
-    kind: str
-    announced: bool
-    inspected_at: datetime
-    score: Decimal
-    outcome: str
-    signed_at: datetime | None
-    supersedes_id: int | None
-    follow_up_of_id: int | None
+@lru_cache(maxsize=16)
+def _inspections_statement(filters: frozenset[str], scope: Scope) -> Compiled:
+    """Inspections in the order they took place, with their project code, with ``filters``
+    (``recorded_by`` and ``project_id`` bound); kept, and compiled ahead for ``ducha inspections``
+    (workflows.ahead)."""
+    inspection, project = table_of(Inspection), table_of(Project)
+    i = inspection.c
+    # Columns, not entities: a long list must not build an ORM object per row.
+    query: Any = (
+        sa_select(
+            i.id,
+            i.project_id,
+            project.c.code,
+            i.kind,
+            i.announced,
+            i.inspected_at,
+            i.score_tenths,
+            i.outcome,
+            i.signed_at,
+            i.supersedes_id,
+            i.follow_up_of_id,
+        )  # fmt: skip
+        .join_from(inspection, project, project.c.id == i.project_id)
+        .order_by(i.inspected_at, i.id)
+    )
+    if "recorded_by" in filters:
+        query = query.where(i.recorded_at <= bindparam("recorded_by"))
+    if "project_id" in filters:
+        query = query.where(i.project_id == bindparam("project_id"))
+    if not scope.everything:
+        query = query.where(scope.projects(i.project_id))
+    return Compiled(query)
 
 
 def list_inspections(
@@ -69,32 +93,7 @@ def list_inspections(
 ) -> Listing[InspectionRow]:
     """Inspections in the order they took place, with their project code; ``recorded_by`` leaves
     out those recorded after it."""
-    query = (
-        select(Inspection, Project.code)
-        .join(Project, col(Project.id) == col(Inspection.project_id))
-        .order_by(col(Inspection.inspected_at), col(Inspection.id))
-    )
-    if recorded_by is not None:
-        query = query.where(col(Inspection.recorded_at) <= recorded_by)
-    if project_id is not None:
-        query = query.where(col(Inspection.project_id) == project_id)
-    if not scope.everything:
-        query = query.where(scope.projects(col(Inspection.project_id)))
-
-    def row(found: Any) -> InspectionRow:
-        inspection, code = found
-        return InspectionRow(
-            id=inspection.id,
-            project_id=inspection.project_id,
-            project_code=code,
-            kind=inspection.kind,
-            announced=inspection.announced,
-            inspected_at=inspection.inspected_at,
-            score=Decimal(inspection.score_tenths) / 10,
-            outcome=inspection.outcome,
-            signed_at=inspection.signed_at,
-            supersedes_id=inspection.supersedes_id,
-            follow_up_of_id=inspection.follow_up_of_id,
-        )
-
-    return Listing.each(session, query, row, window)
+    given = {"recorded_by": recorded_by, "project_id": project_id}
+    parameters = {name: value for name, value in given.items() if value is not None}
+    query = _inspections_statement(frozenset(parameters), scope)
+    return Listing.each(session, query, inspection_row, window, parameters)

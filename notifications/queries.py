@@ -2,53 +2,57 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from models import Notice, NoticeAttempt, NoticeState, Person
+from models.compiled import Compiled
 from models.errors import BadInput, NotFound
 from models.listing import Listing, Window
 from models.notices import INBOX
+from models.types import table_of
+from notifications.notice_rows import NOTICE_COLUMNS, notice_filters, notice_row
+from notifications.notice_rows import NoticeRow as NoticeRow
 
 
-@dataclass(frozen=True)
-class NoticeRow:
-    id: int
-    key: str
-    person_id: int
-    person: str
-    channel: str
-    address: str | None
-    template: str
-    level: str | None
-    escalation: bool
-    subject: str
-    state: str
-    created_at: datetime
-    not_before: datetime
-    attempts: int
-    sent_at: datetime | None
-    last_error: str | None
-    read_at: datetime | None
-    acknowledged_at: datetime | None
-
-    def plain(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-_COLUMNS = (
-    "id", "key", "person_id", "channel", "address", "template", "level", "escalation", "subject", "state",
-    "created_at", "not_before", "attempts", "sent_at", "last_error", "read_at", "acknowledged_at",
-)  # fmt: skip
-
-
-def _row(found: Any) -> NoticeRow:
-    values = dict(zip(_COLUMNS, found[: len(_COLUMNS)], strict=True))
-    return NoticeRow(person=found[len(_COLUMNS)], **values)
+@lru_cache(maxsize=64)
+def _notices_statement(filters: frozenset[str]) -> Compiled:
+    """Notices with their person's name, newest first, with ``filters``: ``state``, ``person_id``,
+    ``channel`` and ``created_by`` bound; ``failed``, ``not_passed`` (the inbox leaves out the levels
+    passed over), ``unacknowledged`` and ``unread`` as they are. Kept, and compiled ahead for ``ducha
+    notices`` (workflows.ahead)."""
+    notice, person = table_of(Notice), table_of(Person)
+    n = notice.c
+    query: Any = select(*(n[name] for name in NOTICE_COLUMNS), person.c.name).join_from(
+        notice, person, person.c.id == n.person_id
+    )
+    if "state" in filters:
+        query = query.where(n.state == bindparam("state"))
+    if "failed" in filters:
+        query = query.where(n.state == NoticeState.FAILED.value)
+    if "person_id" in filters:
+        query = query.where(n.person_id == bindparam("person_id"))
+    if "channel" in filters:
+        query = query.where(n.channel == bindparam("channel"))
+    if "not_passed" in filters:
+        query = query.where(n.state != NoticeState.PASSED.value)
+    if "unacknowledged" in filters:
+        query = query.where(
+            n.channel == INBOX,
+            n.escalation.is_(True),
+            n.acknowledged_at.is_(None),
+            n.state == NoticeState.ACCEPTED.value,  # a level passed over waits for nobody
+        )
+    if "unread" in filters:
+        query = query.where(n.read_at.is_(None))
+    if "created_by" in filters:
+        query = query.where(n.created_at <= bindparam("created_by"))
+    return Compiled(query.order_by(n.id.desc()))
 
 
 def list_notices(
@@ -65,39 +69,18 @@ def list_notices(
 ) -> Listing[NoticeRow]:
     """Notices, newest first; ``failed``: the dead letters; ``unacknowledged``: escalations waiting.
     The inbox (``channel`` inbox) holds what was delivered there: not the levels passed over."""
-    query = select(*[col(getattr(Notice, name)) for name in _COLUMNS], col(Person.name)).join(
-        Person, col(Person.id) == col(Notice.person_id)
+    if state is not None and state not in {s.value for s in NoticeState}:
+        raise BadInput(f"--state {state!r}: give one of {', '.join(s.value for s in NoticeState)}")
+    filters, parameters = notice_filters(
+        state=state,
+        failed=failed,
+        person_id=person_id,
+        channel=channel,
+        unacknowledged=unacknowledged,
+        unread=unread,
+        created_by=as_of,
     )
-    if state is not None:
-        try:
-            query = query.where(col(Notice.state) == NoticeState(state).value)
-        except ValueError:
-            raise BadInput(
-                f"--state {state!r}: give one of {', '.join(s.value for s in NoticeState)}"
-            ) from None
-    if failed:
-        query = query.where(col(Notice.state) == NoticeState.FAILED.value)
-    if person_id is not None:
-        query = query.where(col(Notice.person_id) == person_id)
-    if channel is not None:
-        query = query.where(col(Notice.channel) == channel)
-    if channel == INBOX and state is None:
-        # A level passed over (a higher level of the deadline told the person at once) was never
-        # delivered: the inbox does not show it; ``--state passed`` still finds it.
-        query = query.where(col(Notice.state) != NoticeState.PASSED.value)
-    if unacknowledged:
-        query = query.where(
-            col(Notice.channel) == INBOX,
-            col(Notice.escalation).is_(True),
-            col(Notice.acknowledged_at).is_(None),
-            col(Notice.state) == NoticeState.ACCEPTED.value,  # a level passed over waits for nobody
-        )
-    if unread:
-        query = query.where(col(Notice.read_at).is_(None))
-    if as_of is not None:
-        query = query.where(col(Notice.created_at) <= as_of)
-    query = query.order_by(col(Notice.id).desc())
-    return Listing.each(session, query, _row, window)
+    return Listing.each(session, _notices_statement(filters), notice_row, window, parameters)
 
 
 @dataclass(frozen=True)
@@ -119,7 +102,9 @@ class NoticeDetail:
 
 def notice_detail(*, session: Session, notice_id: int) -> NoticeDetail:
     found = session.execute(
-        select(*[col(getattr(Notice, name)) for name in _COLUMNS], col(Person.name), col(Notice.body_text))
+        select(
+            *[col(getattr(Notice, name)) for name in NOTICE_COLUMNS], col(Person.name), col(Notice.body_text)
+        )
         .join(Person, col(Person.id) == col(Notice.person_id))
         .where(col(Notice.id) == notice_id)
     ).first()
@@ -133,4 +118,4 @@ def notice_detail(*, session: Session, notice_id: int) -> NoticeDetail:
             .order_by(col(NoticeAttempt.id))
         ).scalars()
     ]
-    return NoticeDetail(_row(found), found[-1], attempts)
+    return NoticeDetail(notice_row(found), found[-1], attempts)

@@ -26,16 +26,22 @@ from sqlalchemy import JSON, bindparam, create_engine, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect, processors
 
+from funds.reads import _balances_statement
 from inspections.orders import _orders_statement, order_filters
+from inspections.queries import _inspections_statement
 from models import Programme, WorkflowDefinitionRecord
 from models.compiled import Compiled
 from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
 from models.types import UTCDateTime, table_of
 from models.versioned import _newest_text
+from notifications.notice_rows import INBOX, notice_filters, notices_name
+from notifications.queries import _notices_statement
 from workflows.alerts import _alerts_statement, _deadlines_statement, _unit_holders, deadline_filters
 from workflows.board import _board_statements, _filtered_rows, _programmes_statement
+from workflows.definition_rows import DEFINITION_FIELDS
 from workflows.lean_reads import PROGRAMME_FIELDS
+from workflows.reads import _definitions_statement
 
 OUT = Path(__file__).with_name("ahead_sql.py")
 # The longest list bound to an IN that has its own shape (the ended stages of a definition, the
@@ -50,7 +56,7 @@ LIST_FILTERS = ("programme_id", "stage", "town")
 WINDOWS = ((False, False), (False, True), (True, False), (True, True))
 # Parameters compared with a UTCDateTime column: the lean reads bind them with models.raw.UTC_BINDERS,
 # checked here against the column type's own bind processor on these times.
-UTC_PARAMETERS = frozenset({"created_by", "until", "overdue_at"})
+UTC_PARAMETERS = frozenset({"created_by", "until", "overdue_at", "recorded_by", "occurred_by", "loaded_by"})
 # The alert list's filters ``ducha alerts`` gives (in any combination).
 ALERT_FILTERS = ("level", "project_id", "until")
 _UTC_SAMPLES = (
@@ -169,6 +175,63 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
             if limit:
                 windowed["window_limit"] = 1
             yield "projects", rows.windowed(offset=offset, limit=limit), windowed
+    yield from record_lists()
+
+
+def _listed(
+    name: str, listed: Compiled, parameters: dict[str, Any]
+) -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
+    """A list's count (``name_count``) and its rows in every window shape (``name``)."""
+    yield f"{name}_count", listed.counting(), parameters
+    for offset, limit in WINDOWS:
+        windowed = {**parameters}
+        if offset:
+            windowed["window_offset"] = 1
+        if limit:
+            windowed["window_limit"] = 1
+        yield name, listed.windowed(offset=offset, limit=limit), windowed
+
+
+# What ``ducha notices`` reads without SQLAlchemy: at most one of --state, --failed and
+# --unacknowledged, with or without --channel (the inbox's own shape) and --at; --person and the
+# rarer combinations take the full path.
+NOTICE_KINDS = (None, "state", "failed", "unacknowledged")
+NOTICE_CHANNELS = (None, "email", INBOX)
+
+
+def record_lists() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
+    """The statements of ``ducha inspections``, ``ducha notices``, ``ducha funds balances`` and
+    ``ducha workflows``."""
+    for recorded_by in (False, True):
+        parameters: dict[str, Any] = {"recorded_by": _UTC_SAMPLES[0]} if recorded_by else {}
+        yield from _listed(
+            "inspections", _inspections_statement(frozenset(parameters), EVERYTHING), parameters
+        )
+    for occurred_by in (False, True):
+        parameters = {"programme_id": 1, **({"occurred_by": _UTC_SAMPLES[0]} if occurred_by else {})}
+        yield from _listed(
+            "balances", _balances_statement(frozenset(parameters) - {"programme_id"}), parameters
+        )
+    for kind, channel, created_by in itertools.product(NOTICE_KINDS, NOTICE_CHANNELS, (False, True)):
+        if kind == "state" and channel == INBOX:  # a state given: the inbox is any channel's shape
+            continue
+        filters, parameters = notice_filters(
+            state="queued" if kind == "state" else None,
+            failed=kind == "failed",
+            unacknowledged=kind == "unacknowledged",
+            channel=channel,
+            created_by=_UTC_SAMPLES[0] if created_by else None,
+        )
+        yield from _listed(notices_name(filters, parameters), _notices_statement(filters), parameters)
+    yield "workflow_definitions", _definitions_statement(False), {}
+    yield "workflow_definitions", _definitions_statement(True), {"loaded_by": _UTC_SAMPLES[0]}
+
+
+def workflow_fields() -> None:
+    """``workflows.definition_rows.DEFINITION_FIELDS`` are the definition table's fields but its text."""
+    fields = tuple(name for name in WorkflowDefinitionRecord.model_fields if name != "source_text")
+    if DEFINITION_FIELDS != fields:
+        raise ValueError(f"definition_rows.DEFINITION_FIELDS {DEFINITION_FIELDS} are not {fields}")
 
 
 def dialects() -> dict[str, Dialect]:
@@ -226,6 +289,7 @@ def entry(compiled: Compiled, dialect: Dialect, parameters: dict[str, Any]) -> E
 
 def generate() -> str:
     """The text of ``workflows/ahead_sql.py``."""
+    workflow_fields()
     found: dict[str, Entry] = {}
     for dialect_name, dialect in dialects().items():
         for name, compiled, parameters in statements():

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from inspections.order_rows import OrderRow, order_rows
 from models.raw import Entry, NotAhead, RawReader, shape
@@ -29,6 +29,12 @@ from workflows.board_rows import (
     project_rows,
     tally_towns,
 )
+
+if TYPE_CHECKING:
+    from funds.balance_rows import BalanceRow
+    from inspections.inspection_rows import InspectionRow
+    from notifications.notice_rows import NoticeRow
+    from workflows.definition_rows import DefinitionRow
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -355,3 +361,68 @@ def list_deadlines(
     parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
     name = "deadlines_open" if open_only or overdue_only else "deadlines"
     return LeanRows(reader, name, parameters, window, deadline_rows(now))
+
+
+# ``ducha inspections``, ``ducha notices``, ``ducha funds balances`` and ``ducha workflows``: their
+# rows' modules are imported here, where they are used, so the other commands do not load them.
+
+
+def list_inspections(
+    reader: RawReader, *, recorded_by: datetime | None, window: Window = Window()
+) -> LeanRows[InspectionRow]:
+    """As ``inspections.queries.list_inspections`` with every project in scope (no project filter:
+    finding a project by its reference is the full path's)."""
+    from inspections.inspection_rows import inspection_row
+
+    parameters = {} if recorded_by is None else {"recorded_by": reader.utc(recorded_by)}
+    return LeanRows(reader, "inspections", parameters, window, inspection_row)
+
+
+def list_notices(
+    reader: RawReader,
+    *,
+    state: str | None,
+    failed: bool,
+    channel: str | None,
+    unacknowledged: bool,
+    created_by: datetime | None,
+    window: Window = Window(),
+) -> LeanRows[NoticeRow]:
+    """As ``notifications.queries.list_notices`` for the filters compiled ahead (``workflows.ahead``:
+    no person; a state it does not know is the full path's to refuse)."""
+    from notifications.notice_rows import NOTICE_STATES, notice_filters, notice_row, notices_name
+
+    if state is not None and state not in NOTICE_STATES:
+        raise NotAhead(f"no notice state {state!r}")
+    filters, parameters = notice_filters(
+        state=state,
+        failed=failed,
+        channel=channel,
+        unacknowledged=unacknowledged,
+        created_by=created_by,
+    )
+    if created_by is not None:
+        parameters["created_by"] = reader.utc(created_by)
+    return LeanRows(reader, notices_name(filters, parameters), parameters, window, notice_row)
+
+
+def balances(
+    reader: RawReader, *, programme_id: int, at: datetime | None, window: Window = Window()
+) -> LeanRows[BalanceRow]:
+    """As ``funds.reads.balances`` of every account of the programme (no project filter: finding a
+    project by its reference is the full path's)."""
+    from funds.balance_rows import balance_row
+
+    parameters: dict[str, Any] = {"programme_id": programme_id}
+    if at is not None:
+        parameters["occurred_by"] = reader.utc(at)
+    return LeanRows(reader, "balances", parameters, window, balance_row)
+
+
+def workflow_definitions(reader: RawReader, *, loaded_by: datetime | None) -> list[DefinitionRow]:
+    """As ``workflows.reads.workflow_definitions``."""
+    from workflows.definition_rows import DefinitionRow
+
+    parameters = {} if loaded_by is None else {"loaded_by": reader.utc(loaded_by)}
+    found = reader.all(statement(reader, "workflow_definitions", parameters), parameters)
+    return [DefinitionRow(*row) for row in found]

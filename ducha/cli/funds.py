@@ -22,11 +22,14 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     window,
 )
 
 if TYPE_CHECKING:
     from funds.operations import Recorded
+    from models.raw import RawReader
+    from models.window import Streamed
 
 funds_app = typer.Typer(help="The fund ledger: allocate, disburse, commit, pay, spend … and balances.")
 
@@ -280,18 +283,14 @@ def balances_command(
     """Every account's balance, as of --at (what had happened by then)."""
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import as_of_line, print_page
-    from funds.reads import BalanceRow, balances
-    from models import format_yuan
-    from workflows.programmes import find_programme
-    from workflows.projects import find_project
+    from funds.balance_rows import BalanceRow
+    from models.money import format_yuan
 
     app = context(ctx)
     as_of = app.as_of(at)
-    with app.reading() as session:
-        found = find_programme(session=session, ref=programme)
-        target = find_project(session=session, ref=project, programme_id=found.id) if project else None
-        listing = balances(session=session, programme=found, project=target, at=as_of)
-        listing.window = window(limit, offset, as_json=as_json)
+    shown = window(limit, offset, as_json=as_json)
+
+    def emit(name: str, listing: "Streamed[BalanceRow]") -> None:
         if as_json:
             emit_list(listing, as_of=as_of)
             return
@@ -306,6 +305,28 @@ def balances_command(
                 format_yuan(row.balance_fen),
             ]
 
-        title = f"balances of {found.name}" + (f", {as_of_line(as_of)}" if as_of else "")
+        title = f"balances of {name}" + (f", {as_of_line(as_of)}" if as_of else "")
         columns = ("account", "fund", "kind", "project", "vendor", "balance")
         print_page(console(), listing, title, columns, cells, balance="right")
+
+    from workflows import lean_reads
+
+    def lean(reader: "RawReader") -> "tuple[str, Streamed[BalanceRow]]":
+        found = lean_reads.find_programme(reader, programme)
+        return found.name, lean_reads.balances(reader, programme_id=found.id, at=as_of, window=shown)
+
+    # Finding a project by its reference is the full path's.
+    with lean_read(app, lean, when=project is None) as made:
+        if made is not None:
+            emit(*made)
+            return
+    from funds.reads import balances
+    from workflows.programmes import find_programme
+    from workflows.projects import find_project
+
+    with app.reading() as session:
+        found = find_programme(session=session, ref=programme)
+        target = find_project(session=session, ref=project, programme_id=found.id) if project else None
+        listing = balances(session=session, programme=found, project=target, at=as_of)
+        listing.window = shown
+        emit(found.name, listing)

@@ -1,7 +1,9 @@
 """Inspections (事前审查, 事中检查, 事后验收): blank checklists, recording, signing, reading them."""
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,10 +18,15 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     window,
 )
 from models.errors import BadInput
 from models.kinds import InspectionKind
+
+if TYPE_CHECKING:
+    from inspections.inspection_rows import InspectionRow
+    from models.window import Streamed
 
 inspect_app = typer.Typer(no_args_is_help=True, help="Inspections: blank checklists, recording, signing.")
 
@@ -203,19 +210,13 @@ def inspections(
     """List inspections with score, outcome and whether they are signed (those recorded by --at)."""
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page, when
-    from inspections.queries import InspectionRow, list_inspections
-    from workflows.projects import find_project
 
     app = context(ctx)
     now = app.now(at)
-    with app.reading() as session:
-        project_id = find_project(session=session, ref=project).id if project else None
-        listing = list_inspections(
-            session=session,
-            project_id=project_id,
-            recorded_by=app.as_of(at),
-            window=window(limit, offset, as_json=as_json),
-        )
+    recorded_by = app.as_of(at)
+    shown = window(limit, offset, as_json=as_json)
+
+    def emit(listing: Streamed[InspectionRow]) -> None:
         if as_json:
             emit_list(listing, as_of=now)
             return
@@ -238,3 +239,20 @@ def inspections(
             ("id", "project", "kind", "when", "score", "outcome", "signed"),
             cells,
         )
+
+    from workflows import lean_reads
+
+    with lean_read(
+        app,
+        lambda reader: lean_reads.list_inspections(reader, recorded_by=recorded_by, window=shown),
+        when=project is None,  # finding a project by its reference is the full path's
+    ) as lean:
+        if lean is not None:
+            emit(lean)
+            return
+    from inspections.queries import list_inspections
+    from workflows.projects import find_project
+
+    with app.reading() as session:
+        project_id = find_project(session=session, ref=project).id if project else None
+        emit(list_inspections(session=session, project_id=project_id, recorded_by=recorded_by, window=shown))

@@ -1,6 +1,6 @@
 """Notices: ``dispatch`` (the system sends what is due), ``notices``, ``inbox``, ``channels test``."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,7 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     window,
 )
 
@@ -62,22 +63,14 @@ def notices(
         return
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page, when
-    from notifications.queries import NoticeRow, list_notices
-    from workflows.people import find_person
+    from notifications.notice_rows import NoticeRow
 
     app = context(ctx)
-    with app.reading() as session:
-        person_id = find_person(session=session, ref=person).id if person else None
-        listing = list_notices(
-            session=session,
-            state=state,
-            failed=failed,
-            person_id=person_id,
-            channel=channel,
-            unacknowledged=unacknowledged,
-            as_of=app.as_of(at),
-            window=window(limit, offset, as_json=as_json),
-        )
+    created_by = app.as_of(at)
+    shown = window(limit, offset, as_json=as_json)
+
+    def emit(listing: Any) -> bool:  # a Listing or a lean_reads.LeanRows of NoticeRow
+        """Print the list; whether it holds a dead letter asked for (--failed)."""
         if as_json:
             emit_list(listing.map(NoticeRow.plain))
         else:
@@ -101,7 +94,44 @@ def notices(
                 ("id", "to", "channel", "template", "state", "tries", "written", "subject"),
                 cells,
             )
-        found = failed and listing.count() > 0
+        return failed and listing.count() > 0
+
+    from workflows import lean_reads
+
+    found: bool | None = None
+    with lean_read(
+        app,
+        lambda reader: lean_reads.list_notices(
+            reader,
+            state=state,
+            failed=failed,
+            channel=channel,
+            unacknowledged=unacknowledged,
+            created_by=created_by,
+            window=shown,
+        ),
+        when=person is None,  # finding a person by name, phone or id is the full path's
+    ) as lean:
+        if lean is not None:
+            found = emit(lean)
+    if found is None:
+        from notifications.queries import list_notices
+        from workflows.people import find_person
+
+        with app.reading() as session:
+            person_id = find_person(session=session, ref=person).id if person else None
+            found = emit(
+                list_notices(
+                    session=session,
+                    state=state,
+                    failed=failed,
+                    person_id=person_id,
+                    channel=channel,
+                    unacknowledged=unacknowledged,
+                    as_of=created_by,
+                    window=shown,
+                )
+            )
     if found:
         raise typer.Exit(EXIT_FINDING)
 

@@ -194,24 +194,25 @@ def workflows(ctx: typer.Context, at: AtOption = None, as_json: JsonOption = Fal
         return
     from ducha.cli.json_output import emit_json
     from ducha.cli.tables import table, when
-    from workflows.reads import workflow_definitions
+    from workflows import lean_reads
 
     app = context(ctx)
-    with app.reading() as session:
-        records = workflow_definitions(session=session, loaded_by=app.as_of(at))
+    loaded_by = app.as_of(at)
+    with lean_read(app, lambda reader: lean_reads.workflow_definitions(reader, loaded_by=loaded_by)) as lean:
+        rows = lean
+    if rows is None:
+        from workflows.reads import workflow_definitions
+
+        with app.reading() as session:
+            rows = workflow_definitions(session=session, loaded_by=loaded_by)
     if as_json:
-        emit_json(
-            {
-                "data": [record.model_dump(exclude={"source_text"}) for record in records],
-                "count": len(records),
-            }
-        )
+        emit_json({"data": rows, "count": len(rows)})
         return
     console().print(
         table(
             "workflow definitions",
             ("key", "version", "title", "source", "loaded"),
-            [(r.key, r.version, r.title, r.source_name, when(r.loaded_at)) for r in records],
+            [(r.key, r.version, r.title, r.source_name, when(r.loaded_at)) for r in rows],
         )
     )
 

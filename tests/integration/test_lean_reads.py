@@ -17,12 +17,16 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from ducha.context import AppContext
 from ducha.db import make_engine
-from models import DeadlineStatus, Programme, Project
+from models import DeadlineStatus, NoticeState, Programme, Project
+from models.notices import INBOX
 from models.raw import open_reader, shape
+from notifications.notice_rows import INBOX as NOTICE_INBOX
+from notifications.notice_rows import NOTICE_STATES
 from workflows import ahead
 from workflows.ahead_sql import STATEMENTS
 from workflows.alert_rows import OPEN
 from workflows.definition import get_definition
+from workflows.definition_rows import DEFINITION_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = "2026-12-10T09:00+08:00"
@@ -61,7 +65,10 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         # Half of what the sweep to SWEPT raises.
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
+        **_RECORD_LIST_VALUES,
     }
+    if name.startswith("notices"):  # the demo's notices are written after the programme
+        real["created_by"] = datetime(2026, 12, 2, 14, 0, tzinfo=timezone(timedelta(hours=8)))
     return {
         key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
         for key, value in parameters.items()
@@ -180,8 +187,37 @@ def test_a_database_without_a_schema_gets_the_full_paths_error(tmp_path: Path, a
     assert "is empty (no ducha schema)" in lean.output
 
 
+# ducha inspections, notices, funds balances and workflows (tests at the end of this file).
+_RECORD_LIST_VALUES: dict[str, Any] = {
+    "recorded_by": datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+    "occurred_by": datetime(2026, 12, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+    # The demo loads its definitions at this very time (the boundary: loaded by it).
+    "loaded_by": datetime(2026, 12, 10, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+    "state": "queued",
+    "channel": "email",
+}
+RECORD_LISTS_LEAN = [
+    ["inspections"],
+    ["inspections", "--json"],
+    ["notices"],
+    ["notices", "--json"],
+    ["funds", "balances"],
+    ["funds", "balances", "--json"],
+    ["workflows"],
+    ["workflows", "--json"],
+    ["inspections", "--at", "2026-12-01", "--limit", "3", "--offset", "1"],
+    ["notices", "--unacknowledged", "--channel", "inbox", "--at", "2026-12-03"],
+    ["notices", "--state", "queued", "--limit", "0"],
+    ["notices", "--failed", "--at", "2026-12-01"],
+    ["funds", "balances", "--at", "2026-12-01", "--programme", "1"],
+    ["workflows", "--at", "2026-12-01"],
+]
+RECORD_LISTS_FULL_MODULES = ["inspections.queries", "notifications.queries", "funds.reads", "workflows.reads"]
+
+
 # How many rows each list holds on the demo (as ``ducha demo`` leaves it).
 LISTED = {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5, "deadlines": 88}
+LISTED |= {"inspections": 49, "notices": 10, "funds": 246, "workflows": 2}
 
 LOADED = """
 import sys
@@ -212,6 +248,7 @@ sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
         ["orders", "--json"],
         ["deadlines"],
         ["deadlines", "--json"],
+        *RECORD_LISTS_LEAN,
     ],
     ids=" ".join,
 )
@@ -230,10 +267,11 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "workflows.definition",
         "workflows.alerts",
         "inspections.orders",
+        *RECORD_LISTS_FULL_MODULES,
     }
     env = {**os.environ, "DUCHA_DATABASE_URL": demo}
     env.pop("DUCHA_NOW", None)
-    ours_top = {"ducha", "models", "workflows", "inspections", "notifications"}
+    ours_top = {"ducha", "models", "workflows", "inspections", "notifications", "funds"}
     script = LOADED.replace("{NAMES}", repr(heavy | ours_top))
     done = subprocess.run(
         [sys.executable, "-c", script, *args],
@@ -355,3 +393,155 @@ def test_deadlines_print_what_the_full_path_prints(demo: str, args: list[str], c
 def test_the_deadlines_statements_read_the_rows_sqlalchemy_reads(demo: str) -> None:
     assert _same_rows(demo, "deadlines") > 10
     assert OPEN == DeadlineStatus.OPEN
+
+
+# ducha inspections, notices, funds balances and workflows: every option, both ways.
+
+
+def _both_ways_unfrozen(url: str, args: list[str], env: dict[str, str] | None = None) -> tuple[Any, Any]:
+    """As ``_both_ways`` without the root --at: a read without a time given shows everything."""
+    runner = CliRunner()
+    env = {"DUCHA_DATABASE_URL": url, "COLUMNS": "160", **(env or {})}
+    lean = runner.invoke(app, args, env=env)
+    engine = make_engine(url)
+    try:
+        full = runner.invoke(app, args, env=env, obj=AppContext(_engine=engine))
+    finally:
+        engine.dispose()
+    return lean, full
+
+
+def _same_output(url: str, cases: list[tuple[list[str], int]]) -> None:
+    for args, code in cases:
+        lean, full = _both_ways_unfrozen(url, args)
+        assert (lean.exit_code, full.exit_code) == (code, code), (args, lean.output + full.output)
+        assert lean.stdout == full.stdout, args
+        assert lean.stderr == full.stderr, args
+        assert lean.stdout.strip(), args
+
+
+INSPECTIONS = [
+    (["inspections"], 0),  # no time given: every inspection (the table prints no time)
+    (["inspections", "--limit", "0"], 0),
+    (["inspections", "--limit", "5", "--offset", "40"], 0),
+    (["inspections", "--at", AT, "--json"], 0),
+    (["inspections", "--at", "2026-12-01", "--json", "--limit", "3", "--offset", "2"], 0),
+    (["inspections", "--at", "2026-11-20", "--offset", "3"], 0),
+    (["inspections", "--at", "2026-11-01", "--json"], 0),  # none recorded yet
+    (["inspections", "--project", "P008"], 0),
+    (["inspections", "--project", "P008", "--at", AT, "--json"], 0),
+]
+
+
+def test_inspections_print_what_the_full_path_prints(demo: str) -> None:
+    _same_output(demo, INSPECTIONS)
+    assert _same_rows(demo, "inspections") > 40
+
+
+def test_unknown_project_of_inspections_gets_the_full_paths_error(demo: str) -> None:
+    result = CliRunner().invoke(app, ["inspections", "--project", "P999"], env={"DUCHA_DATABASE_URL": demo})
+    assert result.exit_code == 2
+    assert "P999" in result.output
+
+
+NOTICES = [
+    (["notices"], 0),
+    (["notices", "--json"], 0),
+    (["notices", "--limit", "0"], 0),
+    (["notices", "--limit", "7", "--offset", "100"], 0),
+    (["notices", "--json", "--limit", "3", "--offset", "1"], 0),
+    (["notices", "--failed"], 1),
+    (["notices", "--failed", "--json", "--limit", "2"], 1),
+    (["notices", "--failed", "--at", "2026-12-01"], 0),  # none written by then
+    (["notices", "--failed", "--channel", "email", "--at", SWEPT], 1),
+    (["notices", "--failed", "--channel", "inbox"], 0),
+    (["notices", "--state", "passed"], 0),
+    (["notices", "--state", "accepted", "--channel", "inbox", "--json"], 0),
+    (["notices", "--state", "passed", "--channel", "inbox"], 0),
+    (["notices", "--state", "queued", "--at", "2026-12-03"], 0),
+    (["notices", "--state", "no such"], 2),
+    (["notices", "--channel", "inbox"], 0),  # the levels passed over left out
+    (["notices", "--channel", "inbox", "--json", "--at", "2026-12-03"], 0),
+    (["notices", "--channel", "email", "--limit", "4"], 0),
+    (["notices", "--unacknowledged"], 0),
+    (["notices", "--unacknowledged", "--json", "--at", SWEPT], 0),
+    (["notices", "--unacknowledged", "--channel", "inbox", "--limit", "3"], 0),
+    (["notices", "--failed", "--state", "failed"], 1),  # combinations the full path reads
+    (["notices", "--unacknowledged", "--failed"], 0),
+    (["notices", "--person", "13900000009"], 0),
+    (["notices", "--person", "13900000009", "--failed", "--json"], 1),
+]
+
+
+def test_notices_print_what_the_full_path_prints(demo: str) -> None:
+    """On the demo swept to SWEPT and dispatched (escalations waiting in inboxes, levels passed over,
+    e-mails failed: no mail server), every form of ``ducha notices`` both ways."""
+    for command in (["sweep", "--at", SWEPT], ["dispatch", "--at", SWEPT]):
+        done = CliRunner().invoke(app, command, env={"DUCHA_DATABASE_URL": demo})
+        assert done.exit_code == 0, done.output
+    for args, code in NOTICES:
+        lean, full = _both_ways_unfrozen(demo, args)
+        assert (lean.exit_code, full.exit_code) == (code, code), (args, lean.output + full.output)
+        assert lean.stdout == full.stdout, args
+        assert lean.stderr == full.stderr, args
+        assert lean.output.strip(), args
+    assert _same_rows(demo, "notices") > 400
+    shown = json.loads(_both_ways_unfrozen(demo, ["notices", "--json"])[0].stdout)
+    assert {(row["channel"], row["state"]) for row in shown["data"]} >= {
+        ("inbox", "accepted"),
+        ("inbox", "passed"),
+        ("email", "failed"),
+    }
+    waiting = json.loads(_both_ways_unfrozen(demo, ["notices", "--unacknowledged", "--json"])[0].stdout)
+    assert waiting["count"] > 10
+
+
+def test_the_notice_states_and_the_inbox_are_the_tables() -> None:
+    assert NOTICE_STATES == tuple(state.value for state in NoticeState)
+    assert NOTICE_INBOX == INBOX
+
+
+BALANCES = [
+    (["funds", "balances"], 0),
+    (["funds", "balances", "--json"], 0),
+    (["funds", "balances", "--limit", "0"], 0),
+    (["funds", "balances", "--limit", "5", "--offset", "200", "--json"], 0),
+    (["funds", "balances", "--at", "2026-12-01"], 0),
+    (["funds", "balances", "--at", AT, "--json", "--limit", "0"], 0),
+    (["funds", "balances", "--at", "2026-11-01", "--json"], 0),  # nothing had happened
+    (["funds", "balances", "--programme", "1", "--limit", "3"], 0),
+    (["funds", "balances", "--programme", "村级组织活动场所建设(第一批)", "--json", "--limit", "3"], 0),
+    (["funds", "balances", "--project", "P004"], 0),
+    (["funds", "balances", "--project", "P004", "--at", "2026-12-01", "--json"], 0),
+]
+
+
+def test_funds_balances_print_what_the_full_path_prints(demo: str) -> None:
+    _same_output(demo, BALANCES)
+    assert _same_rows(demo, "balances") > 200
+
+
+@pytest.mark.parametrize(
+    ("option", "said"), [("--programme", "no programme 'no such'"), ("--project", "P999")]
+)
+def test_what_balances_cannot_find_the_full_path_reports(demo: str, option: str, said: str) -> None:
+    ref = "no such" if option == "--programme" else "P999"
+    result = CliRunner().invoke(app, ["funds", "balances", option, ref], env={"DUCHA_DATABASE_URL": demo})
+    assert result.exit_code == 2
+    assert said in result.output
+
+
+WORKFLOWS = [
+    (["workflows"], 0),
+    (["workflows", "--json"], 0),
+    (["workflows", "--at", AT], 0),  # loaded at this very time
+    (["workflows", "--at", "2026-12-10T08:59+08:00", "--json"], 0),
+    (["workflows", "--at", "2026-11-01"], 0),
+]
+
+
+def test_workflows_print_what_the_full_path_prints(demo: str) -> None:
+    _same_output(demo, WORKFLOWS)
+    assert _same_rows(demo, "workflow_definitions") == 4
+    listed = json.loads(_both_ways_unfrozen(demo, ["workflows", "--json"])[0].stdout)
+    assert list(listed["data"][0]) == list(DEFINITION_FIELDS)
