@@ -61,6 +61,11 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         # Half of what the sweep to SWEPT raises.
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
+        # ducha show (tests/integration/test_lean_show.py reads them on every project).
+        "code": "P012",
+        "name": "P012",
+        "kind": "pre_review",
+        "as_of": datetime(2026, 12, 10, 9, 0, tzinfo=timezone(timedelta(hours=8))),
     }
     return {
         key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
