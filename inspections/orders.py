@@ -256,16 +256,15 @@ def get_order(*, session: Session, order_id: int) -> RectificationOrder:
     return order
 
 
-def open_orders(*, session: Session, project_id: int) -> list[RectificationOrder]:
-    return list(
-        session.exec(
-            select(RectificationOrder)
-            .where(
-                col(RectificationOrder.project_id) == project_id,
-                col(RectificationOrder.status) != OrderStatus.CLOSED,
-            )
-            .order_by(col(RectificationOrder.due_at))
-        ).all()
+@lru_cache(maxsize=1)
+def open_order_ids_statement() -> Compiled:
+    """The ids of the rectification orders of ``project_id`` not closed, in due order (then id): what the
+    ``no_open_orders`` guard reads (workflows.guard_rules), compiled ahead for ``ducha show``."""
+    o = table_of(RectificationOrder).c
+    return Compiled(
+        sa_select(o.id)
+        .where(o.project_id == bindparam("project_id"), o.status != OrderStatus.CLOSED.value)
+        .order_by(o.due_at, o.id)
     )
 
 

@@ -1,17 +1,16 @@
 """Questions the lifecycle engine asks about a project's inspections and orders."""
 
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from inspections.inspection_rows import InspectionRow as InspectionRow
 from inspections.inspection_rows import inspection_row
-from models import Inspection, InspectionKind, Outcome, Project
+from models import Inspection, InspectionKind, Project
 from models.compiled import Compiled
 from models.listing import Listing, Window
 from models.scope import EVERYTHING, Scope
@@ -25,28 +24,33 @@ def current_signed(
 
     ``as_of`` is the moment a guard asks: an inspection signed later does not count for it.
     """
-    correction = aliased(Inspection)
-    superseded = (
-        select(correction.id)
-        .where(col(correction.supersedes_id) == col(Inspection.id), col(correction.signed_at) <= as_of)
-        .exists()
+    found = current_signed_statement().first(
+        session, {"project_id": project_id, "kind": kind.value, "as_of": as_of}
     )
-    return session.exec(
-        select(Inspection)
+    return None if found is None else session.get(Inspection, found[0])
+
+
+@cache
+def current_signed_statement() -> Compiled:
+    """The id and outcome of ``current_signed`` (parameters ``project_id``, ``kind``, ``as_of``): what
+    the ``inspection_passed`` guard reads (workflows.guard_rules), compiled ahead for ``ducha show``."""
+    inspection = table_of(Inspection)
+    i, correction = inspection.c, inspection.alias("correction").c
+    as_of = bindparam("as_of", type_=i.signed_at.type)
+    superseded = sa_select(correction.id).where(
+        correction.supersedes_id == i.id, correction.signed_at <= as_of
+    )
+    return Compiled(
+        sa_select(i.id, i.outcome)
         .where(
-            col(Inspection.project_id) == project_id,
-            col(Inspection.kind) == kind,
-            col(Inspection.signed_at) <= as_of,
-            ~superseded,
+            i.project_id == bindparam("project_id"),
+            i.kind == bindparam("kind"),
+            i.signed_at <= as_of,
+            ~superseded.exists(),
         )
-        .order_by(col(Inspection.inspected_at).desc(), col(Inspection.id).desc())
+        .order_by(i.inspected_at.desc(), i.id.desc())
         .limit(1)
-    ).first()
-
-
-def passed(inspection: Inspection | None) -> bool:
-    """Passing counts with or without rectification; the orders are a separate guard."""
-    return inspection is not None and inspection.outcome in (Outcome.PASS, Outcome.PASS_WITH_RECTIFICATION)
+    )
 
 
 @lru_cache(maxsize=16)

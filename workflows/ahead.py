@@ -40,7 +40,9 @@ from notifications.queries import _notices_statement
 from workflows.alerts import _alerts_statement, _deadlines_statement, _unit_holders, deadline_filters
 from workflows.board import _board_statements, _filtered_rows, _programmes_statement
 from workflows.definition_rows import DEFINITION_FIELDS
+from workflows.guards import FACT_STATEMENTS, fact_statement
 from workflows.lean_reads import PROGRAMME_FIELDS
+from workflows.projects import documents_statement, history_statement, project_ref_statement
 from workflows.reads import _definitions_statement
 
 OUT = Path(__file__).with_name("ahead_sql.py")
@@ -56,7 +58,9 @@ LIST_FILTERS = ("programme_id", "stage", "town")
 WINDOWS = ((False, False), (False, True), (True, False), (True, True))
 # Parameters compared with a UTCDateTime column: the lean reads bind them with models.raw.UTC_BINDERS,
 # checked here against the column type's own bind processor on these times.
-UTC_PARAMETERS = frozenset({"created_by", "until", "overdue_at", "recorded_by", "occurred_by", "loaded_by"})
+UTC_PARAMETERS = frozenset(
+    {"created_by", "until", "overdue_at", "recorded_by", "occurred_by", "loaded_by", "as_of"}
+)
 # The alert list's filters ``ducha alerts`` gives (in any combination).
 ALERT_FILTERS = ("level", "project_id", "until")
 _UTC_SAMPLES = (
@@ -90,8 +94,26 @@ def programme_whole() -> Any:
     return sa_select(*(p.c[name] for name in PROGRAMME_FIELDS)).where(p.c.id == bindparam("programme"))
 
 
+def show_statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
+    """What ``ducha show`` runs (workflows.lean_show): the project a reference names, its row, history
+    and documents, and the guards' facts (workflows.guards.FACT_STATEMENTS)."""
+    reference = {"code": "x", "name": "x", "ref_id": 1, "window_limit": 2}
+    for in_programme in (False, True):
+        named = project_ref_statement(in_programme).windowed(offset=False, limit=True)
+        yield "show_project_ref", named, {**reference, **({"programme_id": 1} if in_programme else {})}
+    project = {"project_id": 1}
+    rows, _ = _filtered_rows(frozenset(project), EVERYTHING)
+    yield "show_project", rows, project
+    yield "show_history", history_statement(), project
+    yield "show_documents", documents_statement(), project
+    signed = {**project, "kind": "x", "as_of": _UTC_SAMPLES[0]}
+    for name in FACT_STATEMENTS:
+        yield name, fact_statement(name), signed if name == "guard_current_signed" else project
+
+
 def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     """Every (name, statement, parameters of one shape) the lean reads run."""
+    yield from show_statements()
     yield "programmes_first", Compiled(programmes_first()), {}
     yield "programme_by_ref", Compiled(programme_by_ref()), {"ref": "x", "ref_id": 1}
     yield "programme_whole", Compiled(programme_whole()), {"programme": 1}

@@ -1,6 +1,5 @@
 """Apply lifecycle transitions: guards, roles, optimistic locking and the append-only history."""
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, or_, select
@@ -9,8 +8,12 @@ from models import Person, Project, Role, RoleAssignment, WorkflowEvent
 from models.errors import Conflict, Refused
 from models.localtime import local_date
 from models.optimistic import update_if_unchanged
-from workflows.definition import Transition, WorkflowDefinition, get_definition, guard_params
-from workflows.guards import GUARDS, GuardContext
+from workflows.definition import WorkflowDefinition, get_definition, guard_params
+from workflows.guard_rules import unmet_guards
+from workflows.guards import session_facts
+from workflows.next_steps import Step as _Step
+from workflows.next_steps import TransitionOption as TransitionOption
+from workflows.next_steps import next_steps, transition_options
 
 RESUME = "resume"
 
@@ -37,45 +40,13 @@ class VersionConflict(Conflict):
         )
 
 
-@dataclass(frozen=True)
-class TransitionOption:
-    """A stage the project could move to now, and what stands in the way."""
-
-    to: str
-    label: str
-    roles: list[Role]
-    reason_required: bool
-    unmet: list[str] = field(default_factory=list)
-
-    @property
-    def ready(self) -> bool:
-        return not self.unmet
-
-
-@dataclass(frozen=True)
-class _Step:
-    """A resolved move: an ordinary transition, a suspension or a resume."""
-
-    to: str
-    roles: list[Role]
-    reason_required: bool
-    transition: Transition | None
-
-
 def definition_for(session: Session, project: Project) -> WorkflowDefinition:
     """The definition version the project started with."""
     return get_definition(session=session, key=project.definition_key, version=project.definition_version)
 
 
 def _steps(definition: WorkflowDefinition, project: Project) -> list[_Step]:
-    steps = [_Step(t.to, t.roles, t.reason_required, t) for t in definition.transitions_from(project.stage)]
-    suspension = definition.suspension
-    if suspension is not None:
-        if project.stage in suspension.from_:
-            steps.append(_Step(suspension.stage, suspension.roles, True, None))
-        elif project.stage == suspension.stage and project.resume_stage:
-            steps.append(_Step(project.resume_stage, suspension.roles, False, None))
-    return steps
+    return next_steps(definition.transitions, definition.suspension, project.stage, project.resume_stage)
 
 
 def actor_roles(session: Session, project: Project, actor: Person) -> set[Role]:
@@ -102,10 +73,10 @@ def _unmet(
             unmet.append(f"{actor.name} is not {allowed} for {project.code}")
     if step.reason_required and reason is not None and not reason.strip():
         unmet.append("a reason is required")
-    if step.transition is not None:
-        context = GuardContext(session=session, project=project, now=now)
-        for use in step.transition.guards:
-            unmet.extend(GUARDS[use.guard].check(context, guard_params(use)))
+    if step.transition is not None and step.transition.guards:
+        assert project.id is not None
+        uses = [(use.guard, dict(guard_params(use))) for use in step.transition.guards]
+        unmet.extend(unmet_guards(session_facts(session, project.id, now), uses))
     return unmet
 
 
@@ -114,16 +85,11 @@ def available_transitions(
 ) -> list[TransitionOption]:
     """Every stage the project may move to next, each with its unmet conditions listed."""
     definition = definition_for(session, project)
-    return [
-        TransitionOption(
-            to=step.to,
-            label=definition.stage_label(step.to),
-            roles=step.roles,
-            reason_required=step.reason_required,
-            unmet=_unmet(session, project, step, now, actor, reason=None),
-        )
-        for step in _steps(definition, project)
-    ]
+    return transition_options(
+        _steps(definition, project),
+        definition.stage_label,
+        lambda step: _unmet(session, project, step, now, actor, reason=None),
+    )
 
 
 def apply_transition(

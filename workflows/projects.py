@@ -2,10 +2,11 @@
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cache, lru_cache
 
-from sqlalchemy import func
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import bindparam, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from models import (
     Person,
@@ -18,11 +19,19 @@ from models import (
     Role,
     WorkflowEvent,
 )
+from models.compiled import Compiled
 from models.errors import NotFound, Refused, candidates
-from models.text import reference
+from models.types import table_of
 from workflows.definition import get_definition
 from workflows.people import SHOWN_MATCHES, assign_role, ensure_place
 from workflows.programmes import funding_sources
+from workflows.show_rows import (
+    DocumentLine,
+    HistoryLine,
+    document_lines,
+    history_lines,
+    project_ref_parameters,
+)
 
 
 def reserve_project_codes(*, session: Session, programme: Programme, count: int) -> list[str]:
@@ -117,29 +126,49 @@ def create_project(
 
 def find_project(*, session: Session, ref: str, programme_id: int | None = None) -> Project:
     """A project by code (P007), village name or id."""
-    ref = reference(ref, field="project")
-    village = aliased(Place)
+    parameters = project_ref_parameters(ref, programme_id)
+    statement = project_ref_statement("programme_id" in parameters)
+    matches = statement.windowed(offset=False, limit=True).all(
+        session, {**parameters, "window_limit": SHOWN_MATCHES + 1}
+    )
+    if not matches:
+        raise NotFound(
+            f"no project {parameters['name']!r} (give a code such as P007, a village name or an id)"
+        )
+    if len(matches) > 1:
+        counted = statement.counting().first(session, parameters)
+        assert counted is not None
+        total = int(counted[0])
+        codes = candidates((f"{row[1]} (id {row[0]})" for row in matches), total=total)
+        raise NotFound(
+            f"{parameters['name']!r} matches {total} projects ({codes}): name the programme with --programme"
+        )
+    found = session.get(Project, matches[0][0])
+    assert found is not None
+    return found
+
+
+@lru_cache(maxsize=2)
+def project_ref_statement(in_programme: bool) -> Compiled:
+    """The projects a reference names (``workflows.show_rows.project_ref_parameters``: by code, village
+    name or id; in the programme ``programme_id`` if ``in_programme``), in id order, with what
+    ``ducha show`` needs of each (``workflows.show_rows.ShownProject``)."""
+    project, village = table_of(Project), table_of(Place).alias("village")
+    p = project.c
     query = (
-        select(Project)
-        .join(village, col(village.id) == col(Project.village_id))
+        sa_select(p.id, p.code, p.stage, p.resume_stage, p.definition_key, p.definition_version)
+        .select_from(project.join(village, village.c.id == p.village_id))
         .where(
             or_(
-                col(Project.code) == ref.upper(),
-                col(village.name) == ref,
-                col(Project.id) == (int(ref) if ref.isdecimal() and len(ref) < 10 else -1),
+                p.code == bindparam("code"),
+                village.c.name == bindparam("name"),
+                p.id == bindparam("ref_id"),
             )
         )
     )
-    if programme_id is not None:
-        query = query.where(col(Project.programme_id) == programme_id)
-    matches = list(session.exec(query.order_by(col(Project.id)).limit(SHOWN_MATCHES + 1)).all())
-    if not matches:
-        raise NotFound(f"no project {ref!r} (give a code such as P007, a village name or an id)")
-    if len(matches) > 1:
-        total = session.exec(select(func.count()).select_from(query.subquery())).one()
-        codes = candidates((f"{p.code} (id {p.id})" for p in matches), total=total)
-        raise NotFound(f"{ref!r} matches {total} projects ({codes}): name the programme with --programme")
-    return matches[0]
+    if in_programme:
+        query = query.where(p.programme_id == bindparam("programme_id"))
+    return Compiled(query.order_by(p.id))
 
 
 def record_document(
@@ -158,21 +187,31 @@ def record_document(
     return document
 
 
-def documents(*, session: Session, project_id: int) -> list[ProjectDocument]:
-    return list(
-        session.exec(
-            select(ProjectDocument)
-            .where(col(ProjectDocument.project_id) == project_id)
-            .order_by(col(ProjectDocument.recorded_at))
-        ).all()
+def documents(*, session: Session, project_id: int) -> list[DocumentLine]:
+    return document_lines(documents_statement().all(session, {"project_id": project_id}))
+
+
+@cache
+def documents_statement() -> Compiled:
+    """The documents of ``project_id`` (``workflows.show_rows.DocumentLine``), in the order recorded."""
+    d = table_of(ProjectDocument).c
+    return Compiled(
+        sa_select(d.id, d.kind, d.title, d.recorded_at)
+        .where(d.project_id == bindparam("project_id"))
+        .order_by(d.recorded_at, d.id)
     )
 
 
-def history(*, session: Session, project_id: int) -> list[WorkflowEvent]:
-    return list(
-        session.exec(
-            select(WorkflowEvent)
-            .where(col(WorkflowEvent.project_id) == project_id)
-            .order_by(col(WorkflowEvent.occurred_at), col(WorkflowEvent.id))
-        ).all()
+def history(*, session: Session, project_id: int) -> list[HistoryLine]:
+    return history_lines(history_statement().all(session, {"project_id": project_id}))
+
+
+@cache
+def history_statement() -> Compiled:
+    """The stage changes of ``project_id`` (``workflows.show_rows.HistoryLine``), as they happened."""
+    e = table_of(WorkflowEvent).c
+    return Compiled(
+        sa_select(e.id, e.occurred_at, e.actor_id, e.actor_name, e.from_stage, e.to_stage, e.reason)
+        .where(e.project_id == bindparam("project_id"))
+        .order_by(e.occurred_at, e.id)
     )

@@ -21,30 +21,19 @@ from models import (
     InspectionKind,
     Person,
     Project,
-    ProjectDocument,
     SpotCheckDraw,
     Verdict,
     WorkflowDefinitionRecord,
-    WorkflowEvent,
 )
 from models.compiled import Compiled
 from models.errors import BadInput, NotFound
 from models.types import table_of
-from workflows.board import ProjectRow, list_projects
+from workflows.board import list_projects
 from workflows.definition_rows import DEFINITION_FIELDS, DefinitionRow
-from workflows.engine import TransitionOption, available_transitions
+from workflows.engine import available_transitions
 from workflows.programmes import find_programme
 from workflows.projects import documents, find_project, history
-
-
-@dataclass(frozen=True)
-class ProjectDetail:
-    """One project: its row, its history, its documents and what can happen next."""
-
-    project: ProjectRow
-    history: list[WorkflowEvent]
-    documents: list[ProjectDocument]
-    next: list[TransitionOption]
+from workflows.show_rows import ProjectDetail as ProjectDetail  # where its readers import it
 
 
 def project_detail(

@@ -19,7 +19,10 @@ from ducha.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from models.raw import RawReader
+    from workflows.show_rows import ProjectDetail
 
 ProjectArgument = Annotated[str, typer.Argument(help="Project code (P007), village name or id.")]
 document_app = typer.Typer(no_args_is_help=True, help="Record project documents.")
@@ -130,18 +133,33 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One project: stage, history, leader, specialist, budget, documents and what can happen next."""
+    app = context(ctx)
+    now = app.now(at)
+    # Without SQLAlchemy (workflows.lean_show), unless it cannot.
+    from workflows import lean_show
+
+    def lean_detail(reader: "RawReader") -> "ProjectDetail":
+        return lean_show.project_detail(reader, now=now, project=project, programme=programme)
+
+    with lean_read(app, lean_detail) as lean:
+        if lean is not None:
+            _print_detail(lean, now, as_json=as_json)
+            return
+    from workflows.reads import project_detail
+
+    with app.reading() as session:
+        detail = project_detail(session=session, now=now, project=project, programme=programme)
+    _print_detail(detail, now, as_json=as_json)
+
+
+def _print_detail(detail: "ProjectDetail", now: "datetime", *, as_json: bool) -> None:
     from rich.markup import escape
 
     from ducha.cli.json_output import emit_json
     from ducha.cli.tables import as_of_line, table
     from models import format_yuan
     from models.localtime import local
-    from workflows.reads import project_detail
 
-    app = context(ctx)
-    now = app.now(at)
-    with app.reading() as session:
-        detail = project_detail(session=session, now=now, project=project, programme=programme)
     summary = detail.project
     if as_json:
         emit_json(

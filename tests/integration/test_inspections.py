@@ -531,7 +531,8 @@ def test_failed_acceptance_reopens_construction_and_open_orders_block(session: S
     done = _sign(session, w, failed)
     order = _orders(session, w.proj)["structure_complete"]
     event = history(session=session, project_id=w.proj.id)[-1]
-    assert (failed.outcome, w.proj.stage, done.transition) == ("fail", "in_construction", event)
+    assert done.transition is not None
+    assert (failed.outcome, w.proj.stage, done.transition.id) == ("fail", "in_construction", event.id)
     assert (event.from_stage, event.to_stage, event.actor_name, event.occurred_at) == (
         "acceptance", "in_construction", "督查员1", AT
     )  # fmt: skip

@@ -66,6 +66,11 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
         **_RECORD_LIST_VALUES,
+        # ducha show (tests/integration/test_lean_show.py reads them on every project).
+        "code": "P012",
+        "name": "P012",
+        "kind": "pre_review",
+        "as_of": datetime(2026, 12, 10, 9, 0, tzinfo=timezone(timedelta(hours=8))),
     }
     if name.startswith("notices"):  # the demo's notices are written after the programme
         real["created_by"] = datetime(2026, 12, 2, 14, 0, tzinfo=timezone(timedelta(hours=8)))
