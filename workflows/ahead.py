@@ -26,8 +26,9 @@ from sqlalchemy import JSON, bindparam, create_engine, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect, processors
 
+from funds.reads import _fund_sources_statement, _summary_statement, _trail_statement
 from inspections.orders import _orders_statement, order_filters
-from models import Programme, WorkflowDefinitionRecord
+from models import Place, Programme, Project, WorkflowDefinitionRecord
 from models.compiled import Compiled
 from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
@@ -35,6 +36,7 @@ from models.types import UTCDateTime, table_of
 from models.versioned import _newest_text
 from workflows.alerts import _alerts_statement, _deadlines_statement, _unit_holders, deadline_filters
 from workflows.board import _board_statements, _filtered_rows, _programmes_statement
+from workflows.fund_audit import _findings_statement
 from workflows.lean_reads import PROGRAMME_FIELDS
 
 OUT = Path(__file__).with_name("ahead_sql.py")
@@ -84,8 +86,40 @@ def programme_whole() -> Any:
     return sa_select(*(p.c[name] for name in PROGRAMME_FIELDS)).where(p.c.id == bindparam("programme"))
 
 
+def audit_project_by_ref(in_programme: bool) -> Any:
+    """The first two projects whose code is ``code``, whose village is named ``ref`` or whose id is
+    ``ref_id`` (of the programme ``programme_id``): ``find_project`` when it finds exactly one."""
+    p, village = table_of(Project).c, table_of(Place).alias("village")
+    query = (
+        sa_select(p.id, p.programme_id, p.code, p.name)
+        .join_from(table_of(Project), village, village.c.id == p.village_id)
+        .where(
+            or_(p.code == bindparam("code"), village.c.name == bindparam("ref"), p.id == bindparam("ref_id"))
+        )
+        .order_by(p.id)
+        .limit(2)
+    )
+    if in_programme:
+        query = query.where(p.programme_id == bindparam("programme_id"))
+    return query
+
+
+def audit_statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
+    """The statements of ``ducha audit summary``, ``trail`` and ``findings`` (workflows.lean_audit)."""
+    reference = {"code": "X", "ref": "x", "ref_id": 1}
+    yield "audit_project_by_ref", Compiled(audit_project_by_ref(False)), reference
+    yield "audit_project_by_ref", Compiled(audit_project_by_ref(True)), {**reference, "programme_id": 1}
+    yield "audit_fund_sources", _fund_sources_statement(), {"programme_id": 1}
+    for until in (False, True):
+        by = {"until": _UTC_SAMPLES[0]} if until else {}
+        yield "audit_summary", _summary_statement(until), {"programme_id": 1, **by}
+        yield "audit_trail", _trail_statement(until), {"programme_id": 1, "project_id": 1, **by}
+    yield "audit_findings", _findings_statement(), {"programme": 1}
+
+
 def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     """Every (name, statement, parameters of one shape) the lean reads run."""
+    yield from audit_statements()
     yield "programmes_first", Compiled(programmes_first()), {}
     yield "programme_by_ref", Compiled(programme_by_ref()), {"ref": "x", "ref_id": 1}
     yield "programme_whole", Compiled(programme_whole()), {"programme": 1}

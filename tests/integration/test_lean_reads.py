@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         # Half of what the sweep to SWEPT raises.
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
+        "code": "P012",
     }
     return {
         key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
@@ -355,3 +356,46 @@ def test_deadlines_print_what_the_full_path_prints(demo: str, args: list[str], c
 def test_the_deadlines_statements_read_the_rows_sqlalchemy_reads(demo: str) -> None:
     assert _same_rows(demo, "deadlines") > 10
     assert OPEN == DeadlineStatus.OPEN
+
+
+# --- ducha audit summary, trail and findings (workflows.lean_audit) ---------------------------------
+
+
+def test_the_audit_reads_are_lean_for_every_option(demo: str) -> None:
+    """Each form of the audit reads the lean path answers (no NotAhead: not the full path in
+    disguise) and answers what ``funds.reads`` and ``workflows.fund_audit`` answer."""
+    from funds.reads import summary, trail
+    from workflows import lean_audit
+    from workflows.fund_audit import audit_findings
+    from workflows.programmes import find_programme
+    from workflows.projects import find_project
+
+    assert _same_rows(demo, "audit_") > 100
+    name = "村级组织活动场所建设(第一批)"
+    reader = open_reader(demo)
+    assert reader is not None
+    engine = make_engine(demo)
+    try:
+        with Session(engine) as session:
+            programme = find_programme(session=session, ref=None)
+            for ref, at in itertools.product(
+                (None, "1", name), (None, datetime(2026, 11, 20, 1, tzinfo=UTC))
+            ):
+                assert lean_audit.summary(reader, programme=ref, at=at) == summary(
+                    session=session, programme=programme, at=at
+                )
+            for (project, ref), at in itertools.product(
+                (("P004", None), ("p008", "1"), ("4", None), ("光明村", name), ("P017", "")),
+                (None, datetime(2026, 11, 26, 7, tzinfo=UTC)),
+            ):
+                info, rows = lean_audit.trail(reader, project=project, programme=ref, at=at)
+                found = find_project(session=session, ref=project)
+                assert (info.code, info.name) == (found.code, found.name)
+                assert list(rows) == list(trail(session=session, project=found, at=at))
+            for ref in (None, "1", name):
+                assert lean_audit.findings(reader, programme=ref) == audit_findings(
+                    session=session, programme=ref
+                )
+    finally:
+        reader.close()
+        engine.dispose()
