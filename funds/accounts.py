@@ -6,31 +6,18 @@ e.g. ``upper/bank/P007``, ``upper/expense/P007/construction``, ``district/payabl
 
 from collections.abc import Iterable
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table
 from sqlmodel import Session, col, select
 
+from funds.account_kinds import PROJECT_KINDS as PROJECT_KINDS
+from funds.account_kinds import Kind as Kind
 from funds.journal import Account, Log
 from models import FundingSource, Programme, Project
 from models.errors import NotFound, Refused
 from models.ledger import ExpenseCategory, LedgerAccount, Vendor
 from models.types import table_of
-
-
-class Kind(StrEnum):
-    SOURCE = "source"  # the money a level of government gives (credit: how much came)
-    POOL = "pool"  # the programme's money of one fund, not yet allocated
-    INTERFUND = "interfund"  # a reclassification's clearing account between two funds
-    ALLOCATION = "allocation"  # a project's allocation, not yet disbursed
-    BANK = "bank"  # a project's bank account: disbursed, not yet spent or reserved
-    RESERVED = "reserved"  # approved payments not yet made
-    EXPENSE = "expense"  # spent, by category
-    PAYABLE = "payable"  # owed to a vendor for goods or works accepted (credit)
-
-
-PROJECT_KINDS = (Kind.ALLOCATION, Kind.BANK, Kind.RESERVED, Kind.EXPENSE, Kind.PAYABLE)
 
 # (code, name, earmarked): the earmark of the programmes (建设和办公用品配置) and what lies outside it.
 DEFAULT_CATEGORIES = (

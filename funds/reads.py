@@ -5,19 +5,24 @@ Every read takes ``at``: only entries that had happened by then (``occurred_at``
 set-based query; the lists stream (``Listing``).
 """
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlmodel import Session
 
-from funds.accounts import Kind
 from funds.balance_rows import BalanceRow as BalanceRow
 from funds.balance_rows import balance_row
+from funds.summary_rows import FundSummary as FundSummary
+from funds.summary_rows import Position as Position
+from funds.summary_rows import ProjectSummary as ProjectSummary
+from funds.summary_rows import Summary as Summary
+from funds.summary_rows import make_summary
+from funds.trail_rows import TrailRow as TrailRow
+from funds.trail_rows import trail_row
 from models import FundingSource, Programme, Project
 from models.compiled import Compiled
 from models.ledger import ExpenseCategory, JournalEntry, JournalLine, LedgerAccount, Vendor
@@ -80,34 +85,10 @@ def balances(
     return Listing.each(session, query, balance_row, Window(), parameters)
 
 
-@dataclass(frozen=True)
-class TrailRow:
-    """One movement of a project's money: an entry's line on one of its accounts."""
-
-    seq: int
-    occurred_at: datetime
-    recorded_at: datetime
-    kind: str
-    fund: str
-    account: str
-    amount_fen: int
-    balance_fen: int
-    voucher: str | None
-    invoice: str | None
-    vendor: str | None
-    category: str | None
-    documents: list[str]
-    actor: str | None
-    memo: str | None
-    refs: dict[str, int]
-    override: str | None
-    entry_hash: str
-
-
-def trail(
-    *, session: Session, project: Project, at: datetime | None = None, window: Window = Window()
-) -> Listing[TrailRow]:
-    """Every movement on the project's accounts in log order, each with the account's balance after it."""
+@cache
+def _trail_statement(until: bool) -> Compiled:
+    """A project's movements (``project_id`` of ``programme_id``) in log order, those by ``until`` if
+    given; kept, and compiled ahead for ``ducha audit trail`` (workflows.ahead)."""
     query = (
         select(
             ENTRY.c.seq,
@@ -130,91 +111,40 @@ def trail(
         .join(ACCOUNT, ACCOUNT.c.id == LINE.c.account_id)
         .join(FUND, FUND.c.id == ACCOUNT.c.fund_id)
         .outerjoin(VENDOR, VENDOR.c.id == ENTRY.c.vendor_id)
-        .where(LINE.c.programme_id == project.programme_id, ACCOUNT.c.project_id == project.id)
+        .where(
+            LINE.c.programme_id == bindparam("programme_id"), ACCOUNT.c.project_id == bindparam("project_id")
+        )
         .order_by(LINE.c.entry_seq, LINE.c.position)
     )
+    if until:
+        query = query.where(ENTRY.c.occurred_at <= bindparam("until"))
+    return Compiled(query)
+
+
+def trail(
+    *, session: Session, project: Project, at: datetime | None = None, window: Window = Window()
+) -> Listing[TrailRow]:
+    """Every movement on the project's accounts in log order, each with the account's balance after it."""
+    parameters: dict[str, Any] = {"programme_id": project.programme_id, "project_id": project.id}
     if at is not None:
-        query = query.where(ENTRY.c.occurred_at <= at)
-
-    def row(found: Any) -> TrailRow:
-        body = json.loads(found[12])
-        f = found
-        return TrailRow(
-            f[0],
-            f[1],
-            f[2],
-            f[3],
-            f[4],
-            f[5],
-            int(f[6]),
-            int(f[7]),
-            f[8],
-            f[9],
-            f[10],
-            f[11],
-            documents=[item["sha256"] for item in body["documents"]],
-            actor=body["actor"]["name"] if body["actor"] else None,
-            memo=body["memo"],
-            refs={key: value for key, value in body["refs"].items() if value is not None},
-            override=body["override"]["reason"] if body["override"] else None,
-            entry_hash=found[13],
-        )
-
-    return Listing.each(session, query, row, window)
+        parameters["until"] = at
+    return Listing.each(session, _trail_statement(at is not None), trail_row, window, parameters)
 
 
-@dataclass
-class Position:
-    """Money of one fund (and one project, or the whole fund), by where it is."""
-
-    allocated_fen: int = 0
-    disbursed_fen: int = 0
-    reserved_fen: int = 0
-    spent_fen: int = 0
-    owed_fen: int = 0  # payables not yet paid
-    idle_fen: int = 0  # disbursed, neither spent nor reserved: in the project's bank account
-
-    def add(self, kind: str, balance: int) -> None:
-        self.allocated_fen += balance
-        if kind != Kind.ALLOCATION:
-            self.disbursed_fen += balance
-        if kind == Kind.RESERVED:
-            self.reserved_fen += balance
-        elif kind == Kind.EXPENSE:
-            self.spent_fen += balance
-        elif kind == Kind.PAYABLE:
-            self.owed_fen -= balance
-        elif kind == Kind.BANK:
-            self.idle_fen += balance
+@cache
+def _fund_sources_statement() -> Compiled:
+    """A programme's (``programme_id``) funding sources in their order: code, name, budget."""
+    return Compiled(
+        select(FUND.c.code, FUND.c.name, FUND.c.amount_fen)
+        .where(FUND.c.programme_id == bindparam("programme_id"))
+        .order_by(FUND.c.position)
+    )
 
 
-@dataclass
-class FundSummary:
-    fund: str
-    name: str
-    budget_fen: int
-    received_fen: int = 0
-    pool_fen: int = 0  # received, not yet allocated
-    position: Position = field(default_factory=Position)
-
-
-@dataclass
-class ProjectSummary:
-    project: str
-    fund: str
-    position: Position = field(default_factory=Position)
-
-
-@dataclass
-class Summary:
-    programme: str
-    as_of: datetime | None
-    funds: list[FundSummary]
-    projects: list[ProjectSummary]
-
-
-def summary(*, session: Session, programme: Programme, at: datetime | None = None) -> Summary:
-    """Allocated, disbursed, reserved, spent, owed and idle money by fund and by project: one GROUP BY."""
+@cache
+def _summary_statement(until: bool) -> Compiled:
+    """The sum of each (fund, project, kind) of accounts of a programme (``programme_id``), of the
+    entries by ``until`` if given: one GROUP BY; kept, and compiled ahead for ``ducha audit summary``."""
     query = (
         select(FUND.c.code, PROJECT.c.code, ACCOUNT.c.kind, func.sum(LINE.c.amount_fen))
         .select_from(LINE)
@@ -222,30 +152,23 @@ def summary(*, session: Session, programme: Programme, at: datetime | None = Non
         .join(ACCOUNT, ACCOUNT.c.id == LINE.c.account_id)
         .join(FUND, FUND.c.id == ACCOUNT.c.fund_id)
         .outerjoin(PROJECT, PROJECT.c.id == ACCOUNT.c.project_id)
-        .where(LINE.c.programme_id == programme.id)
+        .where(LINE.c.programme_id == bindparam("programme_id"))
         .group_by(FUND.c.code, PROJECT.c.code, ACCOUNT.c.kind)
         .order_by(PROJECT.c.code, FUND.c.code)
     )
+    if until:
+        query = query.where(ENTRY.c.occurred_at <= bindparam("until"))
+    return Compiled(query)
+
+
+def summary(*, session: Session, programme: Programme, at: datetime | None = None) -> Summary:
+    """Allocated, disbursed, reserved, spent, owed and idle money by fund and by project: one GROUP BY."""
+    parameters: dict[str, Any] = {"programme_id": programme.id}
+    sources = _fund_sources_statement().all(session, parameters)
     if at is not None:
-        query = query.where(ENTRY.c.occurred_at <= at)
-    sources = session.execute(
-        select(FUND.c.code, FUND.c.name, FUND.c.amount_fen)
-        .where(FUND.c.programme_id == programme.id)
-        .order_by(FUND.c.position)
-    ).all()
-    funds = {code: FundSummary(code, name, budget) for code, name, budget in sources}
-    projects: dict[tuple[str, str], ProjectSummary] = {}
-    for fund, project, kind, total in session.execute(query):
-        balance = int(total)
-        if project is None:
-            if kind == Kind.SOURCE:
-                funds[fund].received_fen = -balance
-            elif kind == Kind.POOL:
-                funds[fund].pool_fen = balance
-            continue
-        projects.setdefault((project, fund), ProjectSummary(project, fund)).position.add(kind, balance)
-        funds[fund].position.add(kind, balance)
-    return Summary(programme.name, at, list(funds.values()), list(projects.values()))
+        parameters["until"] = at
+    totals = _summary_statement(at is not None).all(session, parameters)
+    return make_summary(programme.name, at, sources, totals)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ from decimal import Decimal, DecimalException, localcontext
 FEN_PER_YUAN = 100
 # The largest amount a BIGINT column holds.
 MAX_FEN = 2**63 - 1
+# Below this a spreadsheet's number cell (a double, 15 significant digits) holds an amount exact to
+# the fen; at or above it the workbooks write the amount as text (workflows.ledger_export).
+EXACT_BELOW_FEN = 10**15
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 

@@ -20,8 +20,9 @@ Who may: an auditor or the supervision office; the scheduled job runs as the sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Select
+from sqlalchemy import Select, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -46,11 +47,15 @@ from models import (
     role_holders,
 )
 from models.calendar import WorkingCalendar
+from models.compiled import Compiled
 from models.ledger import LedgerLog
 from models.localtime import local_date
+from models.types import table_of
 from notifications.inspection_notices import inspection_drafts
 from notifications.outbox import Enqueued, NoticeSetup, enqueue
 from workflows.authority import require_role
+from workflows.finding_rows import FindingRow as FindingRow
+from workflows.finding_rows import finding_row
 from workflows.programmes import find_programme
 
 AUDITORS = (Role.AUDITOR, Role.OFFICE)
@@ -321,63 +326,42 @@ def _weights(text: str) -> dict[str, int]:
     return {item.key: item.weight for _, item in template.iter_items()}
 
 
-@dataclass(frozen=True)
-class FindingRow:
-    """A recorded finding as the auditor reads it, with its order's state."""
-
-    id: int
-    rule: str
-    rule_effective: str
-    regulation: str
-    subject: str
-    project: str | None
-    fund: str | None
-    severity: str
-    amount_fen: int
-    evidence: list[int]
-    description: str
-    detail: dict[str, object]
-    as_of: datetime
-    order_id: int | None
-    order_status: str | None
-    order_due_at: datetime | None
-    occurrence: int
-    cleared_at: datetime | None
+@cache
+def _findings_statement() -> Compiled:
+    """A programme's (``programme``) recorded findings, oldest first, with their project's code and
+    their order's state; kept, and compiled ahead for ``ducha audit findings`` (workflows.ahead)."""
+    finding, project, order = table_of(FundAuditFinding), table_of(Project), table_of(RectificationOrder)
+    f = finding.c
+    return Compiled(
+        sa_select(
+            f.id,
+            f.rule,
+            f.rule_effective,
+            f.regulation,
+            f.subject,
+            project.c.code,
+            f.fund,
+            f.severity,
+            f.amount_fen,
+            f.evidence,
+            f.description,
+            f.detail,
+            f.as_of,
+            f.order_id,
+            order.c.status,
+            order.c.due_at,
+            f.occurrence,
+            f.cleared_at,
+        )
+        .select_from(finding)
+        .outerjoin(project, project.c.id == f.project_id)
+        .outerjoin(order, order.c.id == f.order_id)
+        .where(f.programme_id == bindparam("programme"))
+        .order_by(f.id)
+    )
 
 
 def audit_findings(*, session: Session, programme: str | None = None) -> list[FindingRow]:
     """Every recorded finding of the programme, oldest first: one query."""
     found = find_programme(session=session, ref=programme)
-    rows = session.exec(
-        select(FundAuditFinding, Project.code, RectificationOrder.status, RectificationOrder.due_at)
-        .outerjoin(Project, col(Project.id) == col(FundAuditFinding.project_id))
-        .outerjoin(RectificationOrder, col(RectificationOrder.id) == col(FundAuditFinding.order_id))
-        .where(col(FundAuditFinding.programme_id) == found.id)
-        .order_by(col(FundAuditFinding.id))
-    ).all()
-    out = []
-    for row, code, status, due in rows:
-        assert row.id is not None
-        out.append(
-            FindingRow(
-                row.id,
-                row.rule,
-                row.rule_effective.isoformat(),
-                row.regulation,
-                row.subject,
-                code,
-                row.fund,
-                row.severity,
-                row.amount_fen,
-                list(row.evidence),
-                row.description,
-                dict(row.detail),
-                row.as_of,
-                row.order_id,
-                str(status) if status is not None else None,
-                due,
-                row.occurrence,
-                row.cleared_at,
-            )
-        )
-    return out
+    return [finding_row(row) for row in _findings_statement().all(session, {"programme": found.id})]

@@ -47,12 +47,12 @@ from models import (
 from models.errors import NotFound
 from models.listing import BATCH
 from models.localtime import local, local_date
+from models.money import EXACT_BELOW_FEN as EXACT_BELOW_FEN
 from models.types import table_of
 from workflows.definition import WorkflowDefinition, get_definition
 from workflows.programmes import funding_sources
 
 ScopePredicate = Callable[[ColumnElement[int]], ColumnElement[bool]]
-EXACT_BELOW_FEN = 10**15
 YUAN = "#,##0.00"
 DAY = "yyyy-mm-dd"
 SCORE = "0.0"

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import BinaryIO, TextIO
 
-from funds.reads import TrailRow
+from funds.trail_rows import TrailRow
 from models.localtime import local
-from workflows.ledger_export import EXACT_BELOW_FEN
+from models.money import EXACT_BELOW_FEN
 
 HEADER = (
     "entry",

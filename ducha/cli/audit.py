@@ -18,6 +18,7 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     say_error,
 )
 
@@ -309,17 +310,27 @@ def trail(
 ) -> None:
     """Every movement of a project's money with its running balance, voucher, evidence, actor and hash."""
     from ducha.cli.trail_output import write_trail
+    from workflows import lean_audit
+
+    app = context(ctx)
+    as_of = app.as_of(at)
+    fmt = "json" if as_json else fmt
+    with lean_read(
+        app, lambda reader: lean_audit.trail(reader, project=project, programme=programme, at=as_of)
+    ) as lean:
+        if lean is not None:
+            info, streamed = lean
+            write_trail(streamed, fmt, out, title=f"{info.code} {info.name}", as_of=as_of)
+            return
     from funds.reads import trail as read_trail
     from workflows.programmes import find_programme
     from workflows.projects import find_project
 
-    app = context(ctx)
-    as_of = app.as_of(at)
     with app.reading() as session:
         found = find_programme(session=session, ref=programme) if programme else None
         target = find_project(session=session, ref=project, programme_id=found.id if found else None)
         rows = read_trail(session=session, project=target, at=as_of)
-        write_trail(rows, "json" if as_json else fmt, out, title=f"{target.code} {target.name}", as_of=as_of)
+        write_trail(rows, fmt, out, title=f"{target.code} {target.name}", as_of=as_of)
 
 
 @audit_app.command("summary")
@@ -329,15 +340,20 @@ def summary(
     """Allocated, disbursed, reserved, spent, owed and idle money by fund and by project."""
     from ducha.cli.json_output import emit_json
     from ducha.cli.trail_output import print_summary
-    from funds.reads import summary as read_summary
-    from workflows.programmes import find_programme
+    from workflows import lean_audit
 
     app = context(ctx)
     as_of = app.as_of(at)
-    with app.reading() as session:
-        report = read_summary(
-            session=session, programme=find_programme(session=session, ref=programme), at=as_of
-        )
+    with lean_read(app, lambda reader: lean_audit.summary(reader, programme=programme, at=as_of)) as lean:
+        report = lean
+    if report is None:
+        from funds.reads import summary as read_summary
+        from workflows.programmes import find_programme
+
+        with app.reading() as session:
+            report = read_summary(
+                session=session, programme=find_programme(session=session, ref=programme), at=as_of
+            )
     if as_json:
         emit_json(report)
         return
@@ -449,11 +465,16 @@ def findings(ctx: typer.Context, programme: ProgrammeOption = None, as_json: Jso
     from ducha.cli.json_output import emit_json
     from models.localtime import local
     from models.money import format_yuan
-    from workflows.fund_audit import audit_findings
+    from workflows import lean_audit
 
     app = context(ctx)
-    with app.reading() as session:
-        rows = audit_findings(session=session, programme=programme)
+    with lean_read(app, lambda reader: lean_audit.findings(reader, programme=programme)) as lean:
+        rows = lean
+    if rows is None:
+        from workflows.fund_audit import audit_findings
+
+        with app.reading() as session:
+            rows = audit_findings(session=session, programme=programme)
     if as_json:
         emit_json({"findings": rows})
     else:

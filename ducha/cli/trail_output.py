@@ -15,7 +15,8 @@ from rich.console import Console
 
 from ducha.cli.common import console, file_written
 from ducha.cli.tables import table, when
-from funds.reads import FundSummary, Summary, TrailRow
+from funds.summary_rows import FundSummary, Summary
+from funds.trail_rows import TrailRow
 from models import format_yuan
 from models.errors import BadInput
 from models.localtime import local

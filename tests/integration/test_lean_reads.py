@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -550,3 +550,261 @@ def test_workflows_print_what_the_full_path_prints(demo: str) -> None:
     assert _same_rows(demo, "workflow_definitions") == 4
     listed = json.loads(_both_ways_unfrozen(demo, ["workflows", "--json"])[0].stdout)
     assert list(listed["data"][0]) == list(DEFINITION_FIELDS)
+
+
+# --- ducha audit summary, trail and findings (workflows.lean_audit) ---------------------------------
+
+# An auditor of the demo, and a time its fund audit finds the four planted problems as of.
+AUDITOR, AUDITED = "13900000007", "2026-12-10T10:00+08:00"
+AUDIT_SUMMARY = [
+    ["audit", "summary"],
+    ["audit", "summary", "--json"],
+    ["audit", "summary", "--at", "2026-11-20"],
+    ["audit", "summary", "--at", "2026-11-01"],
+    ["audit", "summary", "--at", "2026-11-26T15:00+08:00", "--json"],
+    ["audit", "summary", "--programme", "1"],
+    ["audit", "summary", "--programme", "村级组织活动场所建设(第一批)", "--json", "--at", "2026-12-01"],
+    ["--at", AT, "audit", "summary"],
+]
+AUDIT_TRAIL = [
+    ["audit", "trail", "P004"],
+    ["audit", "trail", "p004", "--format", "csv"],
+    ["audit", "trail", "P004", "--format", "json"],
+    ["audit", "trail", "P004", "--json"],
+    ["audit", "trail", "P004", "--format", "table", "--at", "2026-11-20"],
+    ["audit", "trail", "P004", "--format", "csv", "--at", "2026-11-26T15:00+08:00"],
+    ["audit", "trail", "P004", "--json", "--at", "2026-11-26"],
+    ["audit", "trail", "P008", "--programme", "1"],
+    ["audit", "trail", "P008", "--programme", "村级组织活动场所建设(第一批)", "--format", "csv"],
+    ["audit", "trail", "4"],
+    ["audit", "trail", "光明村", "--format", "json"],
+    ["--at", AT, "audit", "trail", "P017"],
+]
+
+
+def _audit_run(url: str, args: list[str], *, full: bool = False) -> Any:
+    """``ducha ARGS``, lean or (``full``) through SQLAlchemy; no --at unless ``args`` give one (a read
+    without a time reads everything, one with a time what had happened by then)."""
+    engine = make_engine(url) if full else None
+    try:
+        return CliRunner().invoke(
+            app,
+            args,
+            env={"DUCHA_DATABASE_URL": url, "COLUMNS": "160"},
+            obj=AppContext(_engine=engine) if engine is not None else None,
+        )
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def _audit_both_ways(url: str, args: list[str]) -> tuple[Any, Any]:
+    return _audit_run(url, args), _audit_run(url, args, full=True)
+
+
+def test_audit_summary_and_trail_print_what_the_full_path_prints(demo: str) -> None:
+    for args in AUDIT_SUMMARY + AUDIT_TRAIL:
+        lean, full = _audit_both_ways(demo, args)
+        assert (lean.exit_code, full.exit_code) == (0, 0), (args, lean.output + full.output)
+        assert lean.stdout == full.stdout, args
+        assert lean.stderr == full.stderr, args
+        assert lean.stdout.strip()
+    # Before the first allocation: no movement both ways.
+    lean, full = _audit_both_ways(demo, ["audit", "trail", "P004", "--json", "--at", "2026-11-01"])
+    assert (lean.exit_code, full.exit_code, lean.stdout) == (0, 0, full.stdout)
+    assert json.loads(lean.stdout)["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["audit", "trail", "P999"], "no project 'P999'"),
+        (["audit", "trail", "P004", "--programme", "7"], "no programme '7'"),
+        (["audit", "trail", "P004", "--format", "pdf"], "--format 'pdf'"),
+        (["audit", "trail", "P004", "--format", "xlsx"], "give --out FILE.xlsx"),
+        (["audit", "summary", "--programme", "no such"], "no programme 'no such'"),
+        (["audit", "findings", "--programme", "7"], "no programme '7'"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_what_the_lean_audit_reads_cannot_do_the_full_path_reports(
+    demo: str, args: list[str], says: str
+) -> None:
+    lean, full = _audit_both_ways(demo, args)
+    assert (lean.exit_code, full.exit_code) == (2, 2)
+    assert lean.output == full.output
+    assert says in lean.output
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_audit_trail_files_are_what_the_full_path_writes(demo: str, tmp_path: Path, fmt: str) -> None:
+    lean_file, full_file = tmp_path / f"lean.{fmt}", tmp_path / f"full.{fmt}"
+    args = ["audit", "trail", "P004", "--format", fmt, "--out"]
+    lean = _audit_run(demo, [*args, str(lean_file)])
+    full = _audit_run(demo, [*args, str(full_file)], full=True)
+    assert (lean.exit_code, full.exit_code) == (0, 0), lean.output + full.output
+    assert lean.stdout.replace("lean.", "full.") == full.stdout
+    if fmt != "xlsx":
+        assert lean_file.read_bytes() == full_file.read_bytes()
+        assert lean_file.stat().st_size > 1000
+        return
+    from openpyxl import load_workbook
+
+    def cells(path: Path) -> list[list[object]]:
+        sheet = load_workbook(path, read_only=True)["trail"]
+        return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+    assert cells(lean_file) == cells(full_file)
+    assert len(cells(lean_file)) > 5
+
+
+def _ok(url: str, *args: str) -> Any:
+    result = CliRunner().invoke(app, list(args), env={"DUCHA_DATABASE_URL": url})
+    assert result.exit_code in (0, 1), result.output
+    return result
+
+
+def test_audit_findings_print_what_the_full_path_prints(demo: str) -> None:
+    """Findings standing, cleared and found again (a second occurrence), with their orders: every
+    form of ``ducha audit findings`` both ways, and its exit 1 while an order is not closed."""
+    forms = [
+        ["audit", "findings"],
+        ["audit", "findings", "--json"],
+        ["audit", "findings", "--programme", "1"],
+        ["audit", "findings", "--programme", "村级组织活动场所建设(第一批)", "--json"],
+    ]
+    for args in forms:  # none recorded yet
+        lean, full = _audit_both_ways(demo, args)
+        assert (lean.exit_code, full.exit_code) == (0, 0), lean.output + full.output
+        assert lean.stdout == full.stdout, args
+    audit = ["audit", "run", "--as", AUDITOR, "--json", "--at"]
+    runs = json.loads(_ok(demo, *audit, AUDITED).stdout)["runs"]
+    overspend = next(f for f in runs[0]["findings"] if f["rule"] == "overspend")
+    (entry,) = overspend["evidence"]
+    office = ("--as", "13900000001")
+    reverse = ("funds", "reverse", str(entry), "--reason", "超支冲回", *office, "--op-id", "t-undo")
+    _ok(demo, *reverse, "--at", "2026-12-10T11:00+08:00")
+    _ok(demo, *audit, "2026-12-11T09:00+08:00")
+    amount = next(
+        row["amount_fen"]
+        for row in json.loads(_ok(demo, "audit", "trail", "P008", "--json").stdout)["data"]
+        if row["seq"] == entry
+    )
+    yuan = f"{amount // 100}.{amount % 100:02d}"
+    spend = ("funds", "spend", "P008", "--fund", "upper", "--amount", yuan, "--voucher", "记-t-again")
+    again = ("--category", "construction", "--vendor", "测试建设", "--override-reason", "再次超支")
+    _ok(demo, *spend, *again, *office, "--op-id", "t-again", "--at", "2026-12-11T16:00+08:00")
+    _ok(demo, *audit, "2026-12-12T09:00+08:00")
+    assert _same_rows(demo, "audit_findings") == 5
+    for args in forms:
+        lean, full = _audit_both_ways(demo, args)
+        assert (lean.exit_code, full.exit_code) == (1, 1), lean.output + full.output
+        assert lean.stdout == full.stdout, args
+        assert lean.stderr == full.stderr, args
+    recorded = json.loads(_audit_run(demo, forms[1]).stdout)["findings"]
+    assert len(recorded) == 5
+    assert [f["occurrence"] for f in recorded if f["rule"] == "overspend"] == [1, 2]
+    assert sum(f["cleared_at"] is not None for f in recorded) == 1
+    assert all(f["order_id"] and f["order_status"] == "issued" for f in recorded)
+    assert "overspend (#2)" in _audit_run(demo, forms[0]).stdout
+
+
+def test_the_audit_reads_are_lean_for_every_option(demo: str) -> None:
+    """Each form of the audit reads the lean path answers (no NotAhead: not the full path in
+    disguise) and answers what ``funds.reads`` and ``workflows.fund_audit`` answer."""
+    from funds.reads import summary, trail
+    from workflows import lean_audit
+    from workflows.fund_audit import audit_findings
+    from workflows.programmes import find_programme
+    from workflows.projects import find_project
+
+    assert _same_rows(demo, "audit_") > 100
+    name = "村级组织活动场所建设(第一批)"
+    reader = open_reader(demo)
+    assert reader is not None
+    engine = make_engine(demo)
+    try:
+        with Session(engine) as session:
+            programme = find_programme(session=session, ref=None)
+            for ref, at in itertools.product(
+                (None, "1", name), (None, datetime(2026, 11, 20, 1, tzinfo=UTC))
+            ):
+                assert lean_audit.summary(reader, programme=ref, at=at) == summary(
+                    session=session, programme=programme, at=at
+                )
+            for (project, ref), at in itertools.product(
+                (("P004", None), ("p008", "1"), ("4", None), ("光明村", name), ("P017", "")),
+                (None, datetime(2026, 11, 26, 7, tzinfo=UTC)),
+            ):
+                info, rows = lean_audit.trail(reader, project=project, programme=ref, at=at)
+                found = find_project(session=session, ref=project)
+                assert (info.code, info.name) == (found.code, found.name)
+                assert list(rows) == list(trail(session=session, project=found, at=at))
+            for ref in (None, "1", name):
+                assert lean_audit.findings(reader, programme=ref) == audit_findings(
+                    session=session, programme=ref
+                )
+    finally:
+        reader.close()
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit", "summary"],
+        ["audit", "summary", "--json"],
+        ["audit", "summary", "--at", "2026-11-26"],
+        ["audit", "trail", "P004"],
+        ["audit", "trail", "P004", "--format", "csv"],
+        ["audit", "trail", "P004", "--format", "json"],
+        ["audit", "trail", "光明村", "--json", "--at", "2026-11-26", "--programme", "1"],
+        ["audit", "trail", "P004", "--format", "xlsx", "--out", "trail.xlsx"],
+        ["audit", "findings"],
+        ["audit", "findings", "--json"],
+    ],
+    ids=" ".join,
+)
+def test_audit_reads_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
+    demo: str, args: list[str], tmp_path: Path
+) -> None:
+    """As the list commands (above): ``ducha audit summary``, ``trail`` in each format and
+    ``findings`` never import the ORM, the ledger's tables or the reads written with them."""
+    heavy = {"sqlalchemy", "sqlmodel", "pydantic_settings", "alembic", "psycopg2"}
+    ours = {
+        "ducha.config",
+        "models.compiled",
+        "models.listing",
+        "models.ledger",
+        "models.fund_audit",
+        "models.places",
+        "funds.accounts",
+        "funds.reads",
+        "workflows.fund_audit",
+        "workflows.ledger_export",
+        "workflows.programmes",
+        "workflows.projects",
+    }
+    env = {**os.environ, "DUCHA_DATABASE_URL": demo}
+    env.pop("DUCHA_NOW", None)
+    script = LOADED.replace("{NAMES}", repr(heavy | {"ducha", "models", "workflows", "funds", "inspections"}))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "exit 0; loaded: " in done.stderr, done.stderr[-3000:]
+    loaded = set(done.stderr.rsplit("loaded: ", 1)[1].strip().split(","))
+    assert "workflows.lean_audit" in loaded
+    assert not {name for name in loaded if name.split(".")[0] in heavy}
+    assert not loaded & ours
+    if "--json" in args or "json" in args:
+        payload = json.loads(done.stdout)
+        assert payload.get("findings") == [] or payload.get("funds") or len(payload["data"]) >= 4
+    elif "xlsx" in args:
+        assert (tmp_path / "trail.xlsx").stat().st_size > 1000
+    else:
+        assert done.stdout.strip()
