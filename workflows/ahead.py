@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect, processors
 from funds.reads import _balances_statement, _fund_sources_statement, _summary_statement, _trail_statement
 from inspections.orders import _orders_statement, order_filters
 from inspections.queries import _inspections_statement
-from models import Place, Programme, Project, WorkflowDefinitionRecord
+from models import Programme, WorkflowDefinitionRecord
 from models.compiled import Compiled
 from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
@@ -112,29 +112,8 @@ def show_statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         yield name, fact_statement(name), signed if name == "guard_current_signed" else project
 
 
-def audit_project_by_ref(in_programme: bool) -> Any:
-    """The first two projects whose code is ``code``, whose village is named ``ref`` or whose id is
-    ``ref_id`` (of the programme ``programme_id``): ``find_project`` when it finds exactly one."""
-    p, village = table_of(Project).c, table_of(Place).alias("village")
-    query = (
-        sa_select(p.id, p.programme_id, p.code, p.name)
-        .join_from(table_of(Project), village, village.c.id == p.village_id)
-        .where(
-            or_(p.code == bindparam("code"), village.c.name == bindparam("ref"), p.id == bindparam("ref_id"))
-        )
-        .order_by(p.id)
-        .limit(2)
-    )
-    if in_programme:
-        query = query.where(p.programme_id == bindparam("programme_id"))
-    return query
-
-
 def audit_statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     """The statements of ``ducha audit summary``, ``trail`` and ``findings`` (workflows.lean_audit)."""
-    reference = {"code": "X", "ref": "x", "ref_id": 1}
-    yield "audit_project_by_ref", Compiled(audit_project_by_ref(False)), reference
-    yield "audit_project_by_ref", Compiled(audit_project_by_ref(True)), {**reference, "programme_id": 1}
     yield "audit_fund_sources", _fund_sources_statement(), {"programme_id": 1}
     for until in (False, True):
         by = {"until": _UTC_SAMPLES[0]} if until else {}

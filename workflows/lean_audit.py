@@ -11,42 +11,25 @@ the full path, which says what is wrong.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from funds.summary_rows import Summary, make_summary
 from funds.trail_rows import TrailRow, trail_row
 from models.raw import Entry, NotAhead, RawReader
-from models.text import reference
 from workflows.finding_rows import FindingRow, finding_row
 from workflows.lean_reads import BATCH, find_programme, statement
+from workflows.show_rows import ShownProject, project_ref_parameters
 
 
-@dataclass(frozen=True)
-class ProjectInfo:
-    """The columns of a project the trail reads and prints."""
-
-    id: int
-    programme_id: int
-    code: str
-    name: str
-
-
-def find_project(reader: RawReader, ref: str, programme_id: int | None = None) -> ProjectInfo:
-    """As ``workflows.projects.find_project`` when it finds exactly one project."""
-    ref = reference(ref, field="project")
-    parameters: dict[str, Any] = {
-        "code": ref.upper(),
-        "ref": ref,
-        "ref_id": int(ref) if ref.isdecimal() and len(ref) < 10 else -1,
-    }
-    if programme_id is not None:
-        parameters["programme_id"] = programme_id
-    rows = reader.all(statement(reader, "audit_project_by_ref", parameters), parameters)
+def find_project(reader: RawReader, ref: str, programme_id: int | None = None) -> ShownProject:
+    """As ``workflows.projects.find_project`` when it finds exactly one project (the statement
+    ``ducha show`` finds its project by)."""
+    parameters = {**project_ref_parameters(ref, programme_id), "window_limit": 2}
+    rows = reader.all(statement(reader, "show_project_ref", parameters), parameters)
     if len(rows) != 1:
         raise NotAhead("not exactly one project")
-    return ProjectInfo(*rows[0])
+    return ShownProject(*rows[0])
 
 
 def summary(reader: RawReader, *, programme: str | None, at: datetime | None) -> Summary:
@@ -62,7 +45,7 @@ def summary(reader: RawReader, *, programme: str | None, at: datetime | None) ->
 
 def trail(
     reader: RawReader, *, project: str, programme: str | None, at: datetime | None
-) -> tuple[ProjectInfo, Iterator[TrailRow]]:
+) -> tuple[ShownProject, Iterator[TrailRow]]:
     """The project ``find_project`` finds (in the programme named, if one is) and, as
     ``funds.reads.trail``, its movements, streamed while the reader is open."""
     programme_id = find_programme(reader, programme).id if programme else None

@@ -152,11 +152,20 @@ def find_project(*, session: Session, ref: str, programme_id: int | None = None)
 def project_ref_statement(in_programme: bool) -> Compiled:
     """The projects a reference names (``workflows.show_rows.project_ref_parameters``: by code, village
     name or id; in the programme ``programme_id`` if ``in_programme``), in id order, with what
-    ``ducha show`` needs of each (``workflows.show_rows.ShownProject``)."""
+    ``ducha show`` and ``ducha audit trail`` need of each (``workflows.show_rows.ShownProject``)."""
     project, village = table_of(Project), table_of(Place).alias("village")
     p = project.c
     query = (
-        sa_select(p.id, p.code, p.stage, p.resume_stage, p.definition_key, p.definition_version)
+        sa_select(
+            p.id,
+            p.code,
+            p.stage,
+            p.resume_stage,
+            p.definition_key,
+            p.definition_version,
+            p.programme_id,
+            p.name,
+        )
         .select_from(project.join(village, village.c.id == p.village_id))
         .where(
             or_(

@@ -29,7 +29,8 @@ def project_ref_parameters(ref: str, programme_id: int | None) -> dict[str, Any]
 
 @dataclass(frozen=True)
 class ShownProject:
-    """What ``ducha show`` needs of the project found (a row of ``project_ref_statement``)."""
+    """What ``ducha show`` and ``ducha audit trail`` need of the project found (a row of
+    ``project_ref_statement``)."""
 
     id: int
     code: str
@@ -37,6 +38,8 @@ class ShownProject:
     resume_stage: str | None
     definition_key: str
     definition_version: int
+    programme_id: int
+    name: str
 
 
 @dataclass(frozen=True)
