@@ -237,6 +237,24 @@ heavy = sorted(name for name in sys.modules if name.split(".")[0] in {NAMES})
 sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(heavy)))
 """
 
+HEAVY = frozenset({"sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "psycopg2"})
+OURS_TOP = frozenset({"ducha", "models", "workflows", "inspections", "notifications", "funds"})
+
+
+def modules_loaded_by(url: str, args: list[str], cwd: Path) -> tuple[str, set[str]]:
+    """Run ``ducha ARGS`` in a fresh interpreter on ``url`` (no frozen time): (its standard output, the
+    modules of ours and the heavy libraries it loaded). It must exit 0 and load no heavy library."""
+    env = {**os.environ, "DUCHA_DATABASE_URL": url}
+    env.pop("DUCHA_NOW", None)
+    script = LOADED.replace("{NAMES}", repr(set(HEAVY | OURS_TOP)))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert "exit 0; loaded: " in done.stderr, done.stderr[-3000:]
+    loaded = set(done.stderr.rsplit("loaded: ", 1)[1].strip().split(","))
+    assert not {name for name in loaded if name.split(".")[0] in HEAVY}, sorted(loaded)
+    return done.stdout, loaded
+
 
 @pytest.mark.parametrize(
     "args",
@@ -262,7 +280,6 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
 ) -> None:
     """The start-up target (bench/startup_bench.py): these commands never import the ORM. (pydantic
     itself is loaded by Typer, which coerces option values with it, in the bare Typer app too.)"""
-    heavy = {"sqlalchemy", "sqlmodel", "pydantic_settings", "alembic", "psycopg2"}
     ours = {
         "ducha.config",
         "models.programmes",
@@ -274,28 +291,14 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "inspections.orders",
         *RECORD_LISTS_FULL_MODULES,
     }
-    env = {**os.environ, "DUCHA_DATABASE_URL": demo}
-    env.pop("DUCHA_NOW", None)
-    ours_top = {"ducha", "models", "workflows", "inspections", "notifications", "funds"}
-    script = LOADED.replace("{NAMES}", repr(heavy | ours_top))
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "exit 0; loaded: " in done.stderr, done.stderr[-3000:]
-    loaded = set(done.stderr.rsplit("loaded: ", 1)[1].strip().split(","))
+    stdout, loaded = modules_loaded_by(demo, args, tmp_path)
     assert "workflows.lean_reads" in loaded
-    assert not {name for name in loaded if name.split(".")[0] in heavy}
     assert not loaded & ours
-    assert done.stdout.strip()
+    assert stdout.strip()
     if "--json" in args and args[0] == "board":
-        assert json.loads(done.stdout)["project_count"] == 50
+        assert json.loads(stdout)["project_count"] == 50
     elif "--json" in args:
-        assert json.loads(done.stdout)["count"] == LISTED[args[0]]
+        assert json.loads(stdout)["count"] == LISTED[args[0]]
 
 
 ALERTS = [
@@ -770,7 +773,6 @@ def test_audit_reads_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
 ) -> None:
     """As the list commands (above): ``ducha audit summary``, ``trail`` in each format and
     ``findings`` never import the ORM, the ledger's tables or the reads written with them."""
-    heavy = {"sqlalchemy", "sqlmodel", "pydantic_settings", "alembic", "psycopg2"}
     ours = {
         "ducha.config",
         "models.compiled",
@@ -785,26 +787,13 @@ def test_audit_reads_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "workflows.programmes",
         "workflows.projects",
     }
-    env = {**os.environ, "DUCHA_DATABASE_URL": demo}
-    env.pop("DUCHA_NOW", None)
-    script = LOADED.replace("{NAMES}", repr(heavy | {"ducha", "models", "workflows", "funds", "inspections"}))
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "exit 0; loaded: " in done.stderr, done.stderr[-3000:]
-    loaded = set(done.stderr.rsplit("loaded: ", 1)[1].strip().split(","))
+    stdout, loaded = modules_loaded_by(demo, args, tmp_path)
     assert "workflows.lean_audit" in loaded
-    assert not {name for name in loaded if name.split(".")[0] in heavy}
     assert not loaded & ours
     if "--json" in args or "json" in args:
-        payload = json.loads(done.stdout)
+        payload = json.loads(stdout)
         assert payload.get("findings") == [] or payload.get("funds") or len(payload["data"]) >= 4
     elif "xlsx" in args:
         assert (tmp_path / "trail.xlsx").stat().st_size > 1000
     else:
-        assert done.stdout.strip()
+        assert stdout.strip()

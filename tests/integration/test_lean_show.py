@@ -3,9 +3,6 @@ full path does, for every project of the demo in every stage, on both backends, 
 without SQLAlchemy."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ from models import Place, Programme, Project
 from models.raw import NotAhead, open_reader, shape
 from tests.integration.conftest import DEMO_OFFICE, ok
 from tests.integration.test_inspection_loop import INSPECTOR_A, INSPECTOR_B, inspect
+from tests.integration.test_lean_reads import modules_loaded_by
 from workflows import ahead, lean_show
 from workflows.ahead_sql import STATEMENTS
 from workflows.definition import BUILTIN_DIR, get_definition
@@ -266,22 +264,6 @@ def test_a_stored_definition_the_lean_path_cannot_read_plainly_takes_the_full_pa
     assert rejected["reason_required"] is True
 
 
-LOADED = """
-import sys
-from ducha.cli import main
-try:
-    main()
-except SystemExit as exit:
-    code = exit.code
-else:
-    code = 0
-ours = ("ducha", "models", "workflows", "inspections", "notifications", "funds")
-heavy = ("sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "psycopg2")
-loaded = sorted(name for name in sys.modules if name.split(".")[0] in ours + heavy)
-sys.stderr.write("exit %s; loaded: %s\\n" % (code, ",".join(loaded)))
-"""
-
-
 @pytest.mark.parametrize(
     "args",
     [["show", "P004"], ["show", "P004", "--json"], ["show", "光明村", "--programme", "1"]],
@@ -292,7 +274,6 @@ def test_show_does_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
 ) -> None:
     """The start-up target (bench/startup_bench.py): ``ducha show`` never imports the ORM, the table
     modules, the pydantic definitions or the full path's reads."""
-    heavy = {"sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "psycopg2"}
     ours = {
         "ducha.config",
         "models.programmes",
@@ -310,21 +291,9 @@ def test_show_does_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "inspections.queries",
         "inspections.orders",
     }
-    env = {**os.environ, "DUCHA_DATABASE_URL": demo}
-    env.pop("DUCHA_NOW", None)
-    done = subprocess.run(
-        [sys.executable, "-c", LOADED, *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "exit 0; loaded: " in done.stderr, done.stderr[-3000:]
-    loaded = set(done.stderr.rsplit("loaded: ", 1)[1].strip().split(","))
+    stdout, loaded = modules_loaded_by(demo, args, tmp_path)
     assert {"workflows.lean_show", "workflows.guard_rules", "workflows.next_steps"} <= loaded
-    assert not {name for name in loaded if name.split(".")[0] in heavy}
     assert not loaded & ours
-    assert "P004" in done.stdout
+    assert "P004" in stdout
     if "--json" in args:
-        assert json.loads(done.stdout)["project"]["code"] == "P004"
+        assert json.loads(stdout)["project"]["code"] == "P004"
