@@ -57,6 +57,7 @@ _CODES = {processors.str_to_date: "date", processors.int_to_boolean: "bool"}
 # The project list's filters that come in any combination, and the one that comes alone with the programme.
 LIST_FILTERS = ("programme_id", "stage", "town")
 WINDOWS = ((False, False), (False, True), (True, False), (True, True))
+OPEN_OVERDUE = ((False, False), (True, False), (True, True))  # --open, --overdue (which is open)
 # Parameters compared with a UTCDateTime column: the lean reads bind them with models.raw.UTC_BINDERS,
 # checked here against the column type's own bind processor on these times.
 UTC_PARAMETERS = frozenset(
@@ -157,9 +158,11 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
                 if limit:
                     windowed["window_limit"] = 1
                 yield "alerts", alerts.windowed(offset=offset, limit=limit), windowed
-    for open_only, overdue in ((False, False), (True, False), (True, True)):
+    for (open_only, overdue), project in itertools.product(
+        ((False, False), (True, False), (True, True)), (None, 1)
+    ):
         filters, parameters = deadline_filters(
-            open_only=open_only, overdue_at=_UTC_SAMPLES[0] if overdue else None, project_id=None
+            open_only=open_only, overdue_at=_UTC_SAMPLES[0] if overdue else None, project_id=project
         )
         name = "deadlines_open" if open_only else "deadlines"
         deadlines = _deadlines_statement(filters, EVERYTHING)
@@ -171,9 +174,11 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
             if limit:
                 windowed["window_limit"] = 1
             yield name, deadlines.windowed(offset=offset, limit=limit), windowed
-    for open_only, overdue in ((False, False), (True, False), (True, True)):
+    for (open_only, overdue), project in itertools.product(
+        ((False, False), (True, False), (True, True)), (None, 1)
+    ):
         filters, parameters = order_filters(
-            project_id=None,
+            project_id=project,
             open_only=open_only,
             overdue_at=_UTC_SAMPLES[0] if overdue else None,
             responsible_person_id=None,
@@ -236,13 +241,17 @@ NOTICE_CHANNELS = (None, "email", INBOX)
 def record_lists() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     """The statements of ``ducha inspections``, ``ducha notices``, ``ducha funds balances`` and
     ``ducha workflows``."""
-    for recorded_by in (False, True):
+    for recorded_by, project in itertools.product((False, True), (False, True)):
         parameters: dict[str, Any] = {"recorded_by": _UTC_SAMPLES[0]} if recorded_by else {}
+        if project:
+            parameters["project_id"] = 1
         yield from _listed(
             "inspections", _inspections_statement(frozenset(parameters), EVERYTHING), parameters
         )
-    for occurred_by in (False, True):
+    for occurred_by, project in itertools.product((False, True), (False, True)):
         parameters = {"programme_id": 1, **({"occurred_by": _UTC_SAMPLES[0]} if occurred_by else {})}
+        if project:
+            parameters["project_id"] = 1
         yield from _listed(
             "balances", _balances_statement(frozenset(parameters) - {"programme_id"}), parameters
         )

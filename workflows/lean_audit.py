@@ -16,20 +16,10 @@ from typing import Any
 
 from funds.summary_rows import Summary, make_summary
 from funds.trail_rows import TrailRow, trail_row
-from models.raw import Entry, NotAhead, RawReader
+from models.raw import Entry, RawReader
 from workflows.finding_rows import FindingRow, finding_row
-from workflows.lean_reads import BATCH, find_programme, statement
-from workflows.show_rows import ShownProject, project_ref_parameters
-
-
-def find_project(reader: RawReader, ref: str, programme_id: int | None = None) -> ShownProject:
-    """As ``workflows.projects.find_project`` when it finds exactly one project (the statement
-    ``ducha show`` finds its project by)."""
-    parameters = {**project_ref_parameters(ref, programme_id), "window_limit": 2}
-    rows = reader.all(statement(reader, "show_project_ref", parameters), parameters)
-    if len(rows) != 1:
-        raise NotAhead("not exactly one project")
-    return ShownProject(*rows[0])
+from workflows.lean_reads import BATCH, find_programme, find_project, statement
+from workflows.show_rows import ShownProject
 
 
 def summary(reader: RawReader, *, programme: str | None, at: datetime | None) -> Summary:

@@ -29,6 +29,7 @@ from workflows.board_rows import (
     project_rows,
     tally_towns,
 )
+from workflows.show_rows import ShownProject, project_ref_parameters
 
 if TYPE_CHECKING:
     from funds.balance_rows import BalanceRow
@@ -145,6 +146,16 @@ def _parse(text: str) -> _Definition:
         suspension=data.get("suspension"),
         milestones=data.get("milestones") or [],
     )
+
+
+def find_project(reader: RawReader, ref: str, programme_id: int | None = None) -> ShownProject:
+    """As ``workflows.projects.find_project`` when it finds exactly one project; else ``NotAhead``, and
+    the full path says what is wrong."""
+    parameters = {**project_ref_parameters(ref, programme_id), "window_limit": 2}
+    rows = reader.all(statement(reader, "show_project_ref", parameters), parameters)
+    if len(rows) != 1:
+        raise NotAhead("not exactly one project")
+    return ShownProject(*rows[0])
 
 
 def get_definition(reader: RawReader, key: str, version: int | None = None) -> _Definition:
@@ -329,12 +340,14 @@ def list_alerts(
     reader: RawReader,
     *,
     level: str | None = None,
+    project_id: int | None = None,
     until: datetime | None = None,
     window: Window = Window(),
 ) -> LeanRows[AlertRow]:
-    """As ``workflows.alerts.list_alerts`` with every project in scope (no project filter: finding a
-    project by its reference is the full path's)."""
+    """As ``workflows.alerts.list_alerts`` with every project in scope."""
     parameters: dict[str, Any] = {}
+    if project_id is not None:
+        parameters["project_id"] = project_id
     if level is not None:
         parameters["level"] = level
     if until is not None:
@@ -344,21 +357,35 @@ def list_alerts(
 
 
 def list_orders(
-    reader: RawReader, *, now: datetime, open_only: bool, overdue_only: bool, window: Window = Window()
+    reader: RawReader,
+    *,
+    now: datetime,
+    open_only: bool,
+    overdue_only: bool,
+    project_id: int | None = None,
+    window: Window = Window(),
 ) -> LeanRows[OrderRow]:
-    """As ``inspections.orders.list_orders`` with every project in scope (no project filter: finding a
-    project by its reference is the full path's)."""
+    """As ``inspections.orders.list_orders`` with every project in scope."""
     parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
+    if project_id is not None:
+        parameters["project_id"] = project_id
     name = "orders_open" if open_only or overdue_only else "orders"
     return LeanRows(reader, name, parameters, window, order_rows(now))
 
 
 def list_deadlines(
-    reader: RawReader, *, now: datetime, open_only: bool, overdue_only: bool, window: Window = Window()
+    reader: RawReader,
+    *,
+    now: datetime,
+    open_only: bool,
+    overdue_only: bool,
+    project_id: int | None = None,
+    window: Window = Window(),
 ) -> LeanRows[DeadlineRow]:
-    """As ``workflows.alerts.list_deadlines`` with every project in scope (no project filter: finding
-    a project by its reference is the full path's)."""
+    """As ``workflows.alerts.list_deadlines`` with every project in scope."""
     parameters: dict[str, Any] = {"overdue_at": reader.utc(now)} if overdue_only else {}
+    if project_id is not None:
+        parameters["project_id"] = project_id
     name = "deadlines_open" if open_only or overdue_only else "deadlines"
     return LeanRows(reader, name, parameters, window, deadline_rows(now))
 
@@ -368,13 +395,18 @@ def list_deadlines(
 
 
 def list_inspections(
-    reader: RawReader, *, recorded_by: datetime | None, window: Window = Window()
+    reader: RawReader,
+    *,
+    recorded_by: datetime | None,
+    project_id: int | None = None,
+    window: Window = Window(),
 ) -> LeanRows[InspectionRow]:
-    """As ``inspections.queries.list_inspections`` with every project in scope (no project filter:
-    finding a project by its reference is the full path's)."""
+    """As ``inspections.queries.list_inspections`` with every project in scope."""
     from inspections.inspection_rows import inspection_row
 
-    parameters = {} if recorded_by is None else {"recorded_by": reader.utc(recorded_by)}
+    parameters: dict[str, Any] = {} if recorded_by is None else {"recorded_by": reader.utc(recorded_by)}
+    if project_id is not None:
+        parameters["project_id"] = project_id
     return LeanRows(reader, "inspections", parameters, window, inspection_row)
 
 
@@ -407,13 +439,19 @@ def list_notices(
 
 
 def balances(
-    reader: RawReader, *, programme_id: int, at: datetime | None, window: Window = Window()
+    reader: RawReader,
+    *,
+    programme_id: int,
+    project_id: int | None = None,
+    at: datetime | None,
+    window: Window = Window(),
 ) -> LeanRows[BalanceRow]:
-    """As ``funds.reads.balances`` of every account of the programme (no project filter: finding a
-    project by its reference is the full path's)."""
+    """As ``funds.reads.balances`` of every account of the programme, or of one of its projects."""
     from funds.balance_rows import balance_row
 
     parameters: dict[str, Any] = {"programme_id": programme_id}
+    if project_id is not None:
+        parameters["project_id"] = project_id
     if at is not None:
         parameters["occurred_by"] = reader.utc(at)
     return LeanRows(reader, "balances", parameters, window, balance_row)

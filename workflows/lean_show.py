@@ -26,10 +26,8 @@ from workflows.lean_reads import statement
 from workflows.next_steps import Step, next_steps, transition_options
 from workflows.show_rows import (
     ProjectDetail,
-    ShownProject,
     document_lines,
     history_lines,
-    project_ref_parameters,
 )
 
 GuardUses = tuple[tuple[str, Mapping[str, Any]], ...]
@@ -73,12 +71,7 @@ def project_detail(reader: RawReader, *, now: datetime, project: str, programme:
     """As ``workflows.reads.project_detail``, when it finds exactly one project."""
     read = reads(reader)
     programme_id = lean_reads.find_programme(reader, programme).id if programme else None
-    parameters = project_ref_parameters(project, programme_id)
-    # Two at most: one is found, or the full path says what is wrong.
-    found = read("show_project_ref", {**parameters, "window_limit": 2})
-    if len(found) != 1:
-        raise NotAhead("not exactly one project")
-    shown = ShownProject(*found[0])
+    shown = lean_reads.find_project(reader, project, programme_id)
     by_id = {"project_id": shown.id}
     rows = read("show_project", by_id)
     if len(rows) != 1:  # removed in between: the full path says so

@@ -148,9 +148,13 @@ def deadlines(
     with lean_read(
         app,
         lambda reader: lean_reads.list_deadlines(
-            reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
+            reader,
+            now=now,
+            open_only=open_only,
+            overdue_only=overdue,
+            project_id=lean_reads.find_project(reader, project).id if project else None,
+            window=shown,
         ),
-        when=project is None,  # finding a project by its reference is the full path's
     ) as lean:
         if lean is not None:
             found = emit(lean)
@@ -336,8 +340,13 @@ def alerts(
     done = False
     with lean_read(
         app,
-        lambda reader: lean_reads.list_alerts(reader, level=level, until=until, window=shown),
-        when=project is None,  # finding a project by its reference is the full path's
+        lambda reader: lean_reads.list_alerts(
+            reader,
+            level=level,
+            project_id=lean_reads.find_project(reader, project).id if project else None,
+            until=until,
+            window=shown,
+        ),
     ) as lean:
         if lean is not None:
             emit(lean)

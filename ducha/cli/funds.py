@@ -313,10 +313,12 @@ def balances_command(
 
     def lean(reader: "RawReader") -> "tuple[str, Streamed[BalanceRow]]":
         found = lean_reads.find_programme(reader, programme)
-        return found.name, lean_reads.balances(reader, programme_id=found.id, at=as_of, window=shown)
+        target = lean_reads.find_project(reader, project, found.id).id if project else None
+        return found.name, lean_reads.balances(
+            reader, programme_id=found.id, project_id=target, at=as_of, window=shown
+        )
 
-    # Finding a project by its reference is the full path's.
-    with lean_read(app, lean, when=project is None) as made:
+    with lean_read(app, lean) as made:
         if made is not None:
             emit(*made)
             return

@@ -244,8 +244,12 @@ def inspections(
 
     with lean_read(
         app,
-        lambda reader: lean_reads.list_inspections(reader, recorded_by=recorded_by, window=shown),
-        when=project is None,  # finding a project by its reference is the full path's
+        lambda reader: lean_reads.list_inspections(
+            reader,
+            recorded_by=recorded_by,
+            project_id=lean_reads.find_project(reader, project).id if project else None,
+            window=shown,
+        ),
     ) as lean:
         if lean is not None:
             emit(lean)

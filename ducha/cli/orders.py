@@ -81,9 +81,13 @@ def orders(
     with lean_read(
         app,
         lambda reader: lean_reads.list_orders(
-            reader, now=now, open_only=open_only, overdue_only=overdue, window=shown
+            reader,
+            now=now,
+            open_only=open_only,
+            overdue_only=overdue,
+            project_id=lean_reads.find_project(reader, project).id if project else None,
+            window=shown,
         ),
-        when=project is None,  # finding a project by its reference is the full path's
     ) as lean:
         if lean is not None:
             found = emit(lean)

@@ -272,6 +272,12 @@ def modules_loaded_by(url: str, args: list[str], cwd: Path) -> tuple[str, set[st
         ["deadlines"],
         ["deadlines", "--json"],
         *RECORD_LISTS_LEAN,
+        # A project named by its code, village or id is found on the lean path too.
+        ["alerts", "--project", "P012"],
+        ["orders", "--project", "p008"],
+        ["deadlines", "--project", "光明村"],
+        ["inspections", "--project", "P008"],
+        ["funds", "balances", "--project", "P004"],
     ],
     ids=" ".join,
 )
