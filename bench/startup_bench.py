@@ -64,6 +64,12 @@ ALL_READS = (
     "funds balances",
     "calendar check 2026",
     "workflows",
+    # One project asked about, by its code.
+    "alerts --project P004",
+    "orders --project P004",
+    "deadlines --project P004",
+    "inspections --project P004",
+    "funds balances --project P004",
 )
 
 
