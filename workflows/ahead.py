@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect, processors
 from funds.reads import _balances_statement, _fund_sources_statement, _summary_statement, _trail_statement
 from inspections.orders import _orders_statement, order_filters
 from inspections.queries import _inspections_statement
-from models import Programme, WorkflowDefinitionRecord
+from models import Person, Programme, WorkflowDefinitionRecord
 from models.compiled import Compiled
 from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
@@ -88,6 +88,14 @@ def programme_by_ref() -> Any:
     )
 
 
+def person_by_ref() -> Any:
+    """The first two people with the phone or name ``ref`` or the id ``ref_id`` (as
+    ``workflows.people.find_person`` finds them: exactly one, or the full path says what is wrong)."""
+    p = table_of(Person).c
+    matching = or_(p.phone == bindparam("ref"), p.name == bindparam("ref"), p.id == bindparam("ref_id"))
+    return sa_select(p.id, p.name).where(matching).order_by(p.id).limit(2)
+
+
 def programme_whole() -> Any:
     """A programme's columns whole (``lean_reads.PROGRAMME_FIELDS``: every field of the table)."""
     p = table_of(Programme)
@@ -130,6 +138,7 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     yield "programmes_first", Compiled(programmes_first()), {}
     yield "programme_by_ref", Compiled(programme_by_ref()), {"ref": "x", "ref_id": 1}
     yield "programme_whole", Compiled(programme_whole()), {"programme": 1}
+    yield "person_by_ref", Compiled(person_by_ref()), {"ref": "x", "ref_id": 1}
     yield "definition_newest", _newest_text(WorkflowDefinitionRecord, False), {"key": "x"}
     yield "definition_version", _newest_text(WorkflowDefinitionRecord, True), {"key": "x", "version": 1}
     board = _board_statements()
@@ -232,8 +241,8 @@ def _listed(
 
 
 # What ``ducha notices`` reads without SQLAlchemy: at most one of --state, --failed and
-# --unacknowledged, with or without --channel (the inbox's own shape) and --at; --person and the
-# rarer combinations take the full path.
+# --unacknowledged, with or without --channel (the inbox's own shape), --person and --at; the rarer
+# combinations take the full path. ``ducha inbox``: a person's inbox notices, all or the unread.
 NOTICE_KINDS = (None, "state", "failed", "unacknowledged")
 NOTICE_CHANNELS = (None, "email", INBOX)
 
@@ -255,14 +264,18 @@ def record_lists() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         yield from _listed(
             "balances", _balances_statement(frozenset(parameters) - {"programme_id"}), parameters
         )
-    for kind, channel, created_by in itertools.product(NOTICE_KINDS, NOTICE_CHANNELS, (False, True)):
+    notice_lists = itertools.product(NOTICE_KINDS, NOTICE_CHANNELS, (False, True), (False, True), (False,))
+    inboxes = itertools.product((None,), (INBOX,), (False, True), (True,), (True,))
+    for kind, channel, created_by, person, unread in itertools.chain(notice_lists, inboxes):
         if kind == "state" and channel == INBOX:  # a state given: the inbox is any channel's shape
             continue
         filters, parameters = notice_filters(
             state="queued" if kind == "state" else None,
             failed=kind == "failed",
+            person_id=1 if person else None,
             unacknowledged=kind == "unacknowledged",
             channel=channel,
+            unread=unread,
             created_by=_UTC_SAMPLES[0] if created_by else None,
         )
         yield from _listed(notices_name(filters, parameters), _notices_statement(filters), parameters)

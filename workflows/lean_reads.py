@@ -158,6 +158,25 @@ def find_project(reader: RawReader, ref: str, programme_id: int | None = None) -
     return ShownProject(*rows[0])
 
 
+@dataclass(frozen=True)
+class PersonInfo:
+    """What the lists read of a person a reference names (``find_person``)."""
+
+    id: int
+    name: str
+
+
+def find_person(reader: RawReader, ref: str) -> PersonInfo:
+    """As ``workflows.people.find_person`` when it finds exactly one person (by phone, name or id);
+    else ``NotAhead``, and the full path says what is wrong."""
+    ref = reference(ref, field="person")
+    parameters = {"ref": ref, "ref_id": int(ref) if ref.isdecimal() and len(ref) < 9 else -1}
+    rows = reader.all(statement(reader, "person_by_ref", parameters), parameters)
+    if len(rows) != 1:
+        raise NotAhead("not exactly one person")
+    return PersonInfo(*rows[0])
+
+
 def get_definition(reader: RawReader, key: str, version: int | None = None) -> _Definition:
     parameters: dict[str, Any] = {"key": key} if version is None else {"key": key, "version": version}
     name = "definition_newest" if version is None else "definition_version"
@@ -413,15 +432,17 @@ def list_inspections(
 def list_notices(
     reader: RawReader,
     *,
-    state: str | None,
-    failed: bool,
+    state: str | None = None,
+    failed: bool = False,
+    person_id: int | None = None,
     channel: str | None,
-    unacknowledged: bool,
+    unacknowledged: bool = False,
+    unread: bool = False,
     created_by: datetime | None,
     window: Window = Window(),
 ) -> LeanRows[NoticeRow]:
-    """As ``notifications.queries.list_notices`` for the filters compiled ahead (``workflows.ahead``:
-    no person; a state it does not know is the full path's to refuse)."""
+    """As ``notifications.queries.list_notices`` for the filters compiled ahead (``workflows.ahead``;
+    a state it does not know is the full path's to refuse)."""
     from notifications.notice_rows import NOTICE_STATES, notice_filters, notice_row, notices_name
 
     if state is not None and state not in NOTICE_STATES:
@@ -429,8 +450,10 @@ def list_notices(
     filters, parameters = notice_filters(
         state=state,
         failed=failed,
+        person_id=person_id,
         channel=channel,
         unacknowledged=unacknowledged,
+        unread=unread,
         created_by=created_by,
     )
     if created_by is not None:

@@ -1,6 +1,6 @@
 """Notices: ``dispatch`` (the system sends what is due), ``notices``, ``inbox``, ``channels test``."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,11 @@ from ducha.cli.common import (
     lean_read,
     window,
 )
+
+if TYPE_CHECKING:
+    from models.raw import RawReader
+    from models.window import Streamed
+    from notifications.notice_rows import NoticeRow
 
 notices_app = typer.Typer(help="Notices: the outbox, every attempt, dead letters.")
 channels_app = typer.Typer(help="Notice channels: e-mail, the chat robots, webhooks, SMS, apprise.")
@@ -105,12 +110,12 @@ def notices(
             reader,
             state=state,
             failed=failed,
+            person_id=lean_reads.find_person(reader, person).id if person else None,
             channel=channel,
             unacknowledged=unacknowledged,
             created_by=created_by,
             window=shown,
         ),
-        when=person is None,  # finding a person by name, phone or id is the full path's
     ) as lean:
         if lean is not None:
             found = emit(lean)
@@ -223,12 +228,13 @@ def inbox(
     """A person's in-app inbox; --ack confirms an escalation (督办) was received."""
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page, when
-    from notifications.queries import NoticeRow, list_notices
-    from workflows.notice_actions import acknowledge, mark_read
-    from workflows.people import find_person
+    from notifications.notice_rows import NoticeRow
 
     app = context(ctx)
     if ack is not None or read is not None:
+        from workflows.notice_actions import acknowledge, mark_read
+        from workflows.people import find_person
+
         now = app.now(at)
         with app.transaction(now=now) as tx:
             who = find_person(session=tx.session, ref=person)
@@ -240,25 +246,49 @@ def inbox(
             f"notice {ack or read} {'acknowledged' if ack else 'read'} by {who.name}", markup=False
         )
         return
-    with app.reading() as session:
-        who = find_person(session=session, ref=person)
-        listing = list_notices(
-            session=session,
-            person_id=who.id,
-            channel="inbox",
-            unread=unread,
-            as_of=app.as_of(at),
-            window=window(limit, offset, as_json=as_json),
-        )
+    created_by = app.as_of(at)
+    shown = window(limit, offset, as_json=as_json)
+
+    def emit(name: str, listing: Any) -> None:  # a Listing or a lean_reads.LeanRows of NoticeRow
         if as_json:
-            emit_list(listing.map(NoticeRow.plain), person=who.name)
+            emit_list(listing.map(NoticeRow.plain), person=name)
             return
 
         def cells(row: NoticeRow) -> list[object]:
             ack_state = "✓" if row.acknowledged_at else ("to acknowledge" if row.escalation else "")
             return [row.id, when(row.created_at), row.subject, "read" if row.read_at else "new", ack_state]
 
-        print_page(console(), listing, f"inbox of {who.name}", ("id", "when", "subject", "", "ack"), cells)
+        print_page(console(), listing, f"inbox of {name}", ("id", "when", "subject", "", "ack"), cells)
+
+    from notifications.notice_rows import INBOX
+    from workflows import lean_reads
+
+    def lean(reader: "RawReader") -> "tuple[str, Streamed[NoticeRow]]":
+        who = lean_reads.find_person(reader, person)
+        return who.name, lean_reads.list_notices(
+            reader, person_id=who.id, channel=INBOX, unread=unread, created_by=created_by, window=shown
+        )
+
+    with lean_read(app, lean) as made:
+        if made is not None:
+            emit(*made)
+            return
+    from notifications.queries import list_notices
+    from workflows.people import find_person
+
+    with app.reading() as session:
+        found = find_person(session=session, ref=person)
+        emit(
+            found.name,
+            list_notices(
+                session=session,
+                person_id=found.id,
+                channel="inbox",
+                unread=unread,
+                as_of=created_by,
+                window=shown,
+            ),
+        )
 
 
 @channels_app.command("test")

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from ducha.cli import app
 from ducha.context import AppContext
 from ducha.db import make_engine
-from models import DeadlineStatus, NoticeState, Programme, Project
+from models import DeadlineStatus, NoticeState, Person, Programme, Project
 from models.notices import INBOX
 from models.raw import open_reader, shape
 from notifications.notice_rows import INBOX as NOTICE_INBOX
@@ -65,6 +65,8 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         # Half of what the sweep to SWEPT raises.
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
+        # The office: escalations in its inbox.
+        "person_id": session.exec(select(Person.id).where(Person.phone == "13900000001")).one(),
         **_RECORD_LIST_VALUES,
         # ducha show (tests/integration/test_lean_show.py reads them on every project).
         "code": "P012",
@@ -74,6 +76,8 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
     }
     if name.startswith("notices"):  # the demo's notices are written after the programme
         real["created_by"] = datetime(2026, 12, 2, 14, 0, tzinfo=timezone(timedelta(hours=8)))
+    if name == "person_by_ref":  # the phone of one person, whose id matches a second
+        real["ref"], real["ref_id"] = "13900000009", 2
     return {
         key: [next(stages) for _ in value] if isinstance(value, list) else real[key]
         for key, value in parameters.items()
@@ -278,6 +282,12 @@ def modules_loaded_by(url: str, args: list[str], cwd: Path) -> tuple[str, set[st
         ["deadlines", "--project", "光明村"],
         ["inspections", "--project", "P008"],
         ["funds", "balances", "--project", "P004"],
+        # A person named by phone, name or id too (吴海燕: one notice in the inbox, one by e-mail).
+        ["notices", "--person", "13910000002"],
+        ["notices", "--person", "吴海燕", "--channel", "inbox", "--json"],
+        ["inbox", "13910000002"],
+        ["inbox", "5", "--unread", "--json"],
+        ["inbox", "吴海燕", "--at", "2026-12-20", "--limit", "3"],
     ],
     ids=" ".join,
 )
@@ -295,6 +305,7 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "workflows.definition",
         "workflows.alerts",
         "inspections.orders",
+        "workflows.people",
         *RECORD_LISTS_FULL_MODULES,
     }
     stdout, loaded = modules_loaded_by(demo, args, tmp_path)
@@ -303,6 +314,8 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     assert stdout.strip()
     if "--json" in args and args[0] == "board":
         assert json.loads(stdout)["project_count"] == 50
+    elif "--json" in args and (args[0] == "inbox" or "--person" in args):
+        assert json.loads(stdout)["count"] == 1
     elif "--json" in args:
         assert json.loads(stdout)["count"] == LISTED[args[0]]
 
@@ -484,6 +497,23 @@ NOTICES = [
     (["notices", "--unacknowledged", "--failed"], 0),
     (["notices", "--person", "13900000009"], 0),
     (["notices", "--person", "13900000009", "--failed", "--json"], 1),
+    (["notices", "--person", "罗敏", "--channel", "inbox", "--limit", "5", "--offset", "2"], 0),
+    (["notices", "--person", "1", "--unacknowledged", "--json", "--at", SWEPT], 0),
+    (["notices", "--person", "13900000001", "--state", "accepted", "--limit", "0"], 0),
+    (["notices", "--person", "13900000001", "--channel", "email", "--failed", "--at", "2026-12-01"], 0),
+    (["notices", "--person", "13900000001", "--failed", "--channel", "email"], 1),
+    (["notices", "--person", "13900000001", "--failed", "--state", "failed"], 1),  # the full path's
+]
+# ducha inbox: every form of the list (a few notices read first).
+INBOX_LISTS = [
+    (["inbox", "13900000001"], 0),
+    (["inbox", "13900000001", "--json"], 0),
+    (["inbox", "13900000001", "--unread"], 0),
+    (["inbox", "13900000001", "--unread", "--json", "--limit", "4", "--offset", "1"], 0),
+    (["inbox", "1", "--limit", "0", "--at", "2027-01-05"], 0),
+    (["inbox", "郭磊", "--unread", "--at", SWEPT, "--limit", "3"], 0),
+    (["inbox", "罗敏", "--json", "--at", "2026-11-01"], 0),  # nothing written by then
+    (["inbox", "13910000002", "--offset", "2"], 0),
 ]
 
 
@@ -508,6 +538,42 @@ def test_notices_print_what_the_full_path_prints(demo: str) -> None:
     }
     waiting = json.loads(_both_ways_unfrozen(demo, ["notices", "--unacknowledged", "--json"])[0].stdout)
     assert waiting["count"] > 10
+
+
+def test_the_inbox_prints_what_the_full_path_prints(demo: str) -> None:
+    """A person's inbox, all of it or the unread, read both ways (a few notices read first)."""
+    for command in (["sweep", "--at", SWEPT], ["dispatch", "--at", SWEPT]):
+        done = CliRunner().invoke(app, command, env={"DUCHA_DATABASE_URL": demo})
+        assert done.exit_code == 0, done.output
+    shown = json.loads(_both_ways_unfrozen(demo, ["inbox", "13900000001", "--json"])[0].stdout)
+    assert shown["person"] == "郭磊" and shown["count"] > 10
+    for row in shown["data"][1:6:2]:
+        done = CliRunner().invoke(
+            app, ["inbox", "13900000001", "--read", str(row["id"])], env={"DUCHA_DATABASE_URL": demo}
+        )
+        assert done.exit_code == 0, done.output
+    _same_output(demo, INBOX_LISTS)
+    unread = json.loads(_both_ways_unfrozen(demo, ["inbox", "13900000001", "--unread", "--json"])[0].stdout)
+    assert unread["count"] == shown["count"] - 3
+    assert _same_rows(demo, "notices_not_passed_unread") > 10
+    assert _same_rows(demo, "person_by_ref") == 2
+
+
+@pytest.mark.parametrize("command", [["inbox"], ["notices", "--person"]], ids=" ".join)
+@pytest.mark.parametrize("ref", ["nobody", "林艳", "a\x01b", "99999"])
+def test_a_person_not_found_once_gets_the_full_paths_error(demo: str, command: list[str], ref: str) -> None:
+    """No one, or a name two people share: the lean path leaves it to the full path, which says so."""
+    if ref == "林艳":  # a second 林艳
+        added = CliRunner().invoke(
+            app,
+            ["people", "add", "林艳", "--phone", "13800000000", "--as", "13900000001"],
+            env={"DUCHA_DATABASE_URL": demo},
+        )
+        assert added.exit_code == 0, added.output
+    lean, full = _both_ways_unfrozen(demo, [*command, ref])
+    assert (lean.exit_code, full.exit_code) == (2, 2), lean.output + full.output
+    assert lean.output == full.output
+    assert "林艳" in lean.output if ref == "林艳" else "person" in lean.output, lean.output
 
 
 def test_the_notice_states_and_the_inbox_are_the_tables() -> None:
