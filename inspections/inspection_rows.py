@@ -46,3 +46,41 @@ def inspection_row(found: Any) -> InspectionRow:
         supersedes_id=supersedes_id,
         follow_up_of_id=follow_up_of_id,
     )
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    """One item of an inspection as ``ducha inspect show`` prints it."""
+
+    item_key: str
+    text: str
+    verdict: str | None
+    value: str | None
+    notes: str
+    original_verdict: str | None  # in the inspection a re-inspection follows up
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """What an item's recorded result shows (``inspection_item_result``: verdict, value, notes)."""
+
+    verdict: str | None
+    value: str | None
+    notes: str
+
+
+def item_lines(
+    items: list[tuple[str, str]], rows: dict[str, ResultLine], original: dict[str, ResultLine]
+) -> list[ItemLine]:
+    """The template's items (key, text) in its order, each with its result and the original's verdict."""
+    return [
+        ItemLine(
+            item_key=key,
+            text=text,
+            verdict=rows[key].verdict if key in rows else None,
+            value=rows[key].value if key in rows else None,
+            notes=rows[key].notes if key in rows else "",
+            original_verdict=original[key].verdict if key in original else None,
+        )
+        for key, text in items
+    ]

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect, processors
 from funds.reads import _balances_statement, _fund_sources_statement, _summary_statement, _trail_statement
 from inspections.orders import _orders_statement, order_filters
 from inspections.queries import _inspections_statement
-from models import Person, Programme, WorkflowDefinitionRecord
+from models import Inspection, InspectionTemplateRecord, Person, Programme, Project, WorkflowDefinitionRecord
 from models.compiled import Compiled
 from models.raw import UTC_BINDERS, Entry, shape
 from models.scope import EVERYTHING
@@ -42,9 +42,9 @@ from workflows.board import _board_statements, _filtered_rows, _programmes_state
 from workflows.definition_rows import DEFINITION_FIELDS
 from workflows.fund_audit import _findings_statement
 from workflows.guards import FACT_STATEMENTS, fact_statement
-from workflows.lean_reads import PROGRAMME_FIELDS
+from workflows.lean_reads import INSPECTION_FIELDS, PROGRAMME_FIELDS
 from workflows.projects import documents_statement, history_statement, project_ref_statement
-from workflows.reads import _definitions_statement
+from workflows.reads import _definitions_statement, inspectors_statement, results_statement
 
 OUT = Path(__file__).with_name("ahead_sql.py")
 # The longest list bound to an IN that has its own shape (the ended stages of a definition, the
@@ -96,6 +96,21 @@ def person_by_ref() -> Any:
     return sa_select(p.id, p.name).where(matching).order_by(p.id).limit(2)
 
 
+def inspection_whole() -> Any:
+    """An inspection's columns whole (``lean_reads.INSPECTION_FIELDS``: every field of the table), its
+    project's code and the source of the template version it was recorded against."""
+    inspection, project = table_of(Inspection), table_of(Project)
+    template = table_of(InspectionTemplateRecord)
+    if INSPECTION_FIELDS != tuple(Inspection.model_fields):
+        raise ValueError(f"lean_reads.INSPECTION_FIELDS {INSPECTION_FIELDS} are not Inspection's fields")
+    return (
+        sa_select(*(inspection.c[name] for name in INSPECTION_FIELDS), project.c.code, template.c.source_text)
+        .join_from(inspection, project, project.c.id == inspection.c.project_id)
+        .join(template, template.c.id == inspection.c.template_id)
+        .where(inspection.c.id == bindparam("inspection_id"))
+    )
+
+
 def programme_whole() -> Any:
     """A programme's columns whole (``lean_reads.PROGRAMME_FIELDS``: every field of the table)."""
     p = table_of(Programme)
@@ -139,6 +154,10 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     yield "programme_by_ref", Compiled(programme_by_ref()), {"ref": "x", "ref_id": 1}
     yield "programme_whole", Compiled(programme_whole()), {"programme": 1}
     yield "person_by_ref", Compiled(person_by_ref()), {"ref": "x", "ref_id": 1}
+    inspection = {"inspection_id": 1}
+    yield "inspection_whole", Compiled(inspection_whole()), inspection
+    yield "inspection_results", results_statement(), inspection
+    yield "inspection_inspectors", inspectors_statement(), inspection
     yield "definition_newest", _newest_text(WorkflowDefinitionRecord, False), {"key": "x"}
     yield "definition_version", _newest_text(WorkflowDefinitionRecord, True), {"key": "x", "version": 1}
     board = _board_statements()

@@ -33,7 +33,7 @@ from workflows.show_rows import ShownProject, project_ref_parameters
 
 if TYPE_CHECKING:
     from funds.balance_rows import BalanceRow
-    from inspections.inspection_rows import InspectionRow
+    from inspections.inspection_rows import InspectionRow, ItemLine
     from notifications.notice_rows import NoticeRow
     from workflows.definition_rows import DefinitionRow
 
@@ -175,6 +175,88 @@ def find_person(reader: RawReader, ref: str) -> PersonInfo:
     if len(rows) != 1:
         raise NotAhead("not exactly one person")
     return PersonInfo(*rows[0])
+
+
+# The columns of ``inspection_whole`` (workflows.ahead checks them against the table's fields).
+INSPECTION_FIELDS = (
+    "id", "project_id", "template_id", "kind", "announced", "inspected_at", "recorded_at", "score_tenths",
+    "outcome", "notes", "signed_at", "signed_by_id", "supersedes_id", "follow_up_of_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InspectionWhole:
+    """An inspection's table row whole, its fields in the table's order (as ``ducha.cli.json_output``
+    writes a table row: ``ducha inspect show --json``)."""
+
+    id: int
+    project_id: int
+    template_id: int
+    kind: str
+    announced: bool
+    inspected_at: datetime
+    recorded_at: datetime
+    score_tenths: int
+    outcome: str
+    notes: str
+    signed_at: datetime | None
+    signed_by_id: int | None
+    supersedes_id: int | None
+    follow_up_of_id: int | None
+
+
+@dataclass(frozen=True)
+class InspectionShown:
+    """As ``workflows.reads.InspectionDetail``, the inspection its row whole."""
+
+    inspection: InspectionWhole
+    project_code: str
+    inspectors: list[str]
+    items: list[ItemLine]
+    follows_up: bool
+
+
+@cache
+def _template_items(text: str) -> list[tuple[str, str]] | None:
+    """The items (key, text) of a stored checklist template in its order (checked in full when it was
+    loaded, so read as it is); None if they are not plainly what validating them gives."""
+    import yaml
+
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    items = [(item.get("key"), item.get("text")) for section in data["sections"] for item in section["items"]]
+    if not all(type(key) is str and type(text) is str for key, text in items):
+        return None
+    return items
+
+
+def inspection_detail(reader: RawReader, inspection_id: int, *, as_of: datetime | None) -> InspectionShown:
+    """As ``workflows.reads.inspection_detail``; an inspection not found (or recorded after ``as_of``)
+    or a template not plainly read: ``NotAhead``, and the full path says what it says."""
+    from inspections.inspection_rows import ResultLine, item_lines
+
+    parameters = {"inspection_id": inspection_id}
+    found = reader.first(statement(reader, "inspection_whole", parameters), parameters)
+    if found is None:
+        raise NotAhead("no such inspection")
+    inspection = InspectionWhole(*found[: len(INSPECTION_FIELDS)])
+    code, source_text = found[len(INSPECTION_FIELDS) :]
+    if as_of is not None and inspection.recorded_at > as_of:
+        raise NotAhead("recorded after --at")
+    items = _template_items(source_text)
+    if items is None:
+        raise NotAhead("a template item not plainly read")
+
+    def results(of: int) -> dict[str, ResultLine]:
+        bound = {"inspection_id": of}
+        rows = reader.all(statement(reader, "inspection_results", bound), bound)
+        return {key: ResultLine(verdict, value, notes) for key, verdict, value, notes in rows}
+
+    rows = results(inspection_id)
+    original = results(inspection.follow_up_of_id) if inspection.follow_up_of_id else {}
+    inspectors = [
+        name for (name,) in reader.all(statement(reader, "inspection_inspectors", parameters), parameters)
+    ]
+    return InspectionShown(inspection, code, inspectors, item_lines(items, rows, original), bool(original))
 
 
 def get_definition(reader: RawReader, key: str, version: int | None = None) -> _Definition:

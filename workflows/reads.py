@@ -12,6 +12,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from inspections.forms import blank_form
+from inspections.inspection_rows import ItemLine as ItemLine  # where its readers import it
+from inspections.inspection_rows import ResultLine, item_lines
 from inspections.loaded_templates import get_template, template_of
 from inspections.spot_checks import replay
 from models import (
@@ -52,22 +54,35 @@ def project_detail(
 
 
 @dataclass(frozen=True)
-class ItemLine:
-    item_key: str
-    text: str
-    verdict: str | None
-    value: str | None
-    notes: str
-    original_verdict: str | None  # in the inspection a re-inspection follows up
-
-
-@dataclass(frozen=True)
 class InspectionDetail:
     inspection: Inspection
     project_code: str
     inspectors: list[str]
     items: list[ItemLine]
     follows_up: bool
+
+
+@lru_cache(maxsize=1)
+def inspectors_statement() -> Compiled:
+    """The names of an inspection's inspectors (``inspection_id``); kept, and compiled ahead for
+    ``ducha inspect show`` (workflows.ahead), so that both paths read them in the same order."""
+    person, inspector = table_of(Person), table_of(InspectionInspector)
+    return Compiled(
+        sa_select(person.c.name)
+        .join_from(person, inspector, inspector.c.person_id == person.c.id)
+        .where(inspector.c.inspection_id == bindparam("inspection_id"))
+    )
+
+
+@lru_cache(maxsize=1)
+def results_statement() -> Compiled:
+    """An inspection's item results (``inspection_id``): key, verdict, value, notes."""
+    result = table_of(InspectionItemResult).c
+    return Compiled(
+        sa_select(result.item_key, result.verdict, result.value, result.notes).where(
+            result.inspection_id == bindparam("inspection_id")
+        )
+    )
 
 
 def inspection_detail(
@@ -83,26 +98,15 @@ def inspection_detail(
     project = session.get(Project, inspection.project_id)
     assert project is not None
     checklist = template_of(session=session, inspection=inspection)
-    rows = _results(session, inspection_id)
-    original = _results(session, inspection.follow_up_of_id) if inspection.follow_up_of_id else {}
-    items = [
-        ItemLine(
-            item_key=item.key,
-            text=item.text,
-            verdict=rows[item.key].verdict if item.key in rows else None,
-            value=rows[item.key].value if item.key in rows else None,
-            notes=rows[item.key].notes if item.key in rows else "",
-            original_verdict=original[item.key].verdict if item.key in original else None,
-        )
-        for _, item in checklist.iter_items()
-    ]
-    inspectors = list(
-        session.exec(
-            select(Person.name)
-            .join(InspectionInspector, col(InspectionInspector.person_id) == col(Person.id))
-            .where(col(InspectionInspector.inspection_id) == inspection_id)
-        ).all()
-    )
+
+    def results(of: int) -> dict[str, ResultLine]:
+        found = results_statement().all(session, {"inspection_id": of})
+        return {key: ResultLine(verdict, value, notes) for key, verdict, value, notes in found}
+
+    rows = results(inspection_id)
+    original = results(inspection.follow_up_of_id) if inspection.follow_up_of_id else {}
+    items = item_lines([(item.key, item.text) for _, item in checklist.iter_items()], rows, original)
+    inspectors = [name for (name,) in inspectors_statement().all(session, {"inspection_id": inspection_id})]
     return InspectionDetail(inspection, project.code, inspectors, items, follows_up=bool(original))
 
 

@@ -27,6 +27,8 @@ from models.kinds import InspectionKind
 if TYPE_CHECKING:
     from inspections.inspection_rows import InspectionRow
     from models.window import Streamed
+    from workflows.lean_reads import InspectionShown
+    from workflows.reads import InspectionDetail
 
 inspect_app = typer.Typer(no_args_is_help=True, help="Inspections: blank checklists, recording, signing.")
 
@@ -158,14 +160,29 @@ def inspect_show(
     as_json: JsonOption = False,
 ) -> None:
     """One inspection item by item; a re-inspection side by side with the original."""
+    from workflows import lean_reads
+
+    app = context(ctx)
+    as_of = app.as_of(at)
+    with lean_read(
+        app, lambda reader: lean_reads.inspection_detail(reader, inspection_id, as_of=as_of)
+    ) as lean:
+        if lean is not None:
+            _print_inspection(lean, as_json=as_json)
+            return
+    from workflows.reads import inspection_detail
+
+    with app.reading() as session:
+        detail = inspection_detail(session=session, inspection_id=inspection_id, as_of=as_of)
+    _print_inspection(detail, as_json=as_json)
+
+
+def _print_inspection(detail: InspectionDetail | InspectionShown, *, as_json: bool) -> None:
+    """An inspection item by item (a workflows.reads.InspectionDetail or a lean_reads.InspectionShown)."""
     from ducha.cli.json_output import emit_json
     from ducha.cli.tables import table
     from models.localtime import local
-    from workflows.reads import inspection_detail
 
-    app = context(ctx)
-    with app.reading() as session:
-        detail = inspection_detail(session=session, inspection_id=inspection_id, as_of=app.as_of(at))
     inspection = detail.inspection
     if as_json:
         emit_json(

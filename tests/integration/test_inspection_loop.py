@@ -16,6 +16,7 @@ from inspections.templates import ItemKind
 from tests.checklists import builtin_template
 from tests.integration.conftest import DEMO_OFFICE, ok, runner
 from tests.integration.conftest import run as ducha
+from tests.integration.test_lean_reads import _both_ways_unfrozen
 
 OFFICE_HEAD, INSPECTOR_A, INSPECTOR_B = DEMO_OFFICE, "13900000002", "13900000003"
 
@@ -171,6 +172,17 @@ def test_the_rectification_loop_runs_from_the_cli(demo: str, tmp_path: Path) -> 
     shown = json.loads(ok(url, "inspect", "show", str(recheck), "--json"))
     side = {i["item_key"]: (i["original_verdict"], i["verdict"]) for i in shown["items"]}
     assert side["safety_protection"] == ("failed", "passed")
+    # Side by side both ways (with and without SQLAlchemy); not yet recorded the day before.
+    for shown_args, exits in (
+        ([], 0),
+        (["--json"], 0),
+        (["--at", "2026-12-22"], 0),
+        (["--at", "2026-12-20"], 2),
+    ):
+        lean, full = _both_ways_unfrozen(url, ["inspect", "show", str(recheck), *shown_args])
+        assert (lean.exit_code, lean.stdout, lean.stderr) == (full.exit_code, full.stdout, full.stderr)
+        assert lean.exit_code == exits, lean.output
+    assert "original" in _both_ways_unfrozen(url, ["inspect", "show", str(recheck)])[0].stdout
     assert json.loads(ok(url, "orders", "--open", "--project", code, "--json"))["data"] == []
 
     # 事后验收 by two inspectors, then accepted.

@@ -65,6 +65,8 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         # Half of what the sweep to SWEPT raises.
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
+        # An inspection by two inspectors, every item recorded.
+        "inspection_id": 1,
         # The office: escalations in its inbox.
         "person_id": session.exec(select(Person.id).where(Person.phone == "13900000001")).one(),
         **_RECORD_LIST_VALUES,
@@ -288,6 +290,8 @@ def modules_loaded_by(url: str, args: list[str], cwd: Path) -> tuple[str, set[st
         ["inbox", "13910000002"],
         ["inbox", "5", "--unread", "--json"],
         ["inbox", "吴海燕", "--at", "2026-12-20", "--limit", "3"],
+        ["inspect", "show", "7"],
+        ["inspect", "show", "44", "--json", "--at", "2026-12-10"],
     ],
     ids=" ".join,
 )
@@ -306,6 +310,8 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "workflows.alerts",
         "inspections.orders",
         "workflows.people",
+        "inspections.loaded_templates",
+        "inspections.templates",
         *RECORD_LISTS_FULL_MODULES,
     }
     stdout, loaded = modules_loaded_by(demo, args, tmp_path)
@@ -314,6 +320,8 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
     assert stdout.strip()
     if "--json" in args and args[0] == "board":
         assert json.loads(stdout)["project_count"] == 50
+    elif "--json" in args and args[0] == "inspect":
+        assert json.loads(stdout)["inspection"]["id"] == int(args[2])
     elif "--json" in args and (args[0] == "inbox" or "--person" in args):
         assert json.loads(stdout)["count"] == 1
     elif "--json" in args:
@@ -463,6 +471,22 @@ INSPECTIONS = [
 def test_inspections_print_what_the_full_path_prints(demo: str) -> None:
     _same_output(demo, INSPECTIONS)
     assert _same_rows(demo, "inspections") > 40
+
+
+def test_inspect_show_prints_what_the_full_path_prints(demo: str) -> None:
+    """Every inspection of the demo item by item, table and --json, both ways (a re-inspection side
+    by side: tests/integration/test_inspection_loop.py); one not found, or not yet recorded at --at,
+    gets the full path's error."""
+    cases = [
+        (["inspect", "show", str(number), *shown]) for number in range(1, 50) for shown in ([], ["--json"])
+    ]
+    _same_output(demo, [(args, 0) for args in cases])
+    for args in (["inspect", "show", "999"], ["inspect", "show", "44", "--at", "2026-12-01"]):
+        lean, full = _both_ways_unfrozen(demo, args)
+        assert (lean.exit_code, full.exit_code) == (2, 2), lean.output + full.output
+        assert lean.output == full.output
+        assert "no inspection" in lean.output
+    assert _same_rows(demo, "inspection_") == 1 + 10 + 2  # its row, its ten items, its two inspectors
 
 
 def test_unknown_project_of_inspections_gets_the_full_paths_error(demo: str) -> None:
