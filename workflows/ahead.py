@@ -45,6 +45,7 @@ from workflows.guards import FACT_STATEMENTS, fact_statement
 from workflows.lean_reads import INSPECTION_FIELDS, PROGRAMME_FIELDS
 from workflows.projects import documents_statement, history_statement, project_ref_statement
 from workflows.reads import _definitions_statement, inspectors_statement, results_statement
+from workflows.staff import people_roles_statement, people_statement
 
 OUT = Path(__file__).with_name("ahead_sql.py")
 # The longest list bound to an IN that has its own shape (the ended stages of a definition, the
@@ -298,6 +299,8 @@ def record_lists() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
             created_by=_UTC_SAMPLES[0] if created_by else None,
         )
         yield from _listed(notices_name(filters, parameters), _notices_statement(filters), parameters)
+    yield from _listed("people", people_statement(), {})
+    yield "people_roles", people_roles_statement(), {"low": 1, "high": 2}
     yield "workflow_definitions", _definitions_statement(False), {}
     yield "workflow_definitions", _definitions_statement(True), {"loaded_by": _UTC_SAMPLES[0]}
 

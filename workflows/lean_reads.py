@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from inspections.inspection_rows import InspectionRow, ItemLine
     from notifications.notice_rows import NoticeRow
     from workflows.definition_rows import DefinitionRow
+    from workflows.staff_rows import PersonRow
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -384,7 +385,9 @@ class LeanRows(Streamed[T]):
         name: str,
         parameters: dict[str, Any],
         window: Window,
-        row: Callable[[Any], T],
+        row: Callable[[Any], T] | None = None,
+        *,
+        batch: Callable[[list[Any]], list[T]] | None = None,
     ):
         self._reader = reader
         self.window = window
@@ -395,7 +398,13 @@ class LeanRows(Streamed[T]):
         if window.limit is not None:
             windowed["window_limit"] = window.limit
         self._windowed = windowed
-        self._row = row
+        # Each result row made by ``row``, or a batch of them at once by ``batch`` (what the rows need
+        # from elsewhere read once per batch, as ``models.listing.Listing`` does).
+        if batch is None:
+            assert row is not None
+            made = row
+            batch = lambda found: [made(each) for each in found]  # noqa: E731
+        self._batch = batch
         self._name = name
         # Both looked up now: a shape not compiled ahead is found before anything is printed.
         self._rows = statement(reader, name, windowed)
@@ -403,13 +412,13 @@ class LeanRows(Streamed[T]):
         self._streamed: int | None = None
 
     def __iter__(self) -> Iterator[T]:
-        window, streamed, row = self.window, 0, self._row
+        window, streamed, made = self.window, 0, self._batch
         if window.limit is not None and window.limit <= BATCH:
             partitions: Any = [self._reader.all(self._rows, self._windowed)]
         else:
             partitions = self._reader.stream(self._rows, self._windowed, BATCH)
         for partition in partitions:
-            batch = [row(found) for found in partition]
+            batch = made(partition)
             streamed += len(batch)
             yield from batch
         self._streamed = streamed
@@ -423,9 +432,13 @@ class LeanRows(Streamed[T]):
 
     def map(self, each: Callable[[T], U]) -> LeanRows[U]:
         """The same rows passed through ``each`` as they stream (``models.listing.Listing.map``)."""
-        row = self._row
+        made = self._batch
         return LeanRows(
-            self._reader, self._name, self._parameters, self.window, lambda found: each(row(found))
+            self._reader,
+            self._name,
+            self._parameters,
+            self.window,
+            batch=lambda found: [each(row) for row in made(found)],
         )
 
 
@@ -541,6 +554,18 @@ def list_notices(
     if created_by is not None:
         parameters["created_by"] = reader.utc(created_by)
     return LeanRows(reader, notices_name(filters, parameters), parameters, window, notice_row)
+
+
+def list_people(reader: RawReader, *, window: Window = Window()) -> LeanRows[PersonRow]:
+    """As ``workflows.staff.list_people``."""
+    from workflows.staff_rows import people_rows
+
+    def held(low: int, high: int) -> list[Any]:
+        bound = {"low": low, "high": high}
+        return reader.all(roles, bound)
+
+    roles = statement(reader, "people_roles", {"low": 1, "high": 1})
+    return LeanRows(reader, "people", {}, window, batch=people_rows(held))
 
 
 def balances(

@@ -1,7 +1,7 @@
 """The office's staff: ``units``, ``people`` and ``roles`` (an admin keeps them; every change recorded)."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +14,7 @@ from ducha.cli.common import (
     actor,
     console,
     context,
+    lean_read,
     window,
 )
 
@@ -89,10 +90,13 @@ def people(
 
     from ducha.cli.json_output import emit_list
     from ducha.cli.tables import print_page
-    from workflows.staff import PersonRow, list_people
+    from workflows import lean_reads
+    from workflows.staff_rows import PersonRow
 
-    with context(ctx).reading() as session:
-        listing = list_people(session=session, window=window(limit, offset, as_json=as_json))
+    app = context(ctx)
+    shown = window(limit, offset, as_json=as_json)
+
+    def emit(listing: Any) -> None:  # a Listing or a lean_reads.LeanRows of PersonRow
         if as_json:
             emit_list(listing.map(asdict))
             return
@@ -108,6 +112,15 @@ def people(
             ]
 
         print_page(console(), listing, "people", ("id", "name", "phone", "e-mail", "unit", "roles"), cells)
+
+    with lean_read(app, lambda reader: lean_reads.list_people(reader, window=shown)) as lean:
+        if lean is not None:
+            emit(lean)
+            return
+    from workflows.staff import list_people
+
+    with app.reading() as session:
+        emit(list_people(session=session, window=shown))
 
 
 @people_app.command("add")

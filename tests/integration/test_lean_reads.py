@@ -65,6 +65,9 @@ def _values(session: Session, name: str, parameters: dict[str, Any]) -> dict[str
         # Half of what the sweep to SWEPT raises.
         "until": datetime(2027, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         "project_id": session.exec(select(Project.id).where(Project.code == "P012")).one(),
+        # The people whose roles are read together (a batch of ``ducha people``).
+        "low": 2,
+        "high": 30,
         # An inspection by two inspectors, every item recorded.
         "inspection_id": 1,
         # The office: escalations in its inbox.
@@ -228,7 +231,7 @@ RECORD_LISTS_FULL_MODULES = ["inspections.queries", "notifications.queries", "fu
 
 # How many rows each list holds on the demo (as ``ducha demo`` leaves it).
 LISTED = {"projects": 50, "programmes": 1, "alerts": 0, "orders": 5, "deadlines": 88}
-LISTED |= {"inspections": 49, "notices": 10, "funds": 246, "workflows": 2}
+LISTED |= {"inspections": 49, "notices": 10, "funds": 246, "workflows": 2, "people": 67}
 
 LOADED = """
 import sys
@@ -291,6 +294,8 @@ def modules_loaded_by(url: str, args: list[str], cwd: Path) -> tuple[str, set[st
         ["inbox", "5", "--unread", "--json"],
         ["inbox", "吴海燕", "--at", "2026-12-20", "--limit", "3"],
         ["inspect", "show", "7"],
+        ["people"],
+        ["people", "--json", "--limit", "0"],
         ["inspect", "show", "44", "--json", "--at", "2026-12-10"],
     ],
     ids=" ".join,
@@ -312,6 +317,7 @@ def test_read_commands_do_not_load_sqlalchemy_sqlmodel_or_the_settings_model(
         "workflows.people",
         "inspections.loaded_templates",
         "inspections.templates",
+        "workflows.staff",
         *RECORD_LISTS_FULL_MODULES,
     }
     stdout, loaded = modules_loaded_by(demo, args, tmp_path)
@@ -487,6 +493,44 @@ def test_inspect_show_prints_what_the_full_path_prints(demo: str) -> None:
         assert lean.output == full.output
         assert "no inspection" in lean.output
     assert _same_rows(demo, "inspection_") == 1 + 10 + 2  # its row, its ten items, its two inspectors
+
+
+PEOPLE = [
+    (["people"], 0),
+    (["people", "--json"], 0),
+    (["people", "--limit", "0"], 0),
+    (["people", "--limit", "5", "--offset", "60"], 0),
+    (["people", "--json", "--limit", "3", "--offset", "1"], 0),
+    (["people", "--offset", "100"], 0),
+]
+
+
+def test_people_print_what_the_full_path_prints(demo: str) -> None:
+    """Everyone with their unit and the roles they hold now (one revoked first, one person with no
+    unit and no role added), both ways."""
+    env = {"DUCHA_DATABASE_URL": demo}
+    for command in (
+        ["people", "add", "王五", "--phone", "13800000001", "--as", "13900000001"],
+        [
+            "roles",
+            "revoke",
+            "13900000003",
+            "inspector",
+            "--unit",
+            "区委督查室",
+            "--reason",
+            "moved",
+            "--as",
+            "1",
+        ],
+    ):
+        done = CliRunner().invoke(app, command, env=env)
+        assert done.exit_code == 0, done.output
+    _same_output(demo, PEOPLE)
+    shown = json.loads(_both_ways_unfrozen(demo, ["people", "--json"])[0].stdout)
+    assert shown["count"] == 68
+    assert {row["id"]: row["roles"] for row in shown["data"]}[3] == []
+    assert _same_rows(demo, "people") > 60
 
 
 def test_unknown_project_of_inspections_gets_the_full_paths_error(demo: str) -> None:
