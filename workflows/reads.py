@@ -64,13 +64,14 @@ class InspectionDetail:
 
 @lru_cache(maxsize=1)
 def inspectors_statement() -> Compiled:
-    """The names of an inspection's inspectors (``inspection_id``); kept, and compiled ahead for
-    ``ducha inspect show`` (workflows.ahead), so that both paths read them in the same order."""
+    """The names of an inspection's inspectors (``inspection_id``), in the order of their ids; kept,
+    and compiled ahead for ``ducha inspect show`` (workflows.ahead)."""
     person, inspector = table_of(Person), table_of(InspectionInspector)
     return Compiled(
         sa_select(person.c.name)
         .join_from(person, inspector, inspector.c.person_id == person.c.id)
         .where(inspector.c.inspection_id == bindparam("inspection_id"))
+        .order_by(person.c.id)
     )
 
 
