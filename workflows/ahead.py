@@ -179,14 +179,7 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         for chosen in itertools.combinations(ALERT_FILTERS, size):
             filtered: dict[str, Any] = {name: _UTC_SAMPLES[0] if name == "until" else 1 for name in chosen}
             alerts = _alerts_statement(frozenset(filtered), EVERYTHING)
-            yield "alerts_count", alerts.counting(), filtered
-            for offset, limit in WINDOWS:
-                windowed = {**filtered}
-                if offset:
-                    windowed["window_offset"] = 1
-                if limit:
-                    windowed["window_limit"] = 1
-                yield "alerts", alerts.windowed(offset=offset, limit=limit), windowed
+            yield from _listed("alerts", alerts, filtered)
     for (open_only, overdue), project in itertools.product(
         ((False, False), (True, False), (True, True)), (None, 1)
     ):
@@ -195,14 +188,7 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         )
         name = "deadlines_open" if open_only else "deadlines"
         deadlines = _deadlines_statement(filters, EVERYTHING)
-        yield f"{name}_count", deadlines.counting(), parameters
-        for offset, limit in WINDOWS:
-            windowed = {**parameters}
-            if offset:
-                windowed["window_offset"] = 1
-            if limit:
-                windowed["window_limit"] = 1
-            yield name, deadlines.windowed(offset=offset, limit=limit), windowed
+        yield from _listed(name, deadlines, parameters)
     for (open_only, overdue), project in itertools.product(
         ((False, False), (True, False), (True, True)), (None, 1)
     ):
@@ -214,35 +200,14 @@ def statements() -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
         )
         name = "orders_open" if open_only else "orders"
         orders = _orders_statement(filters, EVERYTHING)
-        yield f"{name}_count", orders.counting(), parameters
-        for offset, limit in WINDOWS:
-            windowed = {**parameters}
-            if offset:
-                windowed["window_offset"] = 1
-            if limit:
-                windowed["window_limit"] = 1
-            yield name, orders.windowed(offset=offset, limit=limit), windowed
+        yield from _listed(name, orders, parameters)
     for created_by in (False, True):
         listed = _programmes_statement(created_by, EVERYTHING)
         parameters = {"created_by": _UTC_SAMPLES[0]} if created_by else {}
-        yield "programmes_count", listed.counting(), parameters
-        for offset, limit in WINDOWS:
-            windowed = {**parameters}
-            if offset:
-                windowed["window_offset"] = 1
-            if limit:
-                windowed["window_limit"] = 1
-            yield "programmes", listed.windowed(offset=offset, limit=limit), windowed
+        yield from _listed("programmes", listed, parameters)
     for parameters in lists:
         rows, counted = _filtered_rows(frozenset(parameters), EVERYTHING)
-        yield "projects_count", counted, parameters
-        for offset, limit in WINDOWS:
-            windowed = {**parameters}
-            if offset:
-                windowed["window_offset"] = 1
-            if limit:
-                windowed["window_limit"] = 1
-            yield "projects", rows.windowed(offset=offset, limit=limit), windowed
+        yield from _windowed("projects", counted, rows, parameters)
     yield from record_lists()
 
 
@@ -250,7 +215,14 @@ def _listed(
     name: str, listed: Compiled, parameters: dict[str, Any]
 ) -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
     """A list's count (``name_count``) and its rows in every window shape (``name``)."""
-    yield f"{name}_count", listed.counting(), parameters
+    yield from _windowed(name, listed.counting(), listed, parameters)
+
+
+def _windowed(
+    name: str, counted: Compiled, listed: Compiled, parameters: dict[str, Any]
+) -> Iterator[tuple[str, Compiled, dict[str, Any]]]:
+    """The count ``counted`` (``name_count``) and ``listed`` in every window shape (``name``)."""
+    yield f"{name}_count", counted, parameters
     for offset, limit in WINDOWS:
         windowed = {**parameters}
         if offset:
